@@ -1,0 +1,131 @@
+// The client: builds payloads, runs client middleware and pushes jobs to the
+// store their queue is defined on.
+//
+//   auto client = errand::Client::open("sqlite://errand.db").value();
+//   auto jid = client.perform_async<SendWelcomeEmail>(42, "en");   // Result<std::string>
+//   client.perform_in<SendWelcomeEmail>(std::chrono::minutes(5), 43, "fr");
+//
+// Every push returns the jid on success, or an Error (unavailable, busy,
+// invalid_argument, ...) on failure; a failed push enqueued nothing.
+//
+// Thread safety: a Client may be used from many threads at once. Copies share
+// their stores and middleware.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "errand/clock.h"
+#include "errand/job.h"
+#include "errand/middleware.h"
+#include "errand/queues.h"
+#include "errand/status.h"
+#include "errand/store.h"
+
+namespace errand {
+
+struct ClientOptions {
+  ClientChain middleware;        ///< run on every payload before it is pushed
+  const Clock* clock = nullptr;  ///< nullptr: the system clock
+};
+
+/// Per-push overrides of a job's options.
+struct PushOptions {
+  std::optional<std::string> queue;
+  std::optional<int> priority;
+  std::optional<Retry> retry;
+  std::optional<SystemTime> at;  ///< schedule for this time
+};
+
+class Client {
+ public:
+  /// A client for the stores in `queues`.
+  explicit Client(QueueMap queues, ClientOptions options = {});
+
+  /// Opens `url` (see open_store) as the store for every queue.
+  static Result<Client> open(std::string_view url, ClientOptions options = {});
+
+  /// Enqueues J to run now with `args`; the arguments must fit J::perform
+  /// (checked at compile time). Returns the jid.
+  template <JobClass J, class... A>
+  Result<std::string> perform_async(A&&... args) {
+    return push(descriptor_of<J>(), make_args<J>(std::forward<A>(args)...), {});
+  }
+  /// Enqueues J to run after `delay` (now, if delay <= 0).
+  template <JobClass J, class Rep, class Period, class... A>
+  Result<std::string> perform_in(std::chrono::duration<Rep, Period> delay, A&&... args) {
+    PushOptions o;
+    o.at = now() + std::chrono::duration_cast<SystemTime::duration>(delay);
+    return push(descriptor_of<J>(), make_args<J>(std::forward<A>(args)...), o);
+  }
+  /// Enqueues J to run at `when` (now, if `when` has passed).
+  template <JobClass J, class... A>
+  Result<std::string> perform_at(SystemTime when, A&&... args) {
+    PushOptions o;
+    o.at = when;
+    return push(descriptor_of<J>(), make_args<J>(std::forward<A>(args)...), o);
+  }
+  /// Enqueues J with explicit per-push options (queue, priority, retry, at).
+  template <JobClass J, class... A>
+  Result<std::string> perform_with(const PushOptions& o, A&&... args) {
+    return push(descriptor_of<J>(), make_args<J>(std::forward<A>(args)...), o);
+  }
+
+  /// Enqueues one J per element of `arg_lists` (each a JSON array of
+  /// arguments) in one store round trip per queue. Returns the jids in order.
+  template <JobClass J>
+  Result<std::vector<std::string>> push_bulk(const std::vector<Json>& arg_lists,
+                                             const PushOptions& o = {}) {
+    return push_bulk(descriptor_of<J>(), arg_lists, o);
+  }
+
+  /// Untyped push by class name (for jobs defined elsewhere, e.g. in Ruby).
+  /// `args` must be a JSON array. Options come from the registry if the class
+  /// is registered here, else Sidekiq's defaults (queue "default", retry true).
+  Result<std::string> enqueue(std::string_view job_class, Json args, const PushOptions& o = {});
+
+  /// Pushes a complete payload (Sidekiq's `Client.push(item)`): `class` and
+  /// `args` required; `queue`, `jid`, `retry`, `at`, ... optional. Returns the jid.
+  Result<std::string> push(Json item);
+
+  /// Same, for a registered descriptor.
+  Result<std::string> push(const JobDescriptor& job, Json args, const PushOptions& o);
+  Result<std::vector<std::string>> push_bulk(const JobDescriptor& job,
+                                             const std::vector<Json>& arg_lists,
+                                             const PushOptions& o);
+
+  const QueueMap& queues() const { return *queues_; }
+  SystemTime now() const;
+
+ private:
+  template <class J>
+  static const JobDescriptor& descriptor_of() {
+    static const JobDescriptor d = describe_job<J>(registered_name_of<J>());
+    return d;
+  }
+  template <class J>
+  static std::string registered_name_of();
+
+  Json build(const JobDescriptor* job, std::string_view job_class, Json args,
+             const PushOptions& o) const;
+  Result<std::vector<std::string>> push_items(std::vector<Json> items, double at);
+
+  std::shared_ptr<const QueueMap> queues_;
+  ClientOptions options_;
+};
+
+/// The name J is registered under in the global registry, found by matching
+/// its perform function type; falls back to the type's registration name.
+/// Jobs must be registered (ERRAND_JOB) before they are pushed by type.
+std::string registered_name_for(const std::type_info& type);
+
+template <class J>
+std::string Client::registered_name_of() {
+  return registered_name_for(typeid(J));
+}
+
+}  // namespace errand

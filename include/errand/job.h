@@ -1,0 +1,349 @@
+// Typed jobs: a job is a C++ class with a `perform(...)` member function and
+// optional static members that set its options. Register it once with
+// ERRAND_JOB:
+//
+//   struct SendWelcomeEmail {
+//     static constexpr errand::JobOptions options{.queue = "mailers", .retry = 5};
+//     using discard_on = errand::exceptions<UserDeleted>;   // optional
+//     static std::chrono::seconds retry_in(int count) {      // optional backoff
+//       return std::chrono::seconds(30 * (count + 1));
+//     }
+//     void perform(std::int64_t user_id, std::string locale);
+//   };
+//   ERRAND_JOB(SendWelcomeEmail);           // registered as "SendWelcomeEmail"
+//   ERRAND_JOB_NAMED(ChargeJob, "Billing::ChargeJob");   // a Ruby class name
+//
+// A fresh instance (default-constructed) runs each job. Arguments are JSON:
+// integers, doubles, bools, strings, std::vector, std::map, errand::Json, and
+// any type with nlohmann `to_json` / `from_json`. Arguments that do not fit
+// the signature make the job fail with ArgumentError (sent to the dead set
+// without retries: retrying cannot fix them); the worker goes on.
+#pragma once
+
+#include <chrono>
+#include <concepts>
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <limits>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <stop_token>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <type_traits>
+#include <typeinfo>
+#include <utility>
+#include <vector>
+
+#include "errand/payload.h"
+
+namespace errand {
+
+/// How many times a failing job is retried. Reads like Sidekiq's option:
+/// `.retry = 5`, `.retry = false` (no retry and no dead entry), `.retry = true`
+/// or nothing (the server's max_retries, 25 by default), `.retry = 0` (straight
+/// to the dead set on the first failure).
+struct Retry {
+  static constexpr int kDefault = -1;
+  static constexpr int kDisabled = -2;
+  int count = kDefault;
+  constexpr Retry() = default;
+  constexpr Retry(int n) : count(n < 0 ? kDefault : n) {}  // NOLINT: implicit by design
+  constexpr Retry(bool enabled) : count(enabled ? kDefault : kDisabled) {}  // NOLINT
+  constexpr bool enabled() const { return count != kDisabled; }
+  constexpr bool is_default() const { return count == kDefault; }
+};
+
+/// A job class's options; declare `static constexpr errand::JobOptions options{...}`.
+struct JobOptions {
+  std::string_view queue = "default";
+  Retry retry{};
+  bool dead = true;                ///< false: an exhausted job is dropped, not kept in the dead set
+  std::string_view retry_queue{};  ///< retries go to this queue instead of `queue`
+  bool redact_args = false;        ///< logs and dashboards show "[REDACTED]" instead of args
+  int priority = 0;                ///< higher first within a queue, where the store can order
+};
+
+/// A list of exception types, for `using retry_on = ...` and `using discard_on = ...`.
+template <class... E>
+struct exceptions {};
+
+/// What the job is and may check while perform() runs (see current_job()).
+struct JobContext {
+  std::string jid;
+  std::string job_class;
+  std::string queue;
+  int retry_count = -1;  ///< -1 on the first run; 0 on the first retry, ...
+  const Json* payload = nullptr;
+  std::stop_token stop;  ///< requested when the job should give up (shutdown, timeout)
+};
+
+/// The running job's context. Valid only on a worker thread inside perform();
+/// throws std::logic_error elsewhere.
+const JobContext& current_job();
+
+/// Thrown (by errand) when a job's arguments do not fit its perform(). Not
+/// retried: the job goes to the dead set with this message.
+class ArgumentError : public std::invalid_argument {
+ public:
+  using std::invalid_argument::invalid_argument;
+};
+
+/// Throw from perform() to drop the job: no retry, no dead entry, counted as processed.
+class Discard : public std::runtime_error {
+ public:
+  explicit Discard(const std::string& reason = "discarded") : std::runtime_error(reason) {}
+};
+
+/// Throw from perform() to run the job again after `delay`, without counting a failure.
+class Snooze : public std::runtime_error {
+ public:
+  explicit Snooze(std::chrono::seconds delay) : std::runtime_error("snoozed"), delay_(delay) {}
+  std::chrono::seconds delay() const { return delay_; }
+
+ private:
+  std::chrono::seconds delay_;
+};
+
+/// What to do with a job whose perform() threw.
+enum class ErrorAction { retry, discard, dead };
+
+/// A registered job class, type-erased. Built by register_job<T>().
+struct JobDescriptor {
+  std::string name;
+  const std::type_info* type = nullptr;  ///< the C++ class, if registered from C++
+  std::string queue = "default";
+  Retry retry{};
+  bool dead = true;
+  std::string retry_queue;
+  bool redact_args = false;
+  int priority = 0;
+  /// Runs a new instance with `args` (a JSON array). Throws ArgumentError for
+  /// arguments that do not fit, and whatever perform() throws.
+  std::function<void(const Json& args)> perform;
+  /// Custom backoff for retry number `count`; empty → Sidekiq's formula.
+  std::function<std::optional<std::chrono::seconds>(int count)> retry_in;
+  /// Classifies a thrown exception by the class's retry_on / discard_on lists.
+  std::function<ErrorAction(std::exception_ptr)> classify;
+};
+
+/// The job classes a worker can run. Thread-safe.
+class Registry {
+ public:
+  Registry();
+  ~Registry();
+  Registry(const Registry&) = delete;
+  Registry& operator=(const Registry&) = delete;
+  /// The process-wide registry that ERRAND_JOB fills.
+  static Registry& global();
+  /// Adds or replaces the class registered under `d.name`.
+  void add(JobDescriptor d);
+  /// The class registered under `name`, or nullptr. The pointer stays valid
+  /// until the class is replaced.
+  std::shared_ptr<const JobDescriptor> find(std::string_view name) const;
+  std::vector<std::string> names() const;
+  /// The name the C++ class `type` was registered under, or "" if it was not.
+  std::string name_of(const std::type_info& type) const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+namespace detail {
+
+std::string describe_json_type(const Json& j);
+[[noreturn]] void throw_argument_mismatch(std::string_view job, std::size_t index,
+                                          std::string_view expected, const Json& got);
+
+template <class M>
+struct perform_traits;
+template <class C, class R, class... A>
+struct perform_traits<R (C::*)(A...)> {
+  using args = std::tuple<std::remove_cvref_t<A>...>;
+};
+template <class C, class R, class... A>
+struct perform_traits<R (C::*)(A...) const> {
+  using args = std::tuple<std::remove_cvref_t<A>...>;
+};
+template <class C, class R, class... A>
+struct perform_traits<R (C::*)(A...) noexcept> {
+  using args = std::tuple<std::remove_cvref_t<A>...>;
+};
+template <class C, class R, class... A>
+struct perform_traits<R (C::*)(A...) const noexcept> {
+  using args = std::tuple<std::remove_cvref_t<A>...>;
+};
+
+template <class J>
+using perform_args_t = typename perform_traits<decltype(&J::perform)>::args;
+
+template <class T>
+T convert_arg(std::string_view job, std::size_t i, const Json& j) {
+  if constexpr (std::is_same_v<T, Json>) {
+    return j;
+  } else if constexpr (std::is_same_v<T, bool>) {
+    if (!j.is_boolean()) throw_argument_mismatch(job, i, "boolean", j);
+    return j.get<bool>();
+  } else if constexpr (std::is_integral_v<T>) {
+    if (!j.is_number_integer()) throw_argument_mismatch(job, i, "integer", j);
+    if (j.is_number_unsigned()) {
+      auto v = j.get<std::uint64_t>();
+      if (v > static_cast<std::uint64_t>(std::numeric_limits<T>::max()))
+        throw_argument_mismatch(job, i, "integer in range", j);
+      return static_cast<T>(v);
+    }
+    auto v = j.get<std::int64_t>();
+    if (std::cmp_less(v, std::numeric_limits<T>::min()) ||
+        std::cmp_greater(v, std::numeric_limits<T>::max()))
+      throw_argument_mismatch(job, i, "integer in range", j);
+    return static_cast<T>(v);
+  } else if constexpr (std::is_floating_point_v<T>) {
+    if (!j.is_number()) throw_argument_mismatch(job, i, "number", j);
+    return j.get<T>();
+  } else if constexpr (std::is_same_v<T, std::string>) {
+    if (!j.is_string()) throw_argument_mismatch(job, i, "string", j);
+    return j.get<std::string>();
+  } else {
+    try {
+      return j.get<T>();
+    } catch (const Json::exception& e) {
+      throw ArgumentError(std::string(job) + ": argument " + std::to_string(i + 1) +
+                          " does not convert: " + e.what());
+    }
+  }
+}
+
+template <class J, class Tuple, std::size_t... I>
+void invoke_perform(std::string_view name, const Json& args, std::index_sequence<I...>) {
+  constexpr std::size_t n = sizeof...(I);
+  if (!args.is_array())
+    throw ArgumentError(std::string(name) + ": args must be a JSON array, got " +
+                        describe_json_type(args));
+  if (args.size() != n)
+    throw ArgumentError(std::string(name) + "#perform takes " + std::to_string(n) + " argument" +
+                        (n == 1 ? "" : "s") + ", got " + std::to_string(args.size()));
+  // Convert every argument before constructing the job, so a bad argument
+  // never half-runs anything.
+  Tuple converted{convert_arg<std::tuple_element_t<I, Tuple>>(name, I, args[I])...};
+  J job{};
+  job.perform(std::move(std::get<I>(converted))...);
+}
+
+template <class L>
+struct exception_matcher;
+template <class... E>
+struct exception_matcher<exceptions<E...>> {
+  // True if `ep` holds one of E... (or a type derived from one).
+  static bool matches(std::exception_ptr ep) {
+    if constexpr (sizeof...(E) == 0) {
+      return false;
+    } else {
+      return (try_one<E>(ep) || ...);
+    }
+  }
+  template <class X>
+  static bool try_one(std::exception_ptr ep) {
+    try {
+      std::rethrow_exception(ep);
+    } catch (const X&) {
+      return true;
+    } catch (...) {
+      return false;
+    }
+  }
+};
+
+template <class J>
+constexpr JobOptions options_of() {
+  if constexpr (requires { J::options; }) {
+    return J::options;
+  } else {
+    return JobOptions{};
+  }
+}
+
+}  // namespace detail
+
+/// Concept: what ERRAND_JOB accepts.
+template <class J>
+concept JobClass = std::default_initializable<J> && requires {
+  &J::perform;
+};
+
+/// Builds the descriptor of job class J registered under `name`.
+template <JobClass J>
+JobDescriptor describe_job(std::string name) {
+  constexpr JobOptions o = detail::options_of<J>();
+  JobDescriptor d;
+  d.name = std::move(name);
+  d.type = &typeid(J);
+  d.queue = std::string(o.queue);
+  d.retry = o.retry;
+  d.dead = o.dead;
+  d.retry_queue = std::string(o.retry_queue);
+  d.redact_args = o.redact_args;
+  d.priority = o.priority;
+  using Args = detail::perform_args_t<J>;
+  d.perform = [n = d.name](const Json& args) {
+    detail::invoke_perform<J, Args>(n, args, std::make_index_sequence<std::tuple_size_v<Args>>{});
+  };
+  if constexpr (requires(int c) { J::retry_in(c); }) {
+    d.retry_in = [](int count) -> std::optional<std::chrono::seconds> {
+      return std::chrono::duration_cast<std::chrono::seconds>(J::retry_in(count));
+    };
+  }
+  d.classify = [](std::exception_ptr ep) {
+    if constexpr (requires { typename J::discard_on; }) {
+      if (detail::exception_matcher<typename J::discard_on>::matches(ep))
+        return ErrorAction::discard;
+    }
+    if constexpr (requires { typename J::retry_on; }) {
+      // With a retry_on list, only those exceptions are retried; others go
+      // straight to the dead set (ActiveJob's retry_on semantics).
+      if (!detail::exception_matcher<typename J::retry_on>::matches(ep)) return ErrorAction::dead;
+    }
+    return ErrorAction::retry;
+  };
+  return d;
+}
+
+/// Registers job class J in the global registry under `name`. Returns true
+/// (so it can initialise a static).
+template <JobClass J>
+bool register_job(std::string name) {
+  Registry::global().add(describe_job<J>(std::move(name)));
+  return true;
+}
+
+/// The JSON args array for calling J::perform with `args`, converted through
+/// perform's parameter types. Fails to compile if the arguments do not fit.
+template <JobClass J, class... A>
+Json make_args(A&&... args) {
+  using Params = detail::perform_args_t<J>;
+  static_assert(std::tuple_size_v<Params> == sizeof...(A),
+                "wrong number of arguments for this job's perform()");
+  return [&]<std::size_t... I>(std::index_sequence<I...>) {
+    static_assert((std::is_constructible_v<std::tuple_element_t<I, Params>, A&&> && ...),
+                  "an argument does not convert to the matching perform() parameter type");
+    Json out = Json::array();
+    (out.push_back(Json(std::tuple_element_t<I, Params>(std::forward<A>(args)))), ...);
+    return out;
+  }
+  (std::make_index_sequence<sizeof...(A)>{});
+}
+
+}  // namespace errand
+
+#define ERRAND_DETAIL_CAT2(a, b) a##b
+#define ERRAND_DETAIL_CAT(a, b) ERRAND_DETAIL_CAT2(a, b)
+
+/// Registers job class T under its own name (as spelled).
+#define ERRAND_JOB(T) ERRAND_JOB_NAMED(T, #T)
+/// Registers job class T under NAME, e.g. a Ruby class name "Billing::ChargeJob".
+#define ERRAND_JOB_NAMED(T, NAME)                                                             \
+  [[maybe_unused]] static const bool ERRAND_DETAIL_CAT(errand_job_registered_, __COUNTER__) = \
+      ::errand::register_job<T>(NAME)

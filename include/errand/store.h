@@ -1,0 +1,231 @@
+// The store seam: the one interface between errand and its storage.
+//
+// A Store is a list of job state transitions (enqueue, fetch, ack, retry,
+// kill, promote due, rescue orphans) plus the admin reads and writes the CLI
+// and the dashboard share. Stores hold no policy: backoff, retry counts,
+// uniqueness and limits are decided above this seam and handed down as
+// finished payloads and times. A store that lacks a capability returns
+// Errc::unsupported.
+//
+// Every store passes the shared conformance suite in tests/store_conformance/.
+//
+// Thread safety: every Store method may be called from many threads at once.
+// Ownership: a Store is shared (std::shared_ptr) between the clients and
+// servers that use it; it closes its connections when the last owner lets go.
+//
+// Times are epoch seconds (double), as in the wire format.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "errand/payload.h"
+#include "errand/status.h"
+
+namespace errand {
+
+/// One job to enqueue.
+struct PushItem {
+  std::string queue;    ///< queue name without any prefix
+  std::string jid;      ///< the payload's jid (stores index by it)
+  std::string payload;  ///< the payload JSON text, stored as given
+  double at = 0;        ///< 0: ready now; otherwise epoch seconds when due (scheduled set)
+  int priority = 0;     ///< higher runs first within a queue, on stores that can order
+};
+
+/// A job claimed by a worker. The claim (a lease owned by the worker's process
+/// identity) holds until the job is acked, retried, killed or requeued; if the
+/// process dies first, rescue_orphans() puts the job back in its queue.
+struct Fetched {
+  std::string queue;    ///< the queue it came from
+  std::string payload;  ///< the payload text exactly as stored
+  std::int64_t id = 0;  ///< store-private handle (e.g. a row id); 0 if unused
+};
+
+/// The three sorted sets, as in Sidekiq.
+enum class SetKind { scheduled, retry, dead };
+std::string_view to_string(SetKind kind) noexcept;
+
+/// An entry of a sorted set, addressed as Sidekiq's Web UI does: by score and jid.
+struct SetEntry {
+  double score = 0;  ///< when due (scheduled, retry) or when it died (dead)
+  std::string jid;
+  std::string payload;  ///< exact stored text
+};
+
+/// Where set_move() sends an entry.
+enum class MoveTo { queue, dead };
+
+/// How the dead set is bounded (Sidekiq: 10,000 jobs, 180 days).
+struct DeadLimits {
+  std::size_t max_jobs = 10'000;
+  double max_age_seconds = 180.0 * 24 * 3600;
+};
+
+struct QueueInfo {
+  std::string name;
+  std::size_t size = 0;
+  double latency = 0;  ///< seconds since the oldest waiting job was enqueued; 0 if empty
+  bool paused = false;
+};
+
+struct Stats {
+  std::int64_t processed = 0;
+  std::int64_t failed = 0;
+  std::size_t scheduled = 0;
+  std::size_t retries = 0;
+  std::size_t dead = 0;
+  std::size_t processes = 0;
+  std::size_t busy = 0;
+  std::size_t enqueued = 0;  ///< jobs waiting in all queues
+};
+
+/// A job running now, as the Busy page shows it.
+struct WorkRecord {
+  std::string process;  ///< the identity of the process running it
+  std::string thread;   ///< any id unique per worker thread
+  std::string queue;
+  std::string payload;  ///< exact payload text
+  double run_at = 0;    ///< when it started
+};
+
+/// What a process reports about itself on every heartbeat (SIDEKIQ_WIRE.md §7).
+struct ProcessBeat {
+  std::string identity;  ///< "<hostname>:<pid>:<nonce>"
+  Json info;             ///< hostname, started_at, pid, tag, concurrency, queues, labels, identity
+  std::size_t busy = 0;
+  double beat = 0;
+  bool quiet = false;
+  std::int64_t rss_kb = 0;
+  std::int64_t rtt_us = 0;
+  std::vector<WorkRecord> work;  ///< running jobs (process field may be empty)
+  std::int64_t processed = 0;    ///< jobs finished since the last beat (added to the counters)
+  std::int64_t failed = 0;       ///< jobs failed since the last beat
+  double ttl_seconds = 60;       ///< the process counts as gone this long after its last beat
+};
+
+/// A registered process, as read back.
+struct ProcessRecord {
+  std::string identity;
+  Json info;
+  std::size_t busy = 0;
+  double beat = 0;
+  bool quiet = false;
+  std::int64_t rss_kb = 0;
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  /// "memory", "sqlite", "redis".
+  virtual std::string_view scheme() const = 0;
+
+  // ---- enqueue -----------------------------------------------------------
+
+  /// Enqueues `jobs`: those with at == 0 into their queue (in order: the first
+  /// one runs first), the others into the scheduled set. On stores that allow
+  /// it the whole batch lands or none does.
+  virtual Status push(std::span<const PushItem> jobs) = 0;
+
+  // ---- worker side -------------------------------------------------------
+
+  /// Claims up to `max` jobs for the process `owner`, taking from the first
+  /// queue in `queues` that has any (strict order; the caller shuffles for
+  /// weights), oldest first (and on ordering stores, highest priority first).
+  /// If none is ready, waits up to `wait` for one. An empty result is not an
+  /// error.
+  virtual Result<std::vector<Fetched>> fetch(std::span<const std::string> queues, std::size_t max,
+                                             std::chrono::milliseconds wait,
+                                             const std::string& owner) = 0;
+
+  /// The jobs finished: releases their claims for good.
+  virtual Status ack(std::span<const Fetched> jobs) = 0;
+
+  /// Puts claimed jobs back at the front of their queue (they run next), with
+  /// their payload unchanged. Used on shutdown and when a worker gives up a job.
+  virtual Status requeue(std::span<const Fetched> jobs) = 0;
+
+  /// Releases the claim on `job` and adds `payload` to the retry set, due at `at`.
+  virtual Status retry(const Fetched& job, const std::string& jid, const std::string& payload,
+                       double at) = 0;
+
+  /// Releases the claim on `job` and adds `payload` to the dead set at score
+  /// `now`, then trims the dead set to `limits`.
+  virtual Status kill(const Fetched& job, const std::string& jid, const std::string& payload,
+                      double now, const DeadLimits& limits) = 0;
+
+  /// Moves up to `limit` scheduled and retry entries due at `now` into their
+  /// queues (the queue named in each payload, `enqueued_at` set to `now`).
+  /// Safe to call from many processes at once: each entry moves exactly once.
+  /// Returns how many moved.
+  virtual Result<std::size_t> promote_due(double now, std::size_t limit) = 0;
+
+  /// Puts back into their queues the jobs claimed by processes whose last
+  /// heartbeat is older than their ttl at `now` (or that never registered and
+  /// whose claim is older than `grace_seconds`). Returns how many moved.
+  virtual Result<std::size_t> rescue_orphans(double now, double grace_seconds) = 0;
+
+  /// Registers or refreshes the process, adds its counters, records its
+  /// running jobs, and returns the signals sent to it since the last beat
+  /// ("TSTP", "TERM", ...), oldest first.
+  virtual Result<std::vector<std::string>> heartbeat(const ProcessBeat& beat) = 0;
+
+  /// Removes the process from the registry (clean shutdown).
+  virtual Status unregister(const std::string& identity) = 0;
+
+  // ---- admin -------------------------------------------------------------
+
+  virtual Result<Stats> stats() = 0;
+  /// Daily counters, newest first, `days` of them ending today (UTC); `what`
+  /// is "processed" or "failed". Missing days are 0.
+  virtual Result<std::vector<std::int64_t>> history(std::string_view what, int days,
+                                                    double now) = 0;
+  virtual Status reset_stats() = 0;
+
+  /// All known queues, sorted by name.
+  virtual Result<std::vector<QueueInfo>> queues() = 0;
+  /// A page of a queue's waiting jobs, next-to-run first.
+  virtual Result<std::vector<std::string>> queue_jobs(const std::string& queue, std::size_t offset,
+                                                      std::size_t count) = 0;
+  /// Removes one waiting job by jid. not_found if it is not waiting there.
+  virtual Status queue_delete(const std::string& queue, const std::string& jid) = 0;
+  /// Removes every waiting job of the queue and forgets the queue.
+  virtual Status clear_queue(const std::string& queue) = 0;
+
+  virtual Result<std::size_t> set_size(SetKind kind) = 0;
+  /// A page of a set: by score ascending (scheduled, retry) or descending (dead).
+  virtual Result<std::vector<SetEntry>> set_range(SetKind kind, std::size_t offset,
+                                                  std::size_t count) = 0;
+  /// Finds one entry; not_found if absent.
+  virtual Result<SetEntry> set_find(SetKind kind, double score, const std::string& jid) = 0;
+  virtual Status set_delete(SetKind kind, double score, const std::string& jid) = 0;
+  /// Atomically removes the entry and, if it was still there, enqueues
+  /// `new_payload` into `queue` (MoveTo::queue) or adds it to the dead set at
+  /// `now` (MoveTo::dead). not_found if the entry was gone.
+  virtual Status set_move(SetKind kind, double score, const std::string& jid, MoveTo to,
+                          const std::string& queue, const std::string& new_payload, double now,
+                          const DeadLimits& limits) = 0;
+  virtual Status set_clear(SetKind kind) = 0;
+
+  virtual Result<std::vector<ProcessRecord>> processes(double now) = 0;
+  virtual Result<std::vector<WorkRecord>> workers(double now) = 0;
+  /// Sends a signal ("TSTP" quiet, "TERM" stop) to a process through the store.
+  virtual Status signal(const std::string& identity, const std::string& sig) = 0;
+};
+
+/// Opens a store from a URL:
+///   memory://NAME        in-process; the same NAME in one process is the same store
+///   sqlite://PATH        SQLite file (relative or absolute; sqlite:///abs/path also works)
+///   redis://[:password@]host:port/db
+/// Returns invalid_argument for an unknown scheme or malformed URL, and the
+/// store's own error (unavailable, busy, io, corrupt) if it cannot be opened.
+Result<std::shared_ptr<Store>> open_store(std::string_view url);
+
+}  // namespace errand

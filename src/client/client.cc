@@ -1,0 +1,150 @@
+#include "errand/client.h"
+
+#include <map>
+
+namespace errand {
+
+namespace {
+
+Json retry_json(const Retry& r) {
+  if (!r.enabled()) return false;
+  if (r.is_default()) return true;  // Sidekiq: always write retry explicitly
+  return r.count;
+}
+
+}  // namespace
+
+Client::Client(QueueMap queues, ClientOptions options)
+    : queues_(std::make_shared<const QueueMap>(std::move(queues))), options_(std::move(options)) {}
+
+Result<Client> Client::open(std::string_view url, ClientOptions options) {
+  auto store = open_store(url);
+  if (!store) return store.error();
+  return Client(QueueMap(std::move(store).value()), std::move(options));
+}
+
+SystemTime Client::now() const {
+  return options_.clock ? options_.clock->now() : std::chrono::system_clock::now();
+}
+
+Json Client::build(const JobDescriptor* job, std::string_view job_class, Json args,
+                   const PushOptions& o) const {
+  Json item = Json::object();
+  item["class"] = std::string(job_class);
+  item["args"] = std::move(args);
+  item["jid"] = payload::new_jid();
+  item["queue"] = o.queue ? *o.queue : (job ? job->queue : std::string("default"));
+  Retry retry = o.retry ? *o.retry : (job ? job->retry : Retry{});
+  item["retry"] = retry_json(retry);
+  if (job && !job->retry_queue.empty()) item["retry_queue"] = job->retry_queue;
+  if (job && !job->dead) item["dead"] = false;
+  int priority = o.priority ? *o.priority : (job ? job->priority : 0);
+  if (priority != 0) item["priority"] = priority;
+  item["created_at"] = to_epoch(now());
+  return item;
+}
+
+Result<std::string> Client::push(const JobDescriptor& job, Json args, const PushOptions& o) {
+  if (!args.is_array()) return fail(Errc::invalid_argument, "job args must be a JSON array");
+  Json item = build(&job, job.name, std::move(args), o);
+  double at = 0;
+  if (o.at && *o.at > now()) at = to_epoch(*o.at);
+  std::vector<Json> items;
+  items.push_back(std::move(item));
+  auto jids = push_items(std::move(items), at);
+  if (!jids) return jids.error();
+  return std::move(jids->front());
+}
+
+Result<std::vector<std::string>> Client::push_bulk(const JobDescriptor& job,
+                                                   const std::vector<Json>& arg_lists,
+                                                   const PushOptions& o) {
+  std::vector<Json> items;
+  items.reserve(arg_lists.size());
+  Json templ = build(&job, job.name, Json::array(), o);
+  for (const auto& args : arg_lists) {
+    if (!args.is_array())
+      return fail(Errc::invalid_argument, "push_bulk: every element must be a JSON array of args");
+    Json item = templ;
+    item["args"] = args;
+    item["jid"] = payload::new_jid();
+    items.push_back(std::move(item));
+  }
+  double at = 0;
+  if (o.at && *o.at > now()) at = to_epoch(*o.at);
+  return push_items(std::move(items), at);
+}
+
+Result<std::string> Client::enqueue(std::string_view job_class, Json args, const PushOptions& o) {
+  if (!args.is_array()) return fail(Errc::invalid_argument, "job args must be a JSON array");
+  if (job_class.empty()) return fail(Errc::invalid_argument, "job class must not be empty");
+  auto known = Registry::global().find(job_class);
+  Json item = build(known.get(), job_class, std::move(args), o);
+  double at = 0;
+  if (o.at && *o.at > now()) at = to_epoch(*o.at);
+  std::vector<Json> items;
+  items.push_back(std::move(item));
+  auto jids = push_items(std::move(items), at);
+  if (!jids) return jids.error();
+  return std::move(jids->front());
+}
+
+Result<std::string> Client::push(Json item) {
+  if (auto st = payload::validate(item); !st) return st.error();
+  if (!item.contains("jid")) item["jid"] = payload::new_jid();
+  if (!item.contains("queue")) item["queue"] = "default";
+  if (!item.contains("retry")) item["retry"] = true;
+  if (!item.contains("created_at")) item["created_at"] = to_epoch(now());
+  double at = 0;
+  if (auto it = item.find("at"); it != item.end()) {
+    // A raw push with `at` is always scheduled, even in the past (Sidekiq).
+    at = payload::timestamp(*it).value_or(0);
+    item.erase(it);
+    if (at <= 0) at = to_epoch(now());
+  }
+  std::vector<Json> items;
+  items.push_back(std::move(item));
+  auto jids = push_items(std::move(items), at);
+  if (!jids) return jids.error();
+  return std::move(jids->front());
+}
+
+Result<std::vector<std::string>> Client::push_items(std::vector<Json> items, double at) {
+  std::vector<std::string> jids;
+  jids.reserve(items.size());
+  // Group by store, keeping order within each store.
+  std::map<Store*, std::vector<PushItem>> batches;
+  const double enqueued_at = to_epoch(now());
+  for (auto& item : items) {
+    std::string queue = item["queue"].get<std::string>();
+    bool reached = run_client_chain(options_.middleware, item, queue, [] {});
+    if (!reached) {
+      jids.emplace_back();  // stopped by middleware: not enqueued
+      continue;
+    }
+    // Middleware may have changed the queue.
+    if (auto q = item.find("queue"); q != item.end() && q->is_string())
+      queue = q->get<std::string>();
+    if (queue.empty()) return fail(Errc::invalid_argument, "job queue must not be empty");
+    Store* store = queues_->store_for(queue);
+    if (!store)
+      return fail(Errc::invalid_argument,
+                  "no store is defined for queue '" + queue + "' and there is no default store");
+    if (at == 0) item["enqueued_at"] = enqueued_at;
+    PushItem p;
+    p.queue = std::move(queue);
+    p.jid = item["jid"].get<std::string>();
+    if (auto pr = item.find("priority"); pr != item.end() && pr->is_number_integer())
+      p.priority = pr->get<int>();
+    p.payload = payload::dump(item);
+    p.at = at;
+    jids.push_back(p.jid);
+    batches[store].push_back(std::move(p));
+  }
+  for (auto& [store, batch] : batches) {
+    if (auto st = store->push(batch); !st) return st.error();
+  }
+  return jids;
+}
+
+}  // namespace errand

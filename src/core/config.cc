@@ -1,0 +1,174 @@
+#include "errand/config.h"
+
+#include <fstream>
+#include <set>
+#include <sstream>
+
+// GCC 12 reports a false -Wdangling-pointer inside yaml-cpp's node code.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdangling-pointer"
+#include <yaml-cpp/yaml.h>
+#pragma GCC diagnostic pop
+
+namespace errand {
+
+namespace {
+
+Error bad(const YAML::Node& node, const std::string& what) {
+  auto mark = node.Mark();
+  std::string where = mark.line >= 0 ? "line " + std::to_string(mark.line + 1) + ": " : "";
+  return fail(Errc::invalid_argument, "config: " + where + what);
+}
+
+template <class T>
+Result<T> scalar(const YAML::Node& node, const std::string& key) {
+  if (!node.IsScalar()) return bad(node, "'" + key + "' must be a single value");
+  try {
+    return node.as<T>();
+  } catch (const YAML::Exception&) {
+    return bad(node, "'" + key + "' has the wrong type: '" + node.Scalar() + "'");
+  }
+}
+
+Result<std::chrono::milliseconds> seconds(const YAML::Node& node, const std::string& key) {
+  auto v = scalar<double>(node, key);
+  if (!v) return v.error();
+  if (*v < 0) return bad(node, "'" + key + "' must not be negative");
+  return std::chrono::milliseconds(static_cast<std::int64_t>(*v * 1000));
+}
+
+}  // namespace
+
+Result<Config> parse_config(std::string_view text) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(std::string(text));
+  } catch (const YAML::ParserException& e) {
+    return fail(Errc::invalid_argument, std::string("config: malformed YAML: ") + e.what());
+  }
+  Config c;
+  if (root.IsNull()) return c;
+  if (!root.IsMap()) return fail(Errc::invalid_argument, "config: the top level must be a mapping");
+  static const std::set<std::string> known = {
+      "store",       "concurrency", "timeout",       "queues",        "stores",
+      "tag",         "labels",      "log_format",    "poll_interval", "heartbeat_interval",
+      "process_ttl", "max_retries", "dead_max_jobs", "dead_timeout",  "rescue_interval"};
+  for (auto it = root.begin(); it != root.end(); ++it) {
+    std::string key = it->first.as<std::string>();
+    const YAML::Node& v = it->second;
+    if (!known.count(key)) return bad(it->first, "unknown key '" + key + "'");
+    if (key == "store") {
+      auto s = scalar<std::string>(v, key);
+      if (!s) return s.error();
+      c.store = *s;
+    } else if (key == "concurrency") {
+      auto n = scalar<int>(v, key);
+      if (!n) return n.error();
+      if (*n < 1) return bad(v, "'concurrency' must be at least 1");
+      c.server.concurrency = *n;
+    } else if (key == "timeout") {
+      auto d = seconds(v, key);
+      if (!d) return d.error();
+      c.server.shutdown_timeout = *d;
+    } else if (key == "poll_interval" || key == "heartbeat_interval" || key == "process_ttl" ||
+               key == "rescue_interval") {
+      auto d = seconds(v, key);
+      if (!d) return d.error();
+      if (d->count() == 0) return bad(v, "'" + key + "' must be positive");
+      if (key == "poll_interval") c.server.poll_interval = *d;
+      if (key == "heartbeat_interval") c.server.heartbeat_interval = *d;
+      if (key == "process_ttl") c.server.process_ttl = *d;
+      if (key == "rescue_interval") c.server.rescue_interval = *d;
+    } else if (key == "queues") {
+      if (!v.IsSequence()) return bad(v, "'queues' must be a list of names or [name, weight]");
+      c.server.queues.clear();
+      for (const auto& q : v) {
+        QueueWeight qw;
+        if (q.IsScalar()) {
+          qw.name = q.as<std::string>();
+        } else if (q.IsSequence() && q.size() == 2 && q[0].IsScalar() && q[1].IsScalar()) {
+          qw.name = q[0].as<std::string>();
+          auto w = scalar<int>(q[1], "queue weight");
+          if (!w) return w.error();
+          if (*w < 0) return bad(q, "queue weight must not be negative");
+          qw.weight = *w;
+        } else {
+          return bad(q, "each queue must be a name or [name, weight]");
+        }
+        if (qw.name.empty()) return bad(q, "queue name must not be empty");
+        c.server.queues.push_back(std::move(qw));
+      }
+      if (c.server.queues.empty()) return bad(v, "'queues' must not be empty");
+    } else if (key == "stores") {
+      if (!v.IsMap()) return bad(v, "'stores' must map queue names to store URLs");
+      for (auto s = v.begin(); s != v.end(); ++s) {
+        auto url = scalar<std::string>(s->second, "stores");
+        if (!url) return url.error();
+        c.queue_stores[s->first.as<std::string>()] = *url;
+      }
+    } else if (key == "tag") {
+      auto s = scalar<std::string>(v, key);
+      if (!s) return s.error();
+      c.server.tag = *s;
+    } else if (key == "labels") {
+      if (!v.IsSequence()) return bad(v, "'labels' must be a list");
+      for (const auto& l : v) c.server.labels.push_back(l.as<std::string>());
+    } else if (key == "log_format") {
+      auto s = scalar<std::string>(v, key);
+      if (!s) return s.error();
+      if (*s == "text")
+        c.server.log_format = LogFormat::text;
+      else if (*s == "json")
+        c.server.log_format = LogFormat::json;
+      else
+        return bad(v, "'log_format' must be text or json");
+    } else if (key == "max_retries") {
+      auto n = scalar<int>(v, key);
+      if (!n) return n.error();
+      if (*n < 0) return bad(v, "'max_retries' must not be negative");
+      c.server.max_retries = *n;
+    } else if (key == "dead_max_jobs") {
+      auto n = scalar<std::int64_t>(v, key);
+      if (!n) return n.error();
+      if (*n < 1) return bad(v, "'dead_max_jobs' must be at least 1");
+      c.server.dead.max_jobs = static_cast<std::size_t>(*n);
+    } else if (key == "dead_timeout") {
+      auto n = scalar<double>(v, key);
+      if (!n) return n.error();
+      c.server.dead.max_age_seconds = *n;
+    }
+  }
+  return c;
+}
+
+Result<Config> load_config(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return fail(Errc::io, "config: cannot read '" + path + "'");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  auto c = parse_config(ss.str());
+  if (!c) return fail(c.code(), path + ": " + c.error().message());
+  return c;
+}
+
+Result<QueueMap> open_queues(const Config& config) {
+  std::map<std::string, std::shared_ptr<Store>> opened;
+  auto get = [&](const std::string& url) -> Result<std::shared_ptr<Store>> {
+    if (auto it = opened.find(url); it != opened.end()) return it->second;
+    auto s = open_store(url);
+    if (!s) return s.error();
+    opened[url] = *s;
+    return *s;
+  };
+  auto def = get(config.store);
+  if (!def) return def.error();
+  QueueMap map(*def);
+  for (const auto& [queue, url] : config.queue_stores) {
+    auto s = get(url);
+    if (!s) return fail(s.code(), "queue '" + queue + "': " + s.error().message());
+    map.define(queue, *s);
+  }
+  return map;
+}
+
+}  // namespace errand

@@ -1,0 +1,112 @@
+#include "server/fetcher.h"
+
+#include <algorithm>
+#include <thread>
+
+#include "core/log.h"
+
+namespace errand {
+
+std::vector<std::string> queue_order(const Source& source, std::mt19937& rng) {
+  if (!source.weighted) return source.strict;
+  std::vector<const std::string*> bag;
+  for (const auto& q : source.queues)
+    for (int i = 0; i < std::max(q.weight, 1); ++i) bag.push_back(&q.name);
+  std::shuffle(bag.begin(), bag.end(), rng);
+  std::vector<std::string> out;
+  for (const auto* q : bag)
+    if (std::find(out.begin(), out.end(), *q) == out.end()) out.push_back(*q);
+  return out;
+}
+
+Fetcher::Fetcher(Runtime& rt) : rt_(rt) {}
+
+std::optional<Work> Fetcher::next() {
+  std::unique_lock lk(mu_);
+  ++waiting_;
+  for (;;) {
+    if (quiet_) {
+      --waiting_;
+      return std::nullopt;
+    }
+    if (!buffer_.empty()) {
+      Work w = std::move(buffer_.front());
+      buffer_.pop_front();
+      --waiting_;
+      return w;
+    }
+    if (!fetching_) {
+      fetching_ = true;
+      std::size_t want = std::max<std::size_t>(waiting_, 1);
+      std::size_t cap = rt_.options.fetch_batch ? rt_.options.fetch_batch
+                                                : static_cast<std::size_t>(rt_.options.concurrency);
+      want = std::min(want, std::max<std::size_t>(cap, 1));
+      lk.unlock();
+      auto got = fetch_once(want);  // store I/O without the lock
+      lk.lock();
+      fetching_ = false;
+      for (auto& w : got) buffer_.push_back(std::move(w));
+      cv_.notify_all();
+      continue;
+    }
+    cv_.wait(lk);
+  }
+}
+
+void Fetcher::quiet() {
+  std::lock_guard lk(mu_);
+  quiet_ = true;
+  cv_.notify_all();
+}
+
+std::vector<Work> Fetcher::drain() {
+  std::unique_lock lk(mu_);
+  cv_.wait(lk, [&] { return !fetching_; });
+  std::vector<Work> out(std::make_move_iterator(buffer_.begin()),
+                        std::make_move_iterator(buffer_.end()));
+  buffer_.clear();
+  return out;
+}
+
+std::vector<Work> Fetcher::fetch_once(std::size_t want) {
+  std::vector<Work> out;
+  auto& sources = rt_.sources;
+  if (sources.empty()) {
+    std::this_thread::sleep_for(rt_.options.fetch_wait);
+    return out;
+  }
+  auto claim = [&](Source& s, std::chrono::milliseconds wait) -> bool {
+    auto order = queue_order(s, rng_);
+    auto got = s.store->fetch(order, want, wait, rt_.identity);
+    if (!got) {
+      ++failures_;
+      // Log the first failure and then every 50th, so an outage is visible
+      // without flooding the log.
+      if (failures_ == 1 || failures_ % 50 == 0)
+        log::error("fetch failed",
+                   {{"store", std::string(s.store->scheme())}, {"error", got.error().message()}});
+      auto backoff = std::chrono::milliseconds(std::min(100 * (1 << std::min(failures_, 6)), 5000));
+      std::this_thread::sleep_for(backoff);
+      return false;
+    }
+    if (failures_ > 0) {
+      log::info("fetch recovered", {{"store", std::string(s.store->scheme())}});
+      failures_ = 0;
+    }
+    for (auto& f : *got) out.push_back(Work{&s, std::move(f)});
+    return !out.empty();
+  };
+  if (sources.size() == 1) {
+    claim(*sources[0], rt_.options.fetch_wait);
+    return out;
+  }
+  // Several stores: one pass without waiting, then a short blocking wait on
+  // each store in turn, so no store starves the others.
+  for (auto& s : sources)
+    if (claim(*s, std::chrono::milliseconds(0))) return out;
+  auto wait = std::min(rt_.options.fetch_wait, std::chrono::milliseconds(200));
+  claim(*sources[rotate_++ % sources.size()], wait);
+  return out;
+}
+
+}  // namespace errand

@@ -1,0 +1,48 @@
+// The fetcher: picks the next queue (strict order or weighted random, as
+// Sidekiq's BasicFetch) and claims jobs from the store in batches, so many
+// processor threads share few store round trips.
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <vector>
+
+#include "server/runtime.h"
+
+namespace errand {
+
+/// The order in which to try `queues` for one fetch: the strict order when no
+/// weight is set, else each queue `weight` times, shuffled, duplicates dropped.
+std::vector<std::string> queue_order(const Source& source, std::mt19937& rng);
+
+class Fetcher {
+ public:
+  explicit Fetcher(Runtime& rt);
+
+  /// The next job to run; blocks until there is one. Returns nullopt once the
+  /// fetcher is quiet. Thread-safe.
+  std::optional<Work> next();
+  /// Wakes every waiter; from now on next() returns nullopt.
+  void quiet();
+  /// After quiet(): the claimed jobs no processor took (to be requeued).
+  std::vector<Work> drain();
+
+ private:
+  std::vector<Work> fetch_once(std::size_t want);
+
+  Runtime& rt_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Work> buffer_;  // guarded by mu_
+  bool fetching_ = false;    // guarded by mu_: one thread talks to the stores at a time
+  bool quiet_ = false;       // guarded by mu_
+  std::size_t waiting_ = 0;  // guarded by mu_
+  std::size_t rotate_ = 0;   // used only by the fetching thread
+  std::mt19937 rng_{std::random_device{}()};  // used only by the fetching thread
+  int failures_ = 0;                          // used only by the fetching thread
+};
+
+}  // namespace errand

@@ -1,0 +1,105 @@
+#include "server/heartbeat.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+
+#include "core/log.h"
+
+namespace errand {
+
+std::string make_identity() {
+  std::string host;
+  if (const char* dyno = std::getenv("DYNO"); dyno && *dyno) {
+    host = dyno;
+  } else {
+    char buf[256] = {};
+    if (::gethostname(buf, sizeof(buf) - 1) == 0) host = buf;
+    if (host.empty()) host = "localhost";
+  }
+  return host + ":" + std::to_string(::getpid()) + ":" + payload::new_jid().substr(0, 12);
+}
+
+std::int64_t current_rss_kb() {
+  std::ifstream statm("/proc/self/statm");
+  std::int64_t pages_total = 0, pages_rss = 0;
+  if (!(statm >> pages_total >> pages_rss)) return 0;
+  return pages_rss * (::sysconf(_SC_PAGESIZE) / 1024);
+}
+
+Heartbeat::Heartbeat(Runtime& rt, SignalHandler on_signal)
+    : rt_(rt), on_signal_(std::move(on_signal)) {}
+
+Status Heartbeat::beat() {
+  if (info_.is_null()) {
+    auto colon = rt_.identity.find(':');
+    std::vector<std::string> queues;
+    for (const auto& s : rt_.sources)
+      for (const auto& q : s->queues)
+        if (std::find(queues.begin(), queues.end(), q.name) == queues.end())
+          queues.push_back(q.name);
+    info_ = Json{{"hostname", rt_.identity.substr(0, colon)},
+                 {"started_at", rt_.started_at},
+                 {"pid", static_cast<std::int64_t>(::getpid())},
+                 {"tag", rt_.options.tag},
+                 {"concurrency", rt_.options.concurrency},
+                 {"queues", queues},
+                 {"labels", rt_.options.labels},
+                 {"identity", rt_.identity},
+                 {"version", "errand 0.1.0"}};
+  }
+  ProcessBeat b;
+  b.identity = rt_.identity;
+  b.info = info_;
+  b.beat = rt_.now();
+  b.quiet = rt_.quiet.load();
+  b.rss_kb = current_rss_kb();
+  b.rtt_us = rtt_us_;
+  b.ttl_seconds = std::chrono::duration<double>(rt_.options.process_ttl).count();
+  // Running jobs, per store.
+  std::vector<std::pair<Source*, WorkRecord>> running;
+  for (const auto& slot : rt_.slots) {
+    std::lock_guard lk(slot->mu);
+    if (!slot->current || slot->abandoned) continue;
+    WorkRecord r;
+    r.process = rt_.identity;
+    r.thread = slot->tid;
+    r.queue = slot->current->job.queue;
+    r.payload = slot->current->job.payload;
+    r.run_at = slot->run_at;
+    running.emplace_back(slot->current->source, std::move(r));
+  }
+  Status first;
+  std::vector<std::string> signals;
+  for (const auto& s : rt_.sources) {
+    ProcessBeat mine = b;
+    for (auto& [src, r] : running)
+      if (src == s.get()) mine.work.push_back(r);
+    mine.busy = mine.work.size();
+    mine.processed = s->processed.exchange(0);
+    mine.failed = s->failed.exchange(0);
+    auto t0 = std::chrono::steady_clock::now();
+    auto got = s->store->heartbeat(mine);
+    rtt_us_ =
+        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0)
+            .count();
+    if (!got) {
+      // Keep the counters for the next beat.
+      s->processed.fetch_add(mine.processed);
+      s->failed.fetch_add(mine.failed);
+      if (first.ok()) first = got.status();
+      continue;
+    }
+    for (auto& sig : *got) signals.push_back(std::move(sig));
+  }
+  for (const auto& sig : signals) {
+    log::info("received signal through the store", {{"signal", sig}});
+    if (on_signal_) on_signal_(sig);
+  }
+  return first;
+}
+
+}  // namespace errand

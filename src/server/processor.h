@@ -1,0 +1,41 @@
+// A processor: one worker thread running one job at a time. This is the one
+// place where exceptions thrown by user jobs are caught; each becomes an
+// outcome (done, retry, dead, dropped, snoozed) applied to the store.
+#pragma once
+
+#include <memory>
+#include <thread>
+
+#include "server/fetcher.h"
+#include "server/runtime.h"
+
+namespace errand {
+
+class Processor {
+ public:
+  Processor(Runtime& rt, Fetcher& fetcher, std::shared_ptr<Slot> slot);
+  /// Starts the thread: fetch, run, repeat until the fetcher is quiet.
+  void start();
+  /// Waits for the thread to end.
+  void join();
+  bool joinable() const { return thread_.joinable(); }
+  void detach() { thread_.detach(); }
+  const std::shared_ptr<Slot>& slot() const { return slot_; }
+
+  /// Runs one claimed job to its outcome (public for tests).
+  void process(Work& w);
+
+ private:
+  void loop();
+  /// Applies a store transition, retrying while the store is unreachable
+  /// (unless the server is stopping: then the claim stays, and the rescuer
+  /// returns the job after this process is gone).
+  void apply(const char* what, const std::function<Status()>& op);
+
+  Runtime& rt_;
+  Fetcher& fetcher_;
+  std::shared_ptr<Slot> slot_;
+  std::thread thread_;
+};
+
+}  // namespace errand

@@ -1,0 +1,70 @@
+// State shared by the server's parts (fetcher, processors, heartbeat,
+// poller). Built once by the launcher before any thread starts; the fields
+// marked "set-up only" are immutable afterwards, the rest are atomics or
+// guarded by the mutex named beside them.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <stop_token>
+#include <string>
+#include <vector>
+
+#include "errand/server.h"
+#include "errand/store.h"
+
+namespace errand {
+
+/// One store and the queues this process works on it.
+struct Source {
+  std::shared_ptr<Store> store;     // set-up only
+  std::vector<QueueWeight> queues;  // set-up only
+  bool weighted = false;            // set-up only
+  std::vector<std::string> strict;  // set-up only: the strict order, duplicates removed
+  // Counters not yet reported by a heartbeat.
+  std::atomic<std::int64_t> processed{0};
+  std::atomic<std::int64_t> failed{0};
+};
+
+/// A claimed job and where it came from.
+struct Work {
+  Source* source = nullptr;
+  Fetched job;
+};
+
+/// What one processor thread is doing now (read by the heartbeat).
+struct Slot {
+  std::mutex mu;
+  std::optional<Work> current;  // guarded by mu
+  double run_at = 0;            // guarded by mu
+  bool abandoned = false;       // guarded by mu: stop() requeued it; do not ack
+  std::stop_source stop;        // guarded by mu (replaced per job)
+  std::string tid;              // set-up only
+};
+
+struct Runtime {
+  ServerOptions options;                         // set-up only
+  const Clock* clock = nullptr;                  // set-up only
+  Registry* registry = nullptr;                  // set-up only
+  std::string identity;                          // set-up only
+  double started_at = 0;                         // set-up only
+  std::vector<std::unique_ptr<Source>> sources;  // set-up only
+  std::vector<std::shared_ptr<Slot>> slots;      // set-up only
+  ServerChain chain;                             // set-up only: job logger + user middleware
+
+  std::atomic<bool> quiet{false};
+  std::atomic<bool> stop_requested{false};
+
+  std::atomic<std::int64_t> processed{0};
+  std::atomic<std::int64_t> failed{0};
+  std::atomic<std::int64_t> retried{0};
+  std::atomic<std::int64_t> dead{0};
+  std::atomic<std::int64_t> discarded{0};
+  std::atomic<std::int64_t> busy{0};
+
+  double now() const { return clock->epoch(); }
+};
+
+}  // namespace errand

@@ -1,0 +1,59 @@
+#include "store/memory/store_util.h"
+
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+
+#include <nlohmann/json.hpp>
+
+namespace errand::store_util {
+
+double wall_now() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string utc_day(double epoch) {
+  const auto t = static_cast<std::time_t>(epoch);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+  return buf;
+}
+
+std::optional<double> enqueued_at(std::string_view payload) {
+  auto doc = nlohmann::json::parse(payload, nullptr, /*allow_exceptions=*/false);
+  if (!doc.is_object()) return std::nullopt;
+  auto it = doc.find("enqueued_at");
+  if (it == doc.end()) return std::nullopt;
+  // Sidekiq 8 writes integer milliseconds; 6/7 write float seconds (WIRE §11).
+  if (it->is_number_integer() || it->is_number_unsigned()) {
+    const double v = it->get<double>();
+    return v > 1e11 ? v / 1000.0 : v;
+  }
+  if (it->is_number_float()) return it->get<double>();
+  return std::nullopt;
+}
+
+std::optional<Promoted> promote_payload(std::string_view payload, double now) {
+  // ordered_json keeps the producer's key order, so only enqueued_at changes.
+  auto doc = nlohmann::ordered_json::parse(payload, nullptr, /*allow_exceptions=*/false);
+  if (!doc.is_object()) return std::nullopt;
+  Promoted out;
+  auto q = doc.find("queue");
+  out.queue = (q != doc.end() && q->is_string() && !q->get_ref<const std::string&>().empty())
+                  ? q->get<std::string>()
+                  : std::string("default");
+  doc["enqueued_at"] = now;
+  out.payload = doc.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+  return out;
+}
+
+std::string format_score(double score) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.6f", score);
+  return buf;
+}
+
+}  // namespace errand::store_util

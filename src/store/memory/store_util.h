@@ -1,0 +1,33 @@
+// Small helpers shared by the memory and SQLite stores (payload edits the
+// store must make itself, dates for the daily counters). Not a public header.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace errand::store_util {
+
+/// The wall clock as epoch seconds.
+double wall_now();
+
+/// The UTC date of `epoch` as "YYYY-MM-DD" (the daily counters' suffix).
+std::string utc_day(double epoch);
+
+/// The payload's `enqueued_at` in epoch seconds (float seconds, or Sidekiq 8
+/// integer milliseconds), or nullopt if absent or the text does not parse.
+std::optional<double> enqueued_at(std::string_view payload);
+
+struct Promoted {
+  std::string queue;    ///< the payload's `queue`, or "default" when absent
+  std::string payload;  ///< the payload with `enqueued_at` set; other fields and their order kept
+};
+
+/// What promote_due() does to a scheduled/retry entry. nullopt if the text is
+/// not a JSON object.
+std::optional<Promoted> promote_payload(std::string_view payload, double now);
+
+/// A score as the Web UI prints it in "<score>-<jid>" names.
+std::string format_score(double score);
+
+}  // namespace errand::store_util

@@ -1,0 +1,39 @@
+// The one place that knows every store backend: maps a URL scheme to a store.
+#include <string>
+
+#include "errand/store.h"
+#include "store/memory/memory_store.h"
+#include "store/redis/redis_store.h"
+#include "store/sqlite/sqlite_store.h"
+
+namespace errand {
+
+std::string_view to_string(SetKind kind) noexcept {
+  switch (kind) {
+    case SetKind::scheduled:
+      return "schedule";
+    case SetKind::retry:
+      return "retry";
+    case SetKind::dead:
+      return "dead";
+  }
+  return "?";
+}
+
+Result<std::shared_ptr<Store>> open_store(std::string_view url) {
+  auto pos = url.find("://");
+  if (pos == std::string_view::npos)
+    return fail(Errc::invalid_argument,
+                "store URL '" + std::string(url) +
+                    "' has no scheme: expected memory://NAME, sqlite://PATH or "
+                    "redis://host:port/db");
+  std::string scheme(url.substr(0, pos));
+  std::string rest(url.substr(pos + 3));
+  if (scheme == "memory") return memory_store(rest);
+  if (scheme == "sqlite") return open_sqlite_store(rest);
+  if (scheme == "redis") return open_redis_store(std::string(url));
+  return fail(Errc::invalid_argument, "unknown store scheme '" + scheme + "' in '" +
+                                          std::string(url) + "': expected memory, sqlite or redis");
+}
+
+}  // namespace errand

@@ -1,0 +1,572 @@
+// hiredis connections, the pool, and the command helpers. See connection.h.
+#include "store/redis/connection.h"
+
+#include <hiredis/hiredis.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/time.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <utility>
+
+namespace errand::redis {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::steady_clock;
+
+constexpr milliseconds kFirstBackoff{50};
+constexpr milliseconds kMaxBackoff{2'000};
+
+timeval to_timeval(milliseconds ms) {
+  timeval tv{};
+  tv.tv_sec = static_cast<time_t>(ms.count() / 1000);
+  tv.tv_usec = static_cast<suseconds_t>((ms.count() % 1000) * 1000);
+  return tv;
+}
+
+// hiredis writes with write(2): on a socket the peer closed, that raises
+// SIGPIPE, whose default action kills the process. A library must not change
+// the process's signal dispositions, so each call blocks SIGPIPE in the
+// calling thread, swallows one it caused, and restores the mask.
+class SigpipeGuard {
+ public:
+  SigpipeGuard() {
+    sigemptyset(&set_);
+    sigaddset(&set_, SIGPIPE);
+    sigset_t pending;
+    sigemptyset(&pending);
+    sigpending(&pending);
+    pending_before_ = sigismember(&pending, SIGPIPE) == 1;
+    pthread_sigmask(SIG_BLOCK, &set_, &old_);
+  }
+  ~SigpipeGuard() {
+    if (!pending_before_) {
+      sigset_t pending;
+      sigemptyset(&pending);
+      sigpending(&pending);
+      if (sigismember(&pending, SIGPIPE) == 1) {
+        timespec zero{0, 0};
+        while (sigtimedwait(&set_, nullptr, &zero) == -1 && errno == EINTR) {
+        }
+      }
+    }
+    pthread_sigmask(SIG_SETMASK, &old_, nullptr);
+  }
+  SigpipeGuard(const SigpipeGuard&) = delete;
+  SigpipeGuard& operator=(const SigpipeGuard&) = delete;
+
+ private:
+  sigset_t set_{};
+  sigset_t old_{};
+  bool pending_before_ = false;
+};
+
+// argv for hiredis: pointers and lengths into the std::strings (binary-safe).
+struct CArgv {
+  explicit CArgv(const Argv& argv) {
+    ptrs.reserve(argv.size());
+    lens.reserve(argv.size());
+    for (const auto& a : argv) {
+      ptrs.push_back(a.data());
+      lens.push_back(a.size());
+    }
+  }
+  int argc() const { return static_cast<int>(ptrs.size()); }
+  std::vector<const char*> ptrs;
+  std::vector<std::size_t> lens;
+};
+
+bool starts_with(std::string_view s, std::string_view prefix) {
+  return s.substr(0, prefix.size()) == prefix;
+}
+
+std::string percent_decode(std::string_view in, bool* ok) {
+  std::string out;
+  out.reserve(in.size());
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    if (in[i] != '%') {
+      out.push_back(in[i]);
+      continue;
+    }
+    int v = 0;
+    if (i + 2 >= in.size()) {
+      *ok = false;
+      return out;
+    }
+    auto res = std::from_chars(in.data() + i + 1, in.data() + i + 3, v, 16);
+    if (res.ec != std::errc() || res.ptr != in.data() + i + 3) {
+      *ok = false;
+      return out;
+    }
+    out.push_back(static_cast<char>(v));
+    i += 2;
+  }
+  return out;
+}
+
+template <class Int>
+bool parse_int(std::string_view s, Int* out) {
+  if (s.empty()) return false;
+  auto res = std::from_chars(s.data(), s.data() + s.size(), *out);
+  return res.ec == std::errc() && res.ptr == s.data() + s.size();
+}
+
+}  // namespace
+
+// ---- Endpoint and URL --------------------------------------------------------
+
+std::string Endpoint::address() const {
+  std::string h = host.find(':') != std::string::npos ? "[" + host + "]" : host;
+  return h + ":" + std::to_string(port);
+}
+
+Result<ParsedUrl> parse_url(std::string_view url) {
+  const std::string shown(url);
+  auto bad = [&](const std::string& why) -> Error {
+    return fail(Errc::invalid_argument,
+                "bad redis URL '" + shown + "': " + why +
+                    " (expected redis://[:password@]host:port/db[?namespace=x])");
+  };
+  constexpr std::string_view kScheme = "redis://";
+  if (!starts_with(url, kScheme)) return bad("it must start with redis://");
+  std::string_view rest = url.substr(kScheme.size());
+
+  std::string_view query;
+  if (auto q = rest.find('?'); q != std::string_view::npos) {
+    query = rest.substr(q + 1);
+    rest = rest.substr(0, q);
+  }
+  std::string_view path;
+  if (auto slash = rest.find('/'); slash != std::string_view::npos) {
+    path = rest.substr(slash + 1);
+    rest = rest.substr(0, slash);
+  }
+  ParsedUrl out;
+  Endpoint& ep = out.endpoint;
+
+  if (auto at = rest.rfind('@'); at != std::string_view::npos) {
+    std::string_view userinfo = rest.substr(0, at);
+    rest = rest.substr(at + 1);
+    auto colon = userinfo.find(':');
+    if (colon == std::string_view::npos)
+      return bad("the part before '@' must be ':password' or 'user:password'");
+    bool ok = true;
+    ep.username = percent_decode(userinfo.substr(0, colon), &ok);
+    ep.password = percent_decode(userinfo.substr(colon + 1), &ok);
+    if (!ok) return bad("invalid %-escape in the credentials");
+  }
+
+  std::string_view port_text;
+  if (!rest.empty() && rest.front() == '[') {
+    auto close = rest.find(']');
+    if (close == std::string_view::npos) return bad("unterminated '[' in the host");
+    ep.host = std::string(rest.substr(1, close - 1));
+    std::string_view after = rest.substr(close + 1);
+    if (!after.empty()) {
+      if (after.front() != ':') return bad("unexpected text after the host");
+      port_text = after.substr(1);
+      if (port_text.empty()) return bad("empty port");
+    }
+  } else {
+    auto colon = rest.find(':');
+    ep.host = std::string(rest.substr(0, colon));
+    if (colon != std::string_view::npos) {
+      port_text = rest.substr(colon + 1);
+      if (port_text.empty()) return bad("empty port");
+    }
+  }
+  if (ep.host.empty()) return bad("no host");
+  if (!port_text.empty()) {
+    int port = 0;
+    if (!parse_int(port_text, &port) || port < 1 || port > 65535)
+      return bad("port '" + std::string(port_text) + "' is not a number from 1 to 65535");
+    ep.port = port;
+  }
+  if (!path.empty()) {
+    int db = 0;
+    if (!parse_int(path, &db) || db < 0)
+      return bad("database '" + std::string(path) + "' is not a non-negative integer");
+    ep.db = db;
+  }
+
+  while (!query.empty()) {
+    auto amp = query.find('&');
+    std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    if (pair.empty()) continue;
+    auto eq = pair.find('=');
+    if (eq == std::string_view::npos) return bad("query parameter '" + std::string(pair) +
+                                                 "' has no value");
+    std::string_view key = pair.substr(0, eq);
+    bool ok = true;
+    std::string value = percent_decode(pair.substr(eq + 1), &ok);
+    if (!ok) return bad("invalid %-escape in '" + std::string(pair) + "'");
+    if (key == "namespace") {
+      out.ns = value;
+    } else if (key == "pool_size") {
+      std::size_t n = 0;
+      if (!parse_int(std::string_view(value), &n) || n == 0)
+        return bad("pool_size must be a positive integer");
+      out.pool_size = n;
+    } else if (key == "connect_timeout_ms" || key == "command_timeout_ms") {
+      std::int64_t ms = 0;
+      if (!parse_int(std::string_view(value), &ms) || ms <= 0)
+        return bad(std::string(key) + " must be a positive integer");
+      (key == "connect_timeout_ms" ? ep.connect_timeout : ep.command_timeout) = milliseconds(ms);
+    } else {
+      return bad("unknown parameter '" + std::string(key) +
+                 "' (known: namespace, pool_size, connect_timeout_ms, command_timeout_ms)");
+    }
+  }
+  return out;
+}
+
+// ---- replies -----------------------------------------------------------------
+
+void ReplyDeleter::operator()(redisReply* r) const noexcept {
+  if (r != nullptr) freeReplyObject(r);
+}
+
+bool is_nil(const redisReply* r) noexcept { return r == nullptr || r->type == REDIS_REPLY_NIL; }
+bool is_error(const redisReply* r) noexcept { return r != nullptr && r->type == REDIS_REPLY_ERROR; }
+
+std::string_view str(const redisReply* r) noexcept {
+  if (r == nullptr) return {};
+  if (r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_STATUS ||
+      r->type == REDIS_REPLY_ERROR)
+    return {r->str, r->len};
+  return {};
+}
+
+std::int64_t integer(const redisReply* r, std::int64_t fallback) noexcept {
+  if (r == nullptr) return fallback;
+  if (r->type == REDIS_REPLY_INTEGER) return r->integer;
+  if (r->type == REDIS_REPLY_STRING) {
+    std::int64_t v = 0;
+    if (parse_int(std::string_view(r->str, r->len), &v)) return v;
+  }
+  return fallback;
+}
+
+std::size_t size(const redisReply* r) noexcept {
+  return r != nullptr && r->type == REDIS_REPLY_ARRAY ? r->elements : 0;
+}
+
+const redisReply* at(const redisReply* r, std::size_t i) noexcept { return r->element[i]; }
+
+// ---- Connection --------------------------------------------------------------
+
+Result<std::unique_ptr<Connection>> Connection::open(const Endpoint& ep) {
+  auto unreachable = [&](std::string why) {
+    return fail(Errc::unavailable, "redis " + ep.address() + " unreachable: " + why);
+  };
+  redisContext* ctx = redisConnectWithTimeout(ep.host.c_str(), ep.port,
+                                              to_timeval(ep.connect_timeout));
+  if (ctx == nullptr) return unreachable("out of memory allocating the connection");
+  if (ctx->err != 0) {
+    std::string why = ctx->errstr;
+    if (why.empty() || why == "Resource temporarily unavailable")
+      why = "connect timed out after " + std::to_string(ep.connect_timeout.count()) + " ms";
+    redisFree(ctx);
+    return unreachable(why);
+  }
+  std::unique_ptr<Connection> conn(new Connection(ctx, ep));
+  conn->set_timeout(ep.command_timeout);
+  if (!ep.password.empty()) {
+    Argv auth = ep.username.empty() ? Argv{"AUTH", ep.password}
+                                    : Argv{"AUTH", ep.username, ep.password};
+    auto r = conn->command(auth);
+    if (!r) return r.error();
+    if (is_error(r->get()))
+      return fail(Errc::unavailable,
+                  "redis " + ep.address() + ": AUTH failed: " + std::string(str(r->get())));
+  }
+  if (ep.db != 0) {
+    auto r = conn->command({"SELECT", std::to_string(ep.db)});
+    if (!r) return r.error();
+    if (is_error(r->get()))
+      return fail(Errc::invalid_argument, "redis " + ep.address() + ": SELECT " +
+                                              std::to_string(ep.db) + " failed: " +
+                                              std::string(str(r->get())));
+  }
+  return conn;
+}
+
+Connection::~Connection() {
+  if (ctx_ != nullptr) redisFree(ctx_);
+}
+
+void Connection::set_timeout(milliseconds timeout) {
+  if (ctx_ != nullptr && !broken_) redisSetTimeout(ctx_, to_timeval(timeout));
+}
+
+Error Connection::io_error() {
+  broken_ = true;
+  std::string why = ctx_->errstr;
+  if (ctx_->err == REDIS_ERR_IO && (why == "Resource temporarily unavailable" || why.empty()))
+    why = "no reply within the command timeout";
+  if (ctx_->err == REDIS_ERR_EOF) why = "connection closed by the server";
+  return fail(Errc::unavailable, "redis " + endpoint_.address() + " unreachable: " + why);
+}
+
+Result<Reply> Connection::command(const Argv& argv) {
+  if (broken_) return fail(Errc::unavailable, "redis " + endpoint_.address() +
+                                                  " unreachable: connection already failed");
+  SigpipeGuard guard;
+  CArgv c(argv);
+  void* raw = redisCommandArgv(ctx_, c.argc(), c.ptrs.data(), c.lens.data());
+  if (raw == nullptr) return io_error();
+  return Reply(static_cast<redisReply*>(raw));
+}
+
+Result<std::vector<Reply>> Connection::pipeline(const std::vector<Argv>& commands) {
+  if (broken_) return fail(Errc::unavailable, "redis " + endpoint_.address() +
+                                                  " unreachable: connection already failed");
+  SigpipeGuard guard;
+  for (const auto& argv : commands) {
+    CArgv c(argv);
+    if (redisAppendCommandArgv(ctx_, c.argc(), c.ptrs.data(), c.lens.data()) != REDIS_OK)
+      return io_error();
+  }
+  std::vector<Reply> replies;
+  replies.reserve(commands.size());
+  for (std::size_t i = 0; i < commands.size(); ++i) {
+    void* raw = nullptr;
+    if (redisGetReply(ctx_, &raw) != REDIS_OK || raw == nullptr) return io_error();
+    replies.emplace_back(static_cast<redisReply*>(raw));
+  }
+  return replies;
+}
+
+// ---- Pool --------------------------------------------------------------------
+
+Lease::~Lease() {
+  if (pool_ != nullptr && conn_) pool_->release(std::move(conn_), generation_);
+}
+
+Pool::Pool(Endpoint endpoint, std::size_t size)
+    : endpoint_(std::move(endpoint)), size_(std::max<std::size_t>(size, 1)) {}
+
+Pool::~Pool() = default;
+
+Result<Lease> Pool::acquire() {
+  std::unique_lock lock(mu_);
+  std::vector<std::unique_ptr<Connection>> stale;  // closed after unlocking
+  for (;;) {
+    while (!idle_.empty()) {
+      auto conn = std::move(idle_.back());
+      auto gen = idle_generation_.back();
+      idle_.pop_back();
+      idle_generation_.pop_back();
+      if (gen == generation_) return Lease(this, std::move(conn), gen);
+      stale.push_back(std::move(conn));
+      --open_;
+    }
+    if (open_ < size_) break;
+    cv_.wait(lock);
+  }
+  auto now = steady_clock::now();
+  if (now < retry_at_) {
+    auto wait = std::chrono::duration_cast<milliseconds>(retry_at_ - now).count();
+    return fail(Errc::unavailable,
+                last_error_ + " (next attempt in " + std::to_string(wait) + " ms)");
+  }
+  ++open_;
+  const auto gen = generation_;
+  lock.unlock();
+  stale.clear();
+  auto conn = Connection::open(endpoint_);
+  lock.lock();
+  if (!conn) {
+    --open_;
+    backoff_ = backoff_.count() == 0 ? kFirstBackoff : std::min(backoff_ * 2, kMaxBackoff);
+    retry_at_ = steady_clock::now() + backoff_;
+    last_error_ = conn.error().message();
+    ++generation_;
+    cv_.notify_one();
+    return conn.error();
+  }
+  backoff_ = milliseconds(0);
+  retry_at_ = {};
+  return Lease(this, std::move(conn).value(), gen);
+}
+
+void Pool::release(std::unique_ptr<Connection> conn, std::uint64_t generation) {
+  {
+    std::lock_guard lock(mu_);
+    if (conn->broken()) {
+      // The server went away or the socket failed: the other idle connections
+      // are most likely dead as well, so retire them all.
+      if (generation == generation_) ++generation_;
+      --open_;
+    } else if (generation != generation_) {
+      --open_;
+    } else {
+      idle_.push_back(std::move(conn));
+      idle_generation_.push_back(generation);
+    }
+  }
+  cv_.notify_one();
+  // A dropped connection (if any) is closed here, outside the lock.
+}
+
+// ---- Script ------------------------------------------------------------------
+
+std::string Script::sha() const {
+  std::lock_guard lock(mu_);
+  return sha_;
+}
+
+void Script::set_sha(std::string sha) const {
+  std::lock_guard lock(mu_);
+  sha_ = std::move(sha);
+}
+
+// ---- Client ------------------------------------------------------------------
+
+Client::Client(const Endpoint& endpoint, std::size_t pool_size)
+    : main_(endpoint, pool_size), blocking_(endpoint, pool_size) {}
+
+Error Client::reply_error(std::string_view what, const redisReply* r) const {
+  std::string text(str(r));
+  Errc code = Errc::internal;
+  if (starts_with(text, "WRONGTYPE")) {
+    code = Errc::corrupt;
+  } else if (starts_with(text, "LOADING") || starts_with(text, "BUSY") ||
+             starts_with(text, "MASTERDOWN") || starts_with(text, "TRYAGAIN") ||
+             starts_with(text, "OOM") || starts_with(text, "NOAUTH") ||
+             starts_with(text, "READONLY") || starts_with(text, "CLUSTERDOWN")) {
+    code = Errc::unavailable;
+  }
+  return fail(code, "redis " + endpoint().address() + ": " + std::string(what) + ": " + text);
+}
+
+Result<Reply> Client::cmd(const Argv& argv) {
+  auto lease = main_.acquire();
+  if (!lease) return lease.error();
+  auto r = lease.value()->command(argv);
+  if (!r) return r.error();
+  if (is_error(r->get())) return reply_error(argv.front(), r->get());
+  return r;
+}
+
+Result<std::vector<Reply>> Client::pipe(const std::vector<Argv>& commands) {
+  if (commands.empty()) return std::vector<Reply>{};
+  auto lease = main_.acquire();
+  if (!lease) return lease.error();
+  auto r = lease.value()->pipeline(commands);
+  if (!r) return r.error();
+  for (std::size_t i = 0; i < r->size(); ++i)
+    if (is_error((*r)[i].get())) return reply_error(commands[i].front(), (*r)[i].get());
+  return r;
+}
+
+Result<Reply> Client::multi(const std::vector<Argv>& commands) {
+  std::vector<Argv> all;
+  all.reserve(commands.size() + 2);
+  all.push_back({"MULTI"});
+  all.insert(all.end(), commands.begin(), commands.end());
+  all.push_back({"EXEC"});
+  auto lease = main_.acquire();
+  if (!lease) return lease.error();
+  auto r = lease.value()->pipeline(all);
+  if (!r) return r.error();
+  auto& replies = r.value();
+  // A command rejected while queueing makes EXEC fail with EXECABORT; report
+  // the first rejection, which says what was wrong.
+  for (std::size_t i = 0; i + 1 < replies.size(); ++i)
+    if (is_error(replies[i].get())) return reply_error(all[i].front(), replies[i].get());
+  Reply exec = std::move(replies.back());
+  if (is_error(exec.get())) return reply_error("EXEC", exec.get());
+  if (is_nil(exec.get()))
+    return fail(Errc::internal, "redis " + endpoint().address() + ": EXEC aborted");
+  for (std::size_t i = 0; i < size(exec.get()); ++i)
+    if (is_error(at(exec.get(), i))) return reply_error(commands[i].front(), at(exec.get(), i));
+  return exec;
+}
+
+Result<std::string> Client::load(Connection& conn, const Script& script) {
+  auto r = conn.command({"SCRIPT", "LOAD", script.source()});
+  if (!r) return r.error();
+  if (is_error(r->get())) return reply_error("SCRIPT LOAD", r->get());
+  std::string sha(str(r->get()));
+  script.set_sha(sha);
+  return sha;
+}
+
+namespace {
+Argv evalsha_argv(const std::string& sha, const Argv& keys, const Argv& args) {
+  Argv argv;
+  argv.reserve(3 + keys.size() + args.size());
+  argv.push_back("EVALSHA");
+  argv.push_back(sha);
+  argv.push_back(std::to_string(keys.size()));
+  argv.insert(argv.end(), keys.begin(), keys.end());
+  argv.insert(argv.end(), args.begin(), args.end());
+  return argv;
+}
+bool is_noscript(const redisReply* r) { return is_error(r) && starts_with(str(r), "NOSCRIPT"); }
+}  // namespace
+
+Result<Reply> Client::eval(const Script& script, const Argv& keys, const Argv& args) {
+  auto r = eval_many(script, {{keys, args}});
+  if (!r) return r.error();
+  return std::move(r->front());
+}
+
+Result<std::vector<Reply>> Client::eval_many(const Script& script,
+                                             const std::vector<std::pair<Argv, Argv>>& calls) {
+  if (calls.empty()) return std::vector<Reply>{};
+  auto lease = main_.acquire();
+  if (!lease) return lease.error();
+  Connection& conn = *lease.value();
+  std::string sha = script.sha();
+  if (sha.empty()) {
+    auto loaded = load(conn, script);
+    if (!loaded) return loaded.error();
+    sha = *loaded;
+  }
+  std::vector<Argv> commands;
+  commands.reserve(calls.size());
+  for (const auto& [keys, args] : calls) commands.push_back(evalsha_argv(sha, keys, args));
+  auto r = conn.pipeline(commands);
+  if (!r) return r.error();
+  auto& replies = r.value();
+  bool reloaded = false;
+  for (std::size_t i = 0; i < replies.size(); ++i) {
+    if (!is_noscript(replies[i].get())) continue;
+    // The script cache was emptied (restart, SCRIPT FLUSH): a NOSCRIPT call
+    // did not run, so loading the script and sending it again is safe.
+    if (!reloaded) {
+      auto loaded = load(conn, script);
+      if (!loaded) return loaded.error();
+      sha = *loaded;
+      reloaded = true;
+      for (auto& c : commands) c[1] = sha;
+    }
+    auto again = conn.command(commands[i]);
+    if (!again) return again.error();
+    replies[i] = std::move(again).value();
+  }
+  for (auto& reply : replies)
+    if (is_error(reply.get())) return reply_error("EVALSHA", reply.get());
+  return r;
+}
+
+Result<Reply> Client::blocking(const Argv& argv, milliseconds block) {
+  auto lease = blocking_.acquire();
+  if (!lease) return lease.error();
+  Connection& conn = *lease.value();
+  conn.set_timeout(endpoint().command_timeout + block);
+  auto r = conn.command(argv);
+  conn.set_timeout(endpoint().command_timeout);
+  if (!r) return r.error();
+  if (is_error(r->get())) return reply_error(argv.front(), r->get());
+  return r;
+}
+
+}  // namespace errand::redis
