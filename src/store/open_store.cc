@@ -1,6 +1,7 @@
 // The one place that knows every store backend: maps a URL scheme to a store.
 #include <string>
 
+#include "errand/aggregate.h"
 #include "errand/store.h"
 #include "store/memory/memory_store.h"
 #include "store/redis/redis_store.h"
@@ -21,6 +22,12 @@ std::string_view to_string(SetKind kind) noexcept {
 }
 
 Result<std::shared_ptr<Store>> open_store(std::string_view url) {
+  // "aggregate+<url>": the store behind an aggregate enqueue stage.
+  if (url.starts_with("aggregate+")) {
+    auto inner = open_store(url.substr(10));
+    if (!inner) return inner.error();
+    return std::shared_ptr<Store>(make_aggregate(std::move(inner).value()));
+  }
   auto pos = url.find("://");
   if (pos == std::string_view::npos)
     return fail(Errc::invalid_argument,

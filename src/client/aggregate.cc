@@ -1,0 +1,227 @@
+#include "errand/aggregate.h"
+
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "core/log.h"
+
+namespace errand {
+
+namespace {
+
+class Aggregate final : public AggregateStore {
+ public:
+  Aggregate(std::shared_ptr<Store> inner, AggregateOptions o) : inner_(std::move(inner)), o_(o) {
+    if (o_.max_batch == 0) o_.max_batch = 1;
+    if (o_.max_buffered < o_.max_batch) o_.max_buffered = o_.max_batch;
+    writer_ = std::thread([this] { run(); });
+  }
+
+  ~Aggregate() override {
+    (void)flush(std::chrono::seconds(30));
+    {
+      std::lock_guard lk(mu_);
+      closing_ = true;
+    }
+    cv_work_.notify_all();
+    writer_.join();
+    std::lock_guard lk(mu_);
+    if (!front_.empty())
+      log::error("aggregate stage closed with unwritten jobs",
+                 {{"jobs", std::to_string(front_.size())}});
+  }
+
+  std::string_view scheme() const override { return inner_->scheme(); }
+
+  Status push(std::span<const PushItem> jobs) override {
+    std::unique_lock lk(mu_);
+    auto deadline = std::chrono::steady_clock::now() + o_.push_timeout;
+    for (const auto& job : jobs) {
+      // Back-pressure: wait for room rather than grow without bound.
+      if (front_.size() + in_flight_ >= o_.max_buffered) {
+        cv_room_.notify_all();
+        cv_work_.notify_one();
+        if (!cv_room_.wait_until(lk, deadline,
+                                 [&] { return front_.size() + in_flight_ < o_.max_buffered; }))
+          return fail(Errc::busy, "aggregate buffer full (" + std::to_string(o_.max_buffered) +
+                                      " jobs) for " + std::to_string(o_.push_timeout.count()) +
+                                      " ms: the store is not keeping up" +
+                                      (last_error_.empty() ? "" : " (" + last_error_ + ")"));
+      }
+      front_.push_back(job);
+      ++accepted_;
+    }
+    // Wake the writer when a batch is full; otherwise it wakes on its interval.
+    if (front_.size() >= o_.max_batch) cv_work_.notify_one();
+    return {};
+  }
+
+  Status flush(std::chrono::milliseconds timeout) override {
+    std::unique_lock lk(mu_);
+    const std::uint64_t target = accepted_;
+    want_flush_ = true;
+    cv_work_.notify_one();
+    if (!cv_room_.wait_for(lk, timeout, [&] { return written_ >= target; }))
+      return fail(Errc::unavailable, "aggregate flush timed out with " +
+                                         std::to_string(target - written_) + " jobs unwritten" +
+                                         (last_error_.empty() ? "" : ": " + last_error_));
+    return {};
+  }
+
+  AggregateStats aggregate_stats() const override {
+    std::lock_guard lk(mu_);
+    return AggregateStats{accepted_, written_, batches_, failures_, front_.size() + in_flight_};
+  }
+  std::shared_ptr<Store> inner() const override { return inner_; }
+
+  // Everything else goes straight through.
+  Result<std::vector<Fetched>> fetch(std::span<const std::string> queues, std::size_t max,
+                                     std::chrono::milliseconds wait,
+                                     const std::string& owner) override {
+    return inner_->fetch(queues, max, wait, owner);
+  }
+  Status ack(std::span<const Fetched> jobs) override { return inner_->ack(jobs); }
+  Status requeue(std::span<const Fetched> jobs) override { return inner_->requeue(jobs); }
+  Status retry(const Fetched& job, const std::string& jid, const std::string& payload,
+               double at) override {
+    return inner_->retry(job, jid, payload, at);
+  }
+  Status kill(const Fetched& job, const std::string& jid, const std::string& payload, double now,
+              const DeadLimits& limits) override {
+    return inner_->kill(job, jid, payload, now, limits);
+  }
+  Result<std::size_t> promote_due(double now, std::size_t limit) override {
+    return inner_->promote_due(now, limit);
+  }
+  Result<std::size_t> rescue_orphans(double now, double grace) override {
+    return inner_->rescue_orphans(now, grace);
+  }
+  Result<std::vector<std::string>> heartbeat(const ProcessBeat& beat) override {
+    return inner_->heartbeat(beat);
+  }
+  Status unregister(const std::string& identity) override { return inner_->unregister(identity); }
+  Result<Stats> stats() override { return inner_->stats(); }
+  Result<std::vector<std::int64_t>> history(std::string_view what, int days, double now) override {
+    return inner_->history(what, days, now);
+  }
+  Status reset_stats() override { return inner_->reset_stats(); }
+  Result<std::vector<QueueInfo>> queues() override { return inner_->queues(); }
+  Result<std::vector<std::string>> queue_jobs(const std::string& queue, std::size_t offset,
+                                              std::size_t count) override {
+    return inner_->queue_jobs(queue, offset, count);
+  }
+  Status queue_delete(const std::string& queue, const std::string& jid) override {
+    return inner_->queue_delete(queue, jid);
+  }
+  Status clear_queue(const std::string& queue) override { return inner_->clear_queue(queue); }
+  Result<std::size_t> set_size(SetKind kind) override { return inner_->set_size(kind); }
+  Result<std::vector<SetEntry>> set_range(SetKind kind, std::size_t offset,
+                                          std::size_t count) override {
+    return inner_->set_range(kind, offset, count);
+  }
+  Result<SetEntry> set_find(SetKind kind, double score, const std::string& jid) override {
+    return inner_->set_find(kind, score, jid);
+  }
+  Status set_delete(SetKind kind, double score, const std::string& jid) override {
+    return inner_->set_delete(kind, score, jid);
+  }
+  Status set_move(SetKind kind, double score, const std::string& jid, MoveTo to,
+                  const std::string& queue, const std::string& new_payload, double now,
+                  const DeadLimits& limits) override {
+    return inner_->set_move(kind, score, jid, to, queue, new_payload, now, limits);
+  }
+  Status set_clear(SetKind kind) override { return inner_->set_clear(kind); }
+  Result<std::vector<ProcessRecord>> processes(double now) override {
+    return inner_->processes(now);
+  }
+  Result<std::vector<WorkRecord>> workers(double now) override { return inner_->workers(now); }
+  Status signal(const std::string& identity, const std::string& sig) override {
+    return inner_->signal(identity, sig);
+  }
+
+ private:
+  void run() {
+    std::vector<PushItem> back;  // the writer's half of the double buffer
+    int failures_in_row = 0;
+    std::unique_lock lk(mu_);
+    for (;;) {
+      cv_work_.wait_for(lk, o_.flush_interval,
+                        [&] { return closing_ || want_flush_ || front_.size() >= o_.max_batch; });
+      if (front_.empty()) {
+        want_flush_ = false;
+        if (closing_) return;
+        continue;
+      }
+      // Swap: callers keep appending to a fresh front buffer while we write.
+      back.swap(front_);
+      in_flight_ = back.size();
+      lk.unlock();
+      std::size_t done = 0;
+      std::string error;
+      while (done < back.size()) {
+        std::size_t n = std::min(o_.max_batch, back.size() - done);
+        auto st = inner_->push(std::span<const PushItem>(back.data() + done, n));
+        if (!st) {
+          error = st.message();
+          break;
+        }
+        done += n;
+        std::lock_guard g(mu_);
+        written_ += n;
+        in_flight_ -= n;
+        ++batches_;
+        cv_room_.notify_all();
+      }
+      lk.lock();
+      if (done < back.size()) {
+        // Keep the unwritten jobs, ahead of anything pushed since, and back off.
+        ++failures_;
+        last_error_ = error;
+        front_.insert(front_.begin(),
+                      std::make_move_iterator(back.begin() + static_cast<std::ptrdiff_t>(done)),
+                      std::make_move_iterator(back.end()));
+        in_flight_ = 0;
+        back.clear();
+        if (failures_in_row++ % 20 == 0)
+          log::warn("aggregate stage: store write failed; will retry", {{"error", error}});
+        // Closing with the store down: give up after the flush already
+        // waited; the destructor reports what could not be written.
+        if (closing_) return;
+        auto pause = std::chrono::milliseconds(std::min(50 * failures_in_row, 2000));
+        cv_work_.wait_for(lk, pause, [&] { return closing_; });
+        continue;
+      }
+      failures_in_row = 0;
+      last_error_.clear();
+      back.clear();
+      if (front_.empty()) want_flush_ = false;
+    }
+  }
+
+  std::shared_ptr<Store> inner_;
+  AggregateOptions o_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_work_;  // wakes the writer
+  std::condition_variable cv_room_;  // wakes pushers (room) and flushers (progress)
+  std::vector<PushItem> front_;      // guarded by mu_: the callers' half
+  std::size_t in_flight_ = 0;        // guarded by mu_: swapped out, not yet written
+  std::uint64_t accepted_ = 0;       // guarded by mu_
+  std::uint64_t written_ = 0;        // guarded by mu_
+  std::uint64_t batches_ = 0;        // guarded by mu_
+  std::uint64_t failures_ = 0;       // guarded by mu_
+  std::string last_error_;           // guarded by mu_
+  bool want_flush_ = false;          // guarded by mu_
+  bool closing_ = false;             // guarded by mu_
+  std::thread writer_;
+};
+
+}  // namespace
+
+std::shared_ptr<AggregateStore> make_aggregate(std::shared_ptr<Store> store,
+                                               AggregateOptions options) {
+  return std::make_shared<Aggregate>(std::move(store), options);
+}
+
+}  // namespace errand
