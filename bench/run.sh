@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# make bench: errand on every store and the peers (Sidekiq 6.4 on the same
+# redis-server, Delayed Job on SQLite), in one run on this machine; prints one
+# table and writes docs/BENCHMARKS.md.
+#
+#   BENCH_JOBS=100000   jobs for bulk enqueue and drain (default 100000)
+#   BENCH_DJ_JOBS=1000  jobs for Delayed Job (it drains ~20 jobs/s here)
+#   BENCH_SMOKE=1       tiny sizes, writes to build/BENCHMARKS.smoke.md (CI smoke test)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BUILD=${BUILD:-build}
+JOBS=${BENCH_JOBS:-100000}
+SINGLE=${BENCH_SINGLE:-20000}
+DJ_JOBS=${BENCH_DJ_JOBS:-1000}
+LAT_S=${BENCH_LATENCY_SECONDS:-5}
+OUT=docs/BENCHMARKS.md
+if [ "${BENCH_SMOKE:-0}" = 1 ]; then
+  JOBS=2000; SINGLE=500; DJ_JOBS=20; LAT_S=1; OUT=$BUILD/BENCHMARKS.smoke.md
+fi
+PORT=${BENCH_REDIS_PORT:-6399}
+WORK=$(mktemp -d)
+trap 'redis-cli -p $PORT shutdown nosave >/dev/null 2>&1 || true; rm -rf "$WORK"' EXIT
+
+redis-server --port "$PORT" --bind 127.0.0.1 --save '' --appendonly no --daemonize yes \
+  --dir "$WORK" --logfile "$WORK/redis.log" >/dev/null
+for _ in $(seq 50); do redis-cli -p "$PORT" ping >/dev/null 2>&1 && break; sleep 0.1; done
+
+RESULTS=$WORK/results.jsonl
+: > "$RESULTS"
+run_errand() {  # label url
+  echo "== errand on $1" >&2
+  "$BUILD/errand_bench" --store "$2" --label "$1" --jobs "$JOBS" --single "$SINGLE" \
+    --latency-seconds "$LAT_S" 2>"$WORK/$1.log" | tee -a "$RESULTS" >&2
+}
+run_errand memory "memory://bench"
+run_errand sqlite "sqlite://$WORK/bench.db"
+run_errand redis "redis://127.0.0.1:$PORT/12"
+
+echo "== sidekiq" >&2
+SK_BULK=$(ruby ../shared/bench/sidekiq_load.rb "redis://127.0.0.1:$PORT/13" "$JOBS" 10 2>/dev/null | tail -1)
+echo "$SK_BULK" >&2
+SK_SINGLE=$(ruby bench/sidekiq_enqueue.rb "redis://127.0.0.1:$PORT/13" "$SINGLE" 2>/dev/null | tail -1)
+echo "$SK_SINGLE" >&2
+echo "== delayed_job" >&2
+DJ=$(ruby ../shared/bench/delayed_job_load.rb "$WORK/dj.sqlite3" "$DJ_JOBS" 2>/dev/null | tail -1)
+echo "$DJ" >&2
+
+val() {  # store figure → value
+  grep "\"store\":\"$1\"" "$RESULTS" | grep "\"figure\":\"$2\"" | sed -E 's/.*"value":([0-9.eE+-]+).*/\1/' | head -1
+}
+fmt() { [ -n "$1" ] && printf "%.${2:-0}f" "$1" || printf "n/a"; }
+sk_proc=$(echo "$SK_BULK" | sed -E 's/.*process [0-9.]+s \(([0-9]+) jobs\/s\).*/\1/')
+sk_bulk=$(echo "$SK_BULK" | sed -E 's/.*enqueue [0-9]+ jobs [0-9.]+s \(([0-9]+)\/s\).*/\1/')
+sk_single=$(echo "$SK_SINGLE" | sed -E 's/.*\(([0-9]+)\/s\).*/\1/')
+dj_proc=$(echo "$DJ" | sed -E 's/.* \(([0-9]+) jobs\/s\) one worker.*/\1/')
+dj_enq=$(echo "$DJ" | sed -E 's/.*enqueue [0-9]+ jobs [0-9.]+s \(([0-9]+)\/s.*/\1/')
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0 && a != "") printf "%.1f×", a / b; else printf "n/a" }'; }
+
+CPU=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')
+{
+  echo "# errand benchmarks"
+  echo
+  echo "Measured by \`make bench\` (bench/run.sh) on $(date -u +%Y-%m-%d), one run, same machine:"
+  echo "$(nproc) cores ($CPU), $(free -g | awk '/Mem:/ {print $2}') GiB, $(uname -sr), redis-server $(redis-server --version | sed -E 's/.*v=([0-9.]+).*/\1/')."
+  echo "Sizes: $JOBS jobs for bulk enqueue and drain, $SINGLE for single enqueue, $DJ_JOBS for Delayed Job;"
+  echo "latency at 1,000 jobs/s for $LAT_S s; no-op jobs; concurrency 10; reliable fetch on (leases on every store)."
+  echo
+  echo "| figure | errand memory | errand sqlite | errand redis | Sidekiq 6.4 (redis) | Delayed Job (sqlite) |"
+  echo "| --- | ---: | ---: | ---: | ---: | ---: |"
+  echo "| enqueue, perform_async loop (jobs/s) | $(fmt "$(val memory enqueue_single)") | $(fmt "$(val sqlite enqueue_single)") | $(fmt "$(val redis enqueue_single)") | $(fmt "$sk_single") | $(fmt "$dj_enq") (one transaction) |"
+  echo "| enqueue, push_bulk × 1,000 (jobs/s) | $(fmt "$(val memory enqueue_bulk)") | $(fmt "$(val sqlite enqueue_bulk)") | $(fmt "$(val redis enqueue_bulk)") | $(fmt "$sk_bulk") | — |"
+  echo "| enqueue, aggregate stage (calls/s) | $(fmt "$(val memory enqueue_aggregate)") | $(fmt "$(val sqlite enqueue_aggregate)") | $(fmt "$(val redis enqueue_aggregate)") | — | — |"
+  echo "| aggregate perform_async call p50 / p99 (µs) | $(fmt "$(val memory aggregate_call_p50)" 2) / $(fmt "$(val memory aggregate_call_p99)" 2) | $(fmt "$(val sqlite aggregate_call_p50)" 2) / $(fmt "$(val sqlite aggregate_call_p99)" 2) | $(fmt "$(val redis aggregate_call_p50)" 2) / $(fmt "$(val redis aggregate_call_p99)" 2) | — | — |"
+  echo "| processing, drain (jobs/s) | $(fmt "$(val memory process)") | $(fmt "$(val sqlite process)") | $(fmt "$(val redis process)") | $(fmt "$sk_proc") | $(fmt "$dj_proc") |"
+  echo "| latency enqueue → perform p50 / p99 / max (ms) | $(fmt "$(val memory latency_p50)" 2) / $(fmt "$(val memory latency_p99)" 2) / $(fmt "$(val memory latency_max)" 2) | $(fmt "$(val sqlite latency_p50)" 2) / $(fmt "$(val sqlite latency_p99)" 2) / $(fmt "$(val sqlite latency_max)" 2) | $(fmt "$(val redis latency_p50)" 2) / $(fmt "$(val redis latency_p99)" 2) / $(fmt "$(val redis latency_max)" 2) | — | — |"
+  echo "| worker RSS idle / peak (MB) | $(fmt "$(val memory rss_idle)" 1) / $(fmt "$(val memory rss_peak)" 1) | $(fmt "$(val sqlite rss_idle)" 1) / $(fmt "$(val sqlite rss_peak)" 1) | $(fmt "$(val redis rss_idle)" 1) / $(fmt "$(val redis rss_peak)" 1) | — | — |"
+  echo "| CPU per job, user+sys (µs) | $(fmt "$(val memory cpu_per_job)" 2) | $(fmt "$(val sqlite cpu_per_job)" 2) | $(fmt "$(val redis cpu_per_job)" 2) | — | — |"
+  echo
+  echo "Ratios in this run: redis processing $(ratio "$(val redis process)" "$sk_proc") Sidekiq;"
+  echo "redis bulk enqueue $(ratio "$(val redis enqueue_bulk)" "$sk_bulk") Sidekiq;"
+  echo "sqlite processing $(ratio "$(val sqlite process)" "$dj_proc") Delayed Job."
+  echo
+  echo "Peers, as printed:"
+  echo
+  echo '```'
+  echo "$SK_BULK"
+  echo "$SK_SINGLE"
+  echo "$DJ"
+  echo '```'
+  echo
+  echo "Commands: \`make bench\`, which runs \`bench/run.sh\`: \`build/errand_bench --store URL --jobs $JOBS --single $SINGLE --latency-seconds $LAT_S\`"
+  echo "for each store, \`ruby ../shared/bench/sidekiq_load.rb redis://127.0.0.1:$PORT/13 $JOBS 10\`,"
+  echo "\`ruby bench/sidekiq_enqueue.rb redis://127.0.0.1:$PORT/13 $SINGLE\` and \`ruby ../shared/bench/delayed_job_load.rb DB $DJ_JOBS\`."
+  echo "RSS and CPU are the errand bench process (client and worker in one process; for the memory store the queued jobs live in it too); redis-server's own CPU is not counted."
+} > "$OUT"
+cat "$OUT"
