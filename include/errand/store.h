@@ -136,9 +136,10 @@ class Store {
 
   // ---- worker side -------------------------------------------------------
 
-  /// Claims up to `max` jobs for the process `owner`, taking from the first
-  /// queue in `queues` that has any (strict order; the caller shuffles for
-  /// weights), oldest first (and on ordering stores, highest priority first).
+  /// Claims up to `max` jobs for the process `owner`, draining the queues in
+  /// the order given (strict order; the caller shuffles for weights): all of
+  /// the first queue's ready jobs before any of the second's, oldest first
+  /// (and on ordering stores, highest priority first).
   /// If none is ready, waits up to `wait` for one. An empty result is not an
   /// error.
   virtual Result<std::vector<Fetched>> fetch(std::span<const std::string> queues, std::size_t max,

@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -80,8 +81,7 @@ class RawRedis {
       ptrs.push_back(a.data());
       lens.push_back(a.size());
     }
-    void* raw =
-        redisCommandArgv(ctx_, static_cast<int>(argv.size()), ptrs.data(), lens.data());
+    void* raw = redisCommandArgv(ctx_, static_cast<int>(argv.size()), ptrs.data(), lens.data());
     if (raw == nullptr) {
       out.type = REDIS_REPLY_ERROR;
       out.str = std::string("IO: ") + ctx_->errstr;
@@ -166,9 +166,9 @@ class RedisServer {
     if (!installed()) return set_error(error, std::string("redis-server not found at ") + kBinary);
     if (dir_.empty()) return set_error(error, "could not create a temp dir");
     if (port_ != 0) return launch(port_, error);
-    std::mt19937 rng(static_cast<unsigned>(::getpid()) ^
-                     static_cast<unsigned>(
-                         std::chrono::steady_clock::now().time_since_epoch().count()));
+    std::mt19937 rng(
+        static_cast<unsigned>(::getpid()) ^
+        static_cast<unsigned>(std::chrono::steady_clock::now().time_since_epoch().count()));
     std::uniform_int_distribution<int> pick(6400, 6999);
     std::string last;
     for (int attempt = 0; attempt < 30; ++attempt) {
@@ -222,14 +222,22 @@ class RedisServer {
 
   bool launch(int port, std::string* error) {
     std::vector<std::string> args{kBinary,
-                                  "--port", std::to_string(port),
-                                  "--bind", "127.0.0.1",
-                                  "--save", "",
-                                  "--appendonly", options_.appendonly ? "yes" : "no",
-                                  "--appendfsync", "always",
-                                  "--dir", dir_,
-                                  "--logfile", dir_ + "/redis.log",
-                                  "--daemonize", "no"};
+                                  "--port",
+                                  std::to_string(port),
+                                  "--bind",
+                                  "127.0.0.1",
+                                  "--save",
+                                  "",
+                                  "--appendonly",
+                                  options_.appendonly ? "yes" : "no",
+                                  "--appendfsync",
+                                  "always",
+                                  "--dir",
+                                  dir_,
+                                  "--logfile",
+                                  dir_ + "/redis.log",
+                                  "--daemonize",
+                                  "no"};
     if (!options_.password.empty()) {
       args.push_back("--requirepass");
       args.push_back(options_.password);
@@ -254,8 +262,8 @@ class RedisServer {
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
     terminate(SIGKILL);
-    return set_error(error, "redis-server on port " + std::to_string(port) +
-                                " did not answer PING within 10 s");
+    return set_error(
+        error, "redis-server on port " + std::to_string(port) + " did not answer PING within 10 s");
   }
 
   void terminate(int sig) {

@@ -199,8 +199,8 @@ Result<ParsedUrl> parse_url(std::string_view url) {
     query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
     if (pair.empty()) continue;
     auto eq = pair.find('=');
-    if (eq == std::string_view::npos) return bad("query parameter '" + std::string(pair) +
-                                                 "' has no value");
+    if (eq == std::string_view::npos)
+      return bad("query parameter '" + std::string(pair) + "' has no value");
     std::string_view key = pair.substr(0, eq);
     bool ok = true;
     std::string value = percent_decode(pair.substr(eq + 1), &ok);
@@ -264,8 +264,8 @@ Result<std::unique_ptr<Connection>> Connection::open(const Endpoint& ep) {
   auto unreachable = [&](std::string why) {
     return fail(Errc::unavailable, "redis " + ep.address() + " unreachable: " + why);
   };
-  redisContext* ctx = redisConnectWithTimeout(ep.host.c_str(), ep.port,
-                                              to_timeval(ep.connect_timeout));
+  redisContext* ctx =
+      redisConnectWithTimeout(ep.host.c_str(), ep.port, to_timeval(ep.connect_timeout));
   if (ctx == nullptr) return unreachable("out of memory allocating the connection");
   if (ctx->err != 0) {
     std::string why = ctx->errstr;
@@ -277,8 +277,8 @@ Result<std::unique_ptr<Connection>> Connection::open(const Endpoint& ep) {
   std::unique_ptr<Connection> conn(new Connection(ctx, ep));
   conn->set_timeout(ep.command_timeout);
   if (!ep.password.empty()) {
-    Argv auth = ep.username.empty() ? Argv{"AUTH", ep.password}
-                                    : Argv{"AUTH", ep.username, ep.password};
+    Argv auth =
+        ep.username.empty() ? Argv{"AUTH", ep.password} : Argv{"AUTH", ep.username, ep.password};
     auto r = conn->command(auth);
     if (!r) return r.error();
     if (is_error(r->get()))
@@ -290,8 +290,8 @@ Result<std::unique_ptr<Connection>> Connection::open(const Endpoint& ep) {
     if (!r) return r.error();
     if (is_error(r->get()))
       return fail(Errc::invalid_argument, "redis " + ep.address() + ": SELECT " +
-                                              std::to_string(ep.db) + " failed: " +
-                                              std::string(str(r->get())));
+                                              std::to_string(ep.db) +
+                                              " failed: " + std::string(str(r->get())));
   }
   return conn;
 }
@@ -314,8 +314,9 @@ Error Connection::io_error() {
 }
 
 Result<Reply> Connection::command(const Argv& argv) {
-  if (broken_) return fail(Errc::unavailable, "redis " + endpoint_.address() +
-                                                  " unreachable: connection already failed");
+  if (broken_)
+    return fail(Errc::unavailable,
+                "redis " + endpoint_.address() + " unreachable: connection already failed");
   SigpipeGuard guard;
   CArgv c(argv);
   void* raw = redisCommandArgv(ctx_, c.argc(), c.ptrs.data(), c.lens.data());
@@ -324,8 +325,9 @@ Result<Reply> Connection::command(const Argv& argv) {
 }
 
 Result<std::vector<Reply>> Connection::pipeline(const std::vector<Argv>& commands) {
-  if (broken_) return fail(Errc::unavailable, "redis " + endpoint_.address() +
-                                                  " unreachable: connection already failed");
+  if (broken_)
+    return fail(Errc::unavailable,
+                "redis " + endpoint_.address() + " unreachable: connection already failed");
   SigpipeGuard guard;
   for (const auto& argv : commands) {
     CArgv c(argv);

@@ -142,14 +142,14 @@ class Pool {
   const std::size_t size_;
 
   std::mutex mu_;
-  std::condition_variable cv_;                       // signalled when a slot or connection frees
-  std::vector<std::unique_ptr<Connection>> idle_;    // guarded by mu_
-  std::vector<std::uint64_t> idle_generation_;       // guarded by mu_; parallel to idle_
-  std::size_t open_ = 0;                             // guarded by mu_: leased + idle + connecting
-  std::uint64_t generation_ = 0;                     // guarded by mu_: bumped on each failure
+  std::condition_variable cv_;                        // signalled when a slot or connection frees
+  std::vector<std::unique_ptr<Connection>> idle_;     // guarded by mu_
+  std::vector<std::uint64_t> idle_generation_;        // guarded by mu_; parallel to idle_
+  std::size_t open_ = 0;                              // guarded by mu_: leased + idle + connecting
+  std::uint64_t generation_ = 0;                      // guarded by mu_: bumped on each failure
   std::chrono::steady_clock::time_point retry_at_{};  // guarded by mu_: no connect attempt before
-  std::chrono::milliseconds backoff_{0};             // guarded by mu_: next wait after a failure
-  std::string last_error_;                           // guarded by mu_: why the last connect failed
+  std::chrono::milliseconds backoff_{0};              // guarded by mu_: next wait after a failure
+  std::string last_error_;                            // guarded by mu_: why the last connect failed
 };
 
 /// A Lua script run with EVALSHA; loaded with SCRIPT LOAD on first use and

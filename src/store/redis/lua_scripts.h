@@ -15,32 +15,34 @@
 
 namespace errand::redis::lua {
 
-// Claims up to ARGV[3] jobs from the first non-empty queue, oldest first,
-// moving each one with RPOPLPUSH (atomic per job, and the script as a whole is
-// atomic) onto the owner's in-progress list for that queue.
+// Claims up to ARGV[3] jobs, oldest first, draining the queues in the given
+// order (the first queue until it is empty, then the next, ...). Each job
+// moves with RPOPLPUSH onto the owner's in-progress list for its queue; the
+// script as a whole is atomic.
 //   KEYS[1] claims hash, KEYS[2] owner's queue set,
 //   KEYS[2i+1], KEYS[2i+2] = queue:<qi>, the owner's in-progress list for qi
 //   ARGV[1] owner, ARGV[2] now, ARGV[3] max, ARGV[3+i] = qi
-// Returns {} or {i, job1, job2, ...}.
+// Returns {i1, job1, i2, job2, ...}: each job with its queue's index.
 inline constexpr const char* kFetch = R"lua(
 local max = tonumber(ARGV[3])
 local nq = (#KEYS - 2) / 2
+local out, n = {}, 0
 for i = 1, nq do
+  if n >= max then break end
   local src, dst = KEYS[2 * i + 1], KEYS[2 * i + 2]
-  local got = {}
-  while #got < max do
+  local took = 0
+  while n < max do
     local job = redis.call('RPOPLPUSH', src, dst)
     if not job then break end
-    got[#got + 1] = job
+    out[#out + 1] = i
+    out[#out + 1] = job
+    n = n + 1
+    took = took + 1
   end
-  if #got > 0 then
-    redis.call('SADD', KEYS[2], ARGV[3 + i])
-    redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-    table.insert(got, 1, i)
-    return got
-  end
+  if took > 0 then redis.call('SADD', KEYS[2], ARGV[3 + i]) end
 end
-return {}
+if n > 0 then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end
+return out
 )lua";
 
 // Finds which owner holds a claim on a payload (for a Fetched whose owner this

@@ -17,6 +17,8 @@
 // unknown id is looked up across all owners.
 //
 // Every key name, and nothing else, gets the namespace prefix (WIRE §10).
+#include "store/redis/redis_store.h"
+
 #include <algorithm>
 #include <charconv>
 #include <cmath>
@@ -30,7 +32,6 @@
 #include "errand/clock.h"
 #include "store/redis/connection.h"
 #include "store/redis/lua_scripts.h"
-#include "store/redis/redis_store.h"
 
 namespace errand {
 namespace {
@@ -78,7 +79,7 @@ std::string utc_date(double epoch) {
   std::time_t t = static_cast<std::time_t>(std::floor(epoch));
   std::tm tm{};
   gmtime_r(&t, &tm);
-  char buf[16];
+  char buf[48];
   std::snprintf(buf, sizeof buf, "%04d-%02d-%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
   return buf;
 }
@@ -187,10 +188,14 @@ class RedisStore final : public Store {
       auto r = client_.eval(fetch_, keys, args);
       if (!r) return r.error();
       const redisReply* reply = r->get();
-      if (redis::size(reply) > 1) {
-        const auto& q = qs.at(static_cast<std::size_t>(redis::integer(redis::at(reply, 0))) - 1);
-        for (std::size_t i = 1; i < redis::size(reply); ++i)
-          out.push_back(Fetched{q, std::string(redis::str(redis::at(reply, i))), id});
+      if (redis::size(reply) > 0) {
+        for (std::size_t i = 0; i + 1 < redis::size(reply); i += 2) {
+          auto qi = static_cast<std::size_t>(redis::integer(redis::at(reply, i)));
+          if (qi < 1 || qi > qs.size())
+            return fail(Errc::internal,
+                        "redis fetch script returned queue index " + std::to_string(qi));
+          out.push_back(Fetched{qs[qi - 1], std::string(redis::str(redis::at(reply, i + 1))), id});
+        }
         return out;
       }
       auto remaining = std::chrono::duration_cast<milliseconds>(deadline - steady_clock::now());
@@ -210,8 +215,8 @@ class RedisStore final : public Store {
       block = std::max(block, milliseconds(1));
       char timeout[32];
       std::snprintf(timeout, sizeof timeout, "%.3f", static_cast<double>(block.count()) / 1000.0);
-      auto got = client_.blocking({"BRPOPLPUSH", queue_key(q), claim_key(owner, q), timeout},
-                                  block);
+      auto got =
+          client_.blocking({"BRPOPLPUSH", queue_key(q), claim_key(owner, q), timeout}, block);
       if (!got) return got.error();
       if (!redis::is_nil(got->get())) {
         out.push_back(Fetched{q, std::string(redis::str(got->get())), id});
@@ -305,9 +310,12 @@ class RedisStore final : public Store {
     }
     Argv hset_workers{"HSET", key(id + ":workers")};
     for (const auto& w : beat.work) {
+      // Sidekiq writes run_at as integer seconds (WIRE §7.3); the exact
+      // start time goes in an extra field that Sidekiq's readers ignore.
       Json entry{{"queue", w.queue},
                  {"payload", w.payload},
-                 {"run_at", static_cast<std::int64_t>(std::floor(w.run_at))}};
+                 {"run_at", static_cast<std::int64_t>(std::floor(w.run_at))},
+                 {"errand_run_at", w.run_at}};
       hset_workers.push_back(w.thread);
       hset_workers.push_back(entry.dump());
     }
@@ -329,8 +337,7 @@ class RedisStore final : public Store {
       auto t0 = steady_clock::now();
       auto pong = client_.cmd({"PING"});
       if (!pong) return pong.error();
-      rtt = std::chrono::duration_cast<std::chrono::microseconds>(steady_clock::now() - t0)
-                .count();
+      rtt = std::chrono::duration_cast<std::chrono::microseconds>(steady_clock::now() - t0).count();
     }
     const std::string ttl = std::to_string(
         std::max<std::int64_t>(1, static_cast<std::int64_t>(std::ceil(beat.ttl_seconds))));
@@ -384,24 +391,28 @@ class RedisStore final : public Store {
     auto qs = scan_set(key("queues"));
     if (!qs) return qs.error();
     std::vector<Argv> cmds;
-    for (const auto& p : *procs) cmds.push_back({"HGET", key(p), "busy"});
+    for (const auto& p : *procs) {
+      cmds.push_back({"HGET", key(p), "busy"});
+      cmds.push_back({"HGET", key("errand:alive"), p});
+    }
     for (const auto& q : *qs) cmds.push_back({"LLEN", queue_key(q)});
     auto r2 = client_.pipe(cmds);
     if (!r2) return r2.error();
-    std::size_t i = 0;
-    for (; i < procs->size(); ++i) {
-      const redisReply* busy = (*r2)[i].get();
+    const double now = wall_now();
+    for (std::size_t i = 0; i < procs->size(); ++i) {
+      const redisReply* busy = (*r2)[2 * i].get();
       if (redis::is_nil(busy)) continue;  // hash expired: not a live process
+      auto deadline = parse_double(redis::str((*r2)[2 * i + 1].get()));
+      if (deadline && *deadline < now) continue;  // beat + ttl already past
       ++s.processes;
       s.busy += static_cast<std::size_t>(std::max<std::int64_t>(0, redis::integer(busy)));
     }
-    for (; i < r2->size(); ++i)
+    for (std::size_t i = 2 * procs->size(); i < r2->size(); ++i)
       s.enqueued += static_cast<std::size_t>(redis::integer((*r2)[i].get()));
     return s;
   }
 
-  Result<std::vector<std::int64_t>> history(std::string_view what, int days,
-                                            double now) override {
+  Result<std::vector<std::int64_t>> history(std::string_view what, int days, double now) override {
     if (what != "processed" && what != "failed")
       return fail(Errc::invalid_argument,
                   "history: '" + std::string(what) + "' is not 'processed' or 'failed'");
@@ -456,8 +467,7 @@ class RedisStore final : public Store {
     // Next to run is the tail: read the page counting back from the end.
     auto start = -static_cast<std::int64_t>(offset + count);
     auto stop = -static_cast<std::int64_t>(offset + 1);
-    auto r = client_.cmd(
-        {"LRANGE", queue_key(queue), std::to_string(start), std::to_string(stop)});
+    auto r = client_.cmd({"LRANGE", queue_key(queue), std::to_string(start), std::to_string(stop)});
     if (!r) return r.error();
     for (std::size_t i = redis::size(r->get()); i > 0; --i)
       out.emplace_back(redis::str(redis::at(r->get(), i - 1)));
@@ -498,9 +508,9 @@ class RedisStore final : public Store {
                                           std::size_t count) override {
     std::vector<SetEntry> out;
     if (count == 0) return out;
-    auto r = client_.cmd({kind == SetKind::dead ? "ZREVRANGE" : "ZRANGE", set_key(kind),
-                          std::to_string(offset), std::to_string(offset + count - 1),
-                          "WITHSCORES"});
+    auto r =
+        client_.cmd({kind == SetKind::dead ? "ZREVRANGE" : "ZRANGE", set_key(kind),
+                     std::to_string(offset), std::to_string(offset + count - 1), "WITHSCORES"});
     if (!r) return r.error();
     const redisReply* a = r->get();
     for (std::size_t i = 0; i + 1 < redis::size(a); i += 2) {
@@ -522,8 +532,8 @@ class RedisStore final : public Store {
       if (member.find(jid) != std::string_view::npos && jid_of(member) == jid)
         return SetEntry{score, jid, std::string(member)};
     }
-    return fail(Errc::not_found, "no entry " + s + "-" + jid + " in the " +
-                                     std::string(to_string(kind)) + " set");
+    return fail(Errc::not_found,
+                "no entry " + s + "-" + jid + " in the " + std::string(to_string(kind)) + " set");
   }
 
   Status set_delete(SetKind kind, double score, const std::string& jid) override {
@@ -541,11 +551,11 @@ class RedisStore final : public Store {
                   const DeadLimits& limits) override {
     if (to == MoveTo::queue && queue.empty())
       return fail(Errc::invalid_argument, "set_move: empty queue name");
-    auto r = client_.eval(
-        set_move_, {set_key(kind), key("dead"), key("queues"), queue_key(queue)},
-        {number_text(score), jid, to == MoveTo::queue ? "queue" : "dead", new_payload, queue,
-         number_text(now), number_text(now - limits.max_age_seconds),
-         std::to_string(-static_cast<std::int64_t>(limits.max_jobs))});
+    auto r =
+        client_.eval(set_move_, {set_key(kind), key("dead"), key("queues"), queue_key(queue)},
+                     {number_text(score), jid, to == MoveTo::queue ? "queue" : "dead", new_payload,
+                      queue, number_text(now), number_text(now - limits.max_age_seconds),
+                      std::to_string(-static_cast<std::int64_t>(limits.max_jobs))});
     if (!r) return r.status();
     if (redis::integer(r->get()) == 0)
       return fail(Errc::not_found, "no entry " + number_text(score) + "-" + jid + " in the " +
@@ -591,6 +601,8 @@ class RedisStore final : public Store {
           w.payload = p->is_string() ? p->get<std::string>() : p->dump();
         if (auto t = doc.find("run_at"); t != doc.end() && t->is_number())
           w.run_at = t->get<double>();
+        if (auto t = doc.find("errand_run_at"); t != doc.end() && t->is_number())
+          w.run_at = t->get<double>();
         mine.push_back(std::move(w));
       }
       std::sort(mine.begin(), mine.end(),
@@ -633,7 +645,8 @@ class RedisStore final : public Store {
       if (job.id > 0 && static_cast<std::size_t>(job.id) <= owner_names_.size())
         return claim_key(owner_names_[static_cast<std::size_t>(job.id - 1)], job.queue);
     }
-    auto r = client_.eval(find_claim_, {key("errand:inprogress")}, {prefix_, job.queue, job.payload});
+    auto r =
+        client_.eval(find_claim_, {key("errand:inprogress")}, {prefix_, job.queue, job.payload});
     if (!r) return r.error();
     if (redis::is_nil(r->get())) return std::string();
     return claim_key(std::string(redis::str(r->get())), job.queue);
@@ -643,8 +656,8 @@ class RedisStore final : public Store {
                    const DeadLimits& limits) const {
     // WIRE §6.4, including Sidekiq's rank arithmetic (it keeps max_jobs - 1).
     cmds.push_back({"ZADD", key("dead"), number_text(now), payload});
-    cmds.push_back({"ZREMRANGEBYSCORE", key("dead"), "-inf",
-                    number_text(now - limits.max_age_seconds)});
+    cmds.push_back(
+        {"ZREMRANGEBYSCORE", key("dead"), "-inf", number_text(now - limits.max_age_seconds)});
     cmds.push_back({"ZREMRANGEBYRANK", key("dead"), "0",
                     std::to_string(-static_cast<std::int64_t>(limits.max_jobs))});
   }
@@ -713,8 +726,8 @@ class RedisStore final : public Store {
   const redis::Script fetch_, find_claim_, requeue_, promote_, rescue_, set_move_;
 
   std::mutex owners_mu_;
-  std::vector<std::string> owner_names_;                        // guarded by owners_mu_
-  std::unordered_map<std::string, std::int64_t> owner_ids_;      // guarded by owners_mu_
+  std::vector<std::string> owner_names_;                     // guarded by owners_mu_
+  std::unordered_map<std::string, std::int64_t> owner_ids_;  // guarded by owners_mu_
 };
 
 }  // namespace

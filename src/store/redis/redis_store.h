@@ -11,9 +11,9 @@ struct RedisOptions {
   std::string host = "127.0.0.1";
   int port = 6379;
   int db = 0;
-  std::string username;                             ///< Redis 6 ACL user; empty: AUTH password
-  std::string password;                             ///< empty: no AUTH
-  std::string ns;                                   ///< optional key prefix ("x" → "x:queue:default")
+  std::string username;  ///< Redis 6 ACL user; empty: AUTH password
+  std::string password;  ///< empty: no AUTH
+  std::string ns;        ///< optional key prefix ("x" → "x:queue:default")
   std::chrono::milliseconds connect_timeout{2'000};
   std::chrono::milliseconds command_timeout{5'000};
   std::size_t pool_size = 8;
