@@ -6,7 +6,8 @@ pkgs=(cmake ninja-build g++ make pkg-config git
       libsqlite3-dev sqlite3 libhiredis-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
       libcli11-dev libyaml-cpp-dev libhowardhinnant-date-dev tzdata libcpp-httplib-dev libgtest-dev libgmock-dev libbenchmark-dev
       redis-server redis-tools ruby ruby-sidekiq ruby-rack-test nodejs chromium
-      ruby-delayed-job ruby-delayed-job-active-record ruby-sqlite3)
+      ruby-delayed-job ruby-delayed-job-active-record ruby-sqlite3
+      ruby-activejob)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -1,8 +1,8 @@
 // errand: background jobs for C++. Include this one header.
 #pragma once
 
-#include "errand/aggregate.h"  // IWYU pragma: export
 #include "errand/admin.h"       // IWYU pragma: export
+#include "errand/aggregate.h"   // IWYU pragma: export
 #include "errand/client.h"      // IWYU pragma: export
 #include "errand/clock.h"       // IWYU pragma: export
 #include "errand/config.h"      // IWYU pragma: export

@@ -57,6 +57,13 @@ struct Retry {
   constexpr bool is_default() const { return count == kDefault; }
 };
 
+/// Unique jobs: while a job with the same unique key is pending (or also
+/// running), another push with that key enqueues nothing and returns an
+/// empty jid. The lock is released when the job starts (until_executing) or
+/// when it succeeds, dies or is dropped (until_executed), and in any case
+/// after `unique_for` seconds.
+enum class Unique { none, until_executing, until_executed };
+
 /// A job class's options; declare `static constexpr errand::JobOptions options{...}`.
 struct JobOptions {
   std::string_view queue = "default";
@@ -65,6 +72,13 @@ struct JobOptions {
   std::string_view retry_queue{};  ///< retries go to this queue instead of `queue`
   bool redact_args = false;        ///< logs and dashboards show "[REDACTED]" instead of args
   int priority = 0;                ///< higher first within a queue, where the store can order
+  int expires_in = 0;              ///< seconds; a job not started by then is dropped (0: never)
+  int timeout = 0;                 ///< seconds; an overrunning job is stopped and fails (0: none)
+  Unique unique = Unique::none;
+  int unique_for = 3600;      ///< seconds the unique lock lasts at most
+  int concurrency_limit = 0;  ///< at most this many running at once, cluster-wide (0: none)
+  int rate_limit = 0;         ///< at most this many starts per rate_period (0: none)
+  int rate_period = 1;        ///< seconds
 };
 
 /// A list of exception types, for `using retry_on = ...` and `using discard_on = ...`.
@@ -121,6 +135,17 @@ struct JobDescriptor {
   std::string retry_queue;
   bool redact_args = false;
   int priority = 0;
+  int expires_in = 0;
+  int timeout = 0;
+  Unique unique = Unique::none;
+  int unique_for = 3600;
+  int concurrency_limit = 0;
+  int rate_limit = 0;
+  int rate_period = 1;
+  /// The unique key for `args`; empty function: class name + args.
+  std::function<std::string(const Json& args)> unique_key;
+  /// The limit key for `args` (jobs sharing it share the limits); empty: the class name.
+  std::function<std::string(const Json& args)> limit_key;
   /// Runs a new instance with `args` (a JSON array). Throws ArgumentError for
   /// arguments that do not fit, and whatever perform() throws.
   std::function<void(const Json& args)> perform;
@@ -287,6 +312,23 @@ JobDescriptor describe_job(std::string name) {
   d.retry_queue = std::string(o.retry_queue);
   d.redact_args = o.redact_args;
   d.priority = o.priority;
+  d.expires_in = o.expires_in;
+  d.timeout = o.timeout;
+  d.unique = o.unique;
+  d.unique_for = o.unique_for;
+  d.concurrency_limit = o.concurrency_limit;
+  d.rate_limit = o.rate_limit;
+  d.rate_period = o.rate_period < 1 ? 1 : o.rate_period;
+  if constexpr (requires(const Json& a) {
+                  { J::unique_key(a) } -> std::convertible_to<std::string>;
+                }) {
+    d.unique_key = [](const Json& a) { return std::string(J::unique_key(a)); };
+  }
+  if constexpr (requires(const Json& a) {
+                  { J::limit_key(a) } -> std::convertible_to<std::string>;
+                }) {
+    d.limit_key = [](const Json& a) { return std::string(J::limit_key(a)); };
+  }
   using Args = detail::perform_args_t<J>;
   d.perform = [n = d.name](const Json& args) {
     detail::invoke_perform<J, Args>(n, args, std::make_index_sequence<std::tuple_size_v<Args>>{});

@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "errand/clock.h"
+#include "errand/cron.h"
 #include "errand/job.h"
 #include "errand/middleware.h"
 #include "errand/queues.h"
@@ -77,7 +78,8 @@ struct ServerOptions {
   DeadLimits dead;
   std::string tag;
   std::vector<std::string> labels;
-  ServerChain middleware;  ///< wraps every perform(), after the job logger
+  ServerChain middleware;       ///< wraps every perform(), after the job logger
+  std::vector<CronEntry> cron;  ///< periodic jobs; each tick fires once across all processes
   std::vector<ErrorHandler> error_handlers;
   std::vector<DeathHandler> death_handlers;
   bool log_jobs = true;  ///< the job logger: start / done / fail lines
@@ -93,6 +95,8 @@ struct ServerCounters {
   std::int64_t retried = 0;  ///< failures scheduled for retry
   std::int64_t dead = 0;     ///< failures sent to the dead set
   std::int64_t discarded = 0;
+  std::int64_t expired = 0;   ///< dropped because not started before expires_at
+  std::int64_t deferred = 0;  ///< put back for later by a concurrency or rate limit
   std::int64_t busy = 0;
 };
 

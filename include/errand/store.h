@@ -215,6 +215,30 @@ class Store {
                           const DeadLimits& limits) = 0;
   virtual Status set_clear(SetKind kind) = 0;
 
+  // ---- flow control ------------------------------------------------------
+  // Stores that lack one of these return Errc::unsupported (the defaults).
+
+  /// Pauses or resumes `queue` for every process sharing the store: a paused
+  /// queue keeps accepting jobs and is not fetched.
+  virtual Status set_paused(const std::string& queue, bool paused);
+  /// The paused queues.
+  virtual Result<std::vector<std::string>> paused_queues();
+
+  /// Takes the named lock for `holder` until `expires_at`, if it is free or
+  /// its previous holder's time ran out at `now`. Atomic across processes:
+  /// of many concurrent callers exactly one gets true. Used for unique jobs,
+  /// concurrency and rate limits, and cron ticks.
+  virtual Result<bool> lock_acquire(const std::string& key, const std::string& holder, double now,
+                                    double expires_at);
+  /// Releases the lock if `holder` still holds it (otherwise does nothing).
+  virtual Status lock_release(const std::string& key, const std::string& holder);
+
+  /// Releases the claim on `job` and schedules `payload` to run at `at` (the
+  /// scheduled set). The default pushes, then acks: a crash in between
+  /// runs the job twice, never zero times.
+  virtual Status reschedule(const Fetched& job, const std::string& jid, const std::string& payload,
+                            double at);
+
   virtual Result<std::vector<ProcessRecord>> processes(double now) = 0;
   virtual Result<std::vector<WorkRecord>> workers(double now) = 0;
   /// Sends a signal ("TSTP" quiet, "TERM" stop) to a process through the store.

@@ -1,10 +1,26 @@
 #include "errand/client.h"
 
+#include <algorithm>
+#include <cstdio>
 #include <map>
 
 namespace errand {
 
 namespace {
+
+/// A 128-bit fingerprint (two FNV-1a variants) as hex: keeps lock keys short
+/// whatever the arguments' size. Not cryptographic; collisions are 2^-64-rare.
+std::string fingerprint(std::string_view s) {
+  std::uint64_t a = 14695981039346656037ull, b = 1099511628211ull * 31 + 7;
+  for (unsigned char c : s) {
+    a = (a ^ c) * 1099511628211ull;
+    b = (b ^ c) * 0x100000001b3ull + 0x9e3779b97f4a7c15ull;
+  }
+  char buf[33];
+  std::snprintf(buf, sizeof(buf), "%016llx%016llx", static_cast<unsigned long long>(a),
+                static_cast<unsigned long long>(b));
+  return buf;
+}
 
 Json retry_json(const Retry& r) {
   if (!r.enabled()) return false;
@@ -40,7 +56,19 @@ Json Client::build(const JobDescriptor* job, std::string_view job_class, Json ar
   if (job && !job->dead) item["dead"] = false;
   int priority = o.priority ? *o.priority : (job ? job->priority : 0);
   if (priority != 0) item["priority"] = priority;
-  item["created_at"] = to_epoch(now());
+  const double created = to_epoch(now());
+  item["created_at"] = created;
+  if (job && job->expires_in > 0) {
+    double start = (o.at && *o.at > now()) ? to_epoch(*o.at) : created;
+    item["expires_at"] = start + job->expires_in;
+  }
+  if (job && job->unique != Unique::none) {
+    const Json& a = item["args"];
+    std::string basis = job->unique_key ? job->unique_key(a) : payload::dump(a);
+    item["unique_key"] = "unique:" + std::string(job_class) + ":" + fingerprint(basis);
+    item["unique_until"] = job->unique == Unique::until_executing ? "executing" : "executed";
+    item["unique_for"] = job->unique_for;
+  }
   return item;
 }
 
@@ -112,6 +140,15 @@ Result<std::string> Client::push(Json item) {
 Result<std::vector<std::string>> Client::push_items(std::vector<Json> items, double at) {
   std::vector<std::string> jids;
   jids.reserve(items.size());
+  struct HeldLock {
+    Store* store;
+    std::string key;
+    std::string holder;
+  };
+  std::vector<HeldLock> locks;  // unique locks taken by this call, released if the push fails
+  auto release_locks = [](std::vector<HeldLock>& held) {
+    for (auto& l : held) (void)l.store->lock_release(l.key, l.holder);
+  };
   // Group by store, keeping order within each store.
   std::map<Store*, std::vector<PushItem>> batches;
   const double enqueued_at = to_epoch(now());
@@ -131,6 +168,22 @@ Result<std::vector<std::string>> Client::push_items(std::vector<Json> items, dou
       return fail(Errc::invalid_argument,
                   "no store is defined for queue '" + queue + "' and there is no default store");
     if (at == 0) item["enqueued_at"] = enqueued_at;
+    if (auto uk = item.find("unique_key"); uk != item.end() && uk->is_string()) {
+      // Unique jobs: the lock is the admission ticket; its holder is the jid.
+      double ttl = item.value("unique_for", 3600.0);
+      double until = std::max(at, enqueued_at) + ttl;
+      auto got = store->lock_acquire(uk->get<std::string>(), item["jid"].get<std::string>(),
+                                     enqueued_at, until);
+      if (!got) {
+        release_locks(locks);
+        return fail(got.code(), "unique job lock: " + got.error().message());
+      }
+      if (!*got) {
+        jids.emplace_back();  // a copy is already pending: not enqueued
+        continue;
+      }
+      locks.push_back({store, uk->get<std::string>(), item["jid"].get<std::string>()});
+    }
     PushItem p;
     p.queue = std::move(queue);
     p.jid = item["jid"].get<std::string>();
@@ -142,7 +195,10 @@ Result<std::vector<std::string>> Client::push_items(std::vector<Json> items, dou
     batches[store].push_back(std::move(p));
   }
   for (auto& [store, batch] : batches) {
-    if (auto st = store->push(batch); !st) return st.error();
+    if (auto st = store->push(batch); !st) {
+      release_locks(locks);
+      return st.error();
+    }
   }
   return jids;
 }

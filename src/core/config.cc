@@ -30,6 +30,32 @@ Result<T> scalar(const YAML::Node& node, const std::string& key) {
   }
 }
 
+/// YAML → JSON for job arguments: integers, floats, booleans, null and
+/// strings keep their types; quoted scalars stay strings.
+Json yaml_to_json(const YAML::Node& n) {
+  if (n.IsSequence()) {
+    Json a = Json::array();
+    for (const auto& x : n) a.push_back(yaml_to_json(x));
+    return a;
+  }
+  if (n.IsMap()) {
+    Json o = Json::object();
+    for (auto it = n.begin(); it != n.end(); ++it)
+      o[it->first.as<std::string>()] = yaml_to_json(it->second);
+    return o;
+  }
+  if (n.IsNull()) return nullptr;
+  const std::string& text = n.Scalar();
+  if (n.Tag() == "!") return text;  // quoted
+  std::int64_t i = 0;
+  double d = 0;
+  bool b = false;
+  if (YAML::convert<std::int64_t>::decode(n, i)) return i;
+  if (YAML::convert<double>::decode(n, d)) return d;
+  if (YAML::convert<bool>::decode(n, b)) return b;
+  return text;
+}
+
 Result<std::chrono::milliseconds> seconds(const YAML::Node& node, const std::string& key) {
   auto v = scalar<double>(node, key);
   if (!v) return v.error();
@@ -105,6 +131,47 @@ Result<Config> parse_config(std::string_view text) {
         auto url = scalar<std::string>(s->second, "stores");
         if (!url) return url.error();
         c.queue_stores[s->first.as<std::string>()] = *url;
+      }
+    } else if (key == "cron") {
+      if (!v.IsMap()) return bad(v, "'cron' must map entry names to {cron, class, args, ...}");
+      for (auto e = v.begin(); e != v.end(); ++e) {
+        CronEntry entry;
+        entry.name = e->first.as<std::string>();
+        const YAML::Node& spec = e->second;
+        if (!spec.IsMap()) return bad(spec, "cron entry '" + entry.name + "' must be a mapping");
+        for (auto f = spec.begin(); f != spec.end(); ++f) {
+          std::string fk = f->first.as<std::string>();
+          const YAML::Node& fv = f->second;
+          if (fk == "cron" || fk == "class" || fk == "queue" || fk == "time_zone" ||
+              fk == "missed") {
+            auto str = scalar<std::string>(fv, fk);
+            if (!str) return str.error();
+            if (fk == "cron") entry.expression = *str;
+            if (fk == "class") entry.job_class = *str;
+            if (fk == "queue") entry.queue = *str;
+            if (fk == "time_zone") entry.time_zone = *str;
+            if (fk == "missed") {
+              if (*str == "skip")
+                entry.missed = MissedTicks::skip;
+              else if (*str == "run_once")
+                entry.missed = MissedTicks::run_once;
+              else
+                return bad(fv, "'missed' must be skip or run_once");
+            }
+          } else if (fk == "args") {
+            if (!fv.IsSequence()) return bad(fv, "cron 'args' must be a list");
+            entry.args = yaml_to_json(fv);
+          } else {
+            return bad(f->first, "unknown key '" + fk + "' in cron entry '" + entry.name + "'");
+          }
+        }
+        if (entry.expression.empty())
+          return bad(spec, "cron entry '" + entry.name + "' needs 'cron'");
+        if (entry.job_class.empty())
+          return bad(spec, "cron entry '" + entry.name + "' needs 'class'");
+        if (auto ex = CronExpression::parse(entry.expression); !ex)
+          return bad(spec, "cron entry '" + entry.name + "': " + ex.error().message());
+        c.server.cron.push_back(std::move(entry));
       }
     } else if (key == "tag") {
       auto s = scalar<std::string>(v, key);

@@ -7,15 +7,29 @@
 
 namespace errand {
 
-std::vector<std::string> queue_order(const Source& source, std::mt19937& rng) {
-  if (!source.weighted) return source.strict;
+std::vector<std::string> queue_order(Source& source, std::mt19937& rng) {
+  std::vector<std::string> paused;
+  {
+    std::lock_guard lk(source.paused_mu);
+    paused = source.paused;
+  }
+  auto is_paused = [&](const std::string& q) {
+    return std::find(paused.begin(), paused.end(), q) != paused.end();
+  };
+  if (!source.weighted) {
+    if (paused.empty()) return source.strict;
+    std::vector<std::string> out;
+    for (const auto& q : source.strict)
+      if (!is_paused(q)) out.push_back(q);
+    return out;
+  }
   std::vector<const std::string*> bag;
   for (const auto& q : source.queues)
     for (int i = 0; i < std::max(q.weight, 1); ++i) bag.push_back(&q.name);
   std::shuffle(bag.begin(), bag.end(), rng);
   std::vector<std::string> out;
   for (const auto* q : bag)
-    if (std::find(out.begin(), out.end(), *q) == out.end()) out.push_back(*q);
+    if (std::find(out.begin(), out.end(), *q) == out.end() && !is_paused(*q)) out.push_back(*q);
   return out;
 }
 
@@ -77,6 +91,10 @@ std::vector<Work> Fetcher::fetch_once(std::size_t want) {
   }
   auto claim = [&](Source& s, std::chrono::milliseconds wait) -> bool {
     auto order = queue_order(s, rng_);
+    if (order.empty()) {  // every queue of this store is paused
+      std::this_thread::sleep_for(std::min(wait, std::chrono::milliseconds(500)));
+      return false;
+    }
     auto got = s.store->fetch(order, want, wait, rt_.identity);
     if (!got) {
       ++failures_;

@@ -15,8 +15,9 @@
 namespace errand {
 
 /// The order in which to try `queues` for one fetch: the strict order when no
-/// weight is set, else each queue `weight` times, shuffled, duplicates dropped.
-std::vector<std::string> queue_order(const Source& source, std::mt19937& rng);
+/// weight is set, else each queue `weight` times, shuffled, duplicates dropped;
+/// paused queues left out.
+std::vector<std::string> queue_order(Source& source, std::mt19937& rng);
 
 class Fetcher {
  public:

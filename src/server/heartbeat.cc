@@ -61,7 +61,7 @@ Status Heartbeat::beat() {
   b.ttl_seconds = std::chrono::duration<double>(rt_.options.process_ttl).count();
   // Running jobs, per store.
   std::vector<std::pair<Source*, WorkRecord>> running;
-  for (const auto& slot : rt_.slots) {
+  for (const auto& slot : rt_.slot_list()) {
     std::lock_guard lk(slot->mu);
     if (!slot->current || slot->abandoned) continue;
     WorkRecord r;

@@ -6,8 +6,10 @@
 #include <map>
 #include <thread>
 
+#include "core/invocation.h"
 #include "core/log.h"
 #include "errand/server.h"
+#include "server/cron_scheduler.h"
 #include "server/fetcher.h"
 #include "server/heartbeat.h"
 #include "server/poller.h"
@@ -44,8 +46,9 @@ extern "C" void errand_on_signal(int sig) {
 struct Engine {
   Runtime rt;
   std::unique_ptr<Fetcher> fetcher;
-  std::vector<std::unique_ptr<Processor>> processors;
-  std::atomic<int> live_processors{0};
+  std::vector<std::unique_ptr<Processor>> processors;  // touched by start, the watchdog, stop
+  std::mutex processors_mu;                            // guards processors and stuck
+  std::vector<std::unique_ptr<Processor>> stuck;       // replaced by the watchdog; never joined
 };
 
 struct Server::Impl {
@@ -55,6 +58,7 @@ struct Server::Impl {
   std::unique_ptr<Heartbeat> heartbeat;
   std::unique_ptr<Poller> poller;
   std::unique_ptr<Rescuer> rescuer;
+  std::unique_ptr<CronScheduler> cron;
   std::thread services;
 
   std::mutex mu;
@@ -70,6 +74,9 @@ struct Server::Impl {
 
   Runtime& rt() { return engine->rt; }
   void run_services();
+  void watchdog();
+  void refresh_paused();
+  void replace_processor(const std::shared_ptr<Slot>& slot);
   void on_store_signal(const std::string& sig);
   void log_running();
   void requeue(std::vector<Work> works);
@@ -91,7 +98,7 @@ void Server::Impl::requeue(std::vector<Work> works) {
 }
 
 void Server::Impl::log_running() {
-  for (const auto& slot : rt().slots) {
+  for (const auto& slot : rt().slot_list()) {
     std::lock_guard lk(slot->mu);
     if (slot->current)
       log::info("running", {{"tid", slot->tid},
@@ -121,9 +128,12 @@ void Server::Impl::run_services() {
   // First poll soon (jobs may have come due while no worker ran), then spread.
   auto next_poll = now + std::min(options.poll_interval, std::chrono::milliseconds(500));
   auto next_rescue = now + std::min(options.rescue_interval, std::chrono::milliseconds(1000));
+  auto next_watch = now;
+  auto next_cron = now;
+  auto next_paused = now;
   std::unique_lock lk(mu);
   while (!services_stop) {
-    auto wake = std::min({next_beat, next_poll, next_rescue});
+    auto wake = std::min({next_beat, next_poll, next_rescue, next_watch, next_paused, next_cron});
     cv.wait_until(lk, wake, [&] { return services_stop; });
     if (services_stop) break;
     lk.unlock();
@@ -141,7 +151,96 @@ void Server::Impl::run_services() {
       rescuer->rescue();
       next_rescue = clock::now() + options.rescue_interval;
     }
+    if (now >= next_watch) {
+      watchdog();
+      next_watch = clock::now() + std::chrono::milliseconds(100);
+    }
+    if (now >= next_cron) {
+      if (!rt().quiet.load()) cron->tick();
+      next_cron = clock::now() + std::chrono::milliseconds(250);
+    }
+    if (now >= next_paused) {
+      refresh_paused();
+      next_paused = clock::now() + std::chrono::seconds(1);
+    }
     lk.lock();
+  }
+}
+
+void Server::Impl::refresh_paused() {
+  for (auto& s : rt().sources) {
+    auto paused = s->store->paused_queues();
+    if (!paused) continue;  // keep the last known state while the store is away
+    std::lock_guard lk(s->paused_mu);
+    s->paused = std::move(paused).value();
+  }
+}
+
+void Server::Impl::replace_processor(const std::shared_ptr<Slot>& slot) {
+  Engine& E = *engine;
+  std::lock_guard plk(E.processors_mu);
+  for (auto& p : E.processors) {
+    if (p->slot() != slot) continue;
+    p->detach();
+    E.stuck.push_back(std::move(p));
+    auto fresh = std::make_shared<Slot>();
+    p = std::make_unique<Processor>(E.rt, *E.fetcher, fresh);
+    {
+      std::lock_guard slk(E.rt.slots_mu);
+      for (auto& s : E.rt.slots)
+        if (s == slot) s = fresh;
+    }
+    p->start();
+    return;
+  }
+}
+
+void Server::Impl::watchdog() {
+  const double now = rt().now();
+  for (const auto& slot : rt().slot_list()) {
+    std::optional<Work> given_up;
+    double limit = 0;
+    {
+      std::lock_guard lk(slot->mu);
+      if (!slot->current || slot->abandoned || slot->deadline <= 0) continue;
+      limit = slot->deadline - slot->run_at;
+      if (now > slot->deadline && !slot->timed_out) {
+        // Ask the job to stop; it fails with JobTimeout when it returns.
+        slot->timed_out = true;
+        slot->stop.request_stop();
+        log::warn("job exceeded its timeout; stop requested",
+                  {{"queue", slot->current->job.queue}, {"timeout_s", std::to_string(limit)}});
+      }
+      const double grace = std::max(2.0, limit * 0.5);
+      if (slot->timed_out && now > slot->deadline + grace) {
+        slot->abandoned = true;
+        given_up = slot->current;
+      }
+    }
+    if (!given_up) continue;
+    // The job ignores its stop token: record the failure now and give the
+    // pool a fresh thread, so the worker keeps its capacity.
+    log::error("job did not stop after its timeout; recording the failure and replacing its thread",
+               {{"queue", given_up->job.queue}});
+    Json doc = Json::parse(given_up->job.payload, nullptr, false);
+    Store& store = *given_up->source->store;
+    if (doc.is_object()) {
+      std::shared_ptr<const JobDescriptor> desc;
+      if (auto inv = resolve_invocation(doc)) desc = rt().registry->find(inv->job_class);
+      auto apply = [](const char* what, const std::function<Status()>& op) {
+        if (auto st = op(); !st)
+          log::error("store refused a job transition", {{"op", what}, {"error", st.message()}});
+      };
+      settle_failure(rt(), store, given_up->job, doc, desc.get(), "errand::JobTimeout",
+                     "job exceeded its timeout of " + std::to_string(static_cast<int>(limit)) +
+                         " s and did not stop",
+                     ErrorAction::retry, apply);
+    }
+    rt().failed.fetch_add(1);
+    rt().processed.fetch_add(1);
+    given_up->source->failed.fetch_add(1);
+    given_up->source->processed.fetch_add(1);
+    replace_processor(slot);
   }
 }
 
@@ -164,6 +263,7 @@ Status Server::start() {
   if (o.process_ttl <= o.heartbeat_interval)
     return fail(Errc::invalid_argument, "process_ttl must be longer than heartbeat_interval");
 
+  log::set_format(o.log_format);
   auto engine = std::make_unique<Engine>();
   Runtime& rt = engine->rt;
   rt.options = o;
@@ -203,6 +303,12 @@ Status Server::start() {
       I.rt(), [this](const std::string& s) { impl_->on_store_signal(s); });
   I.poller = std::make_unique<Poller>(I.rt());
   I.rescuer = std::make_unique<Rescuer>(I.rt());
+  I.cron = std::make_unique<CronScheduler>(I.rt(), I.queues, o.cron);
+  if (auto st = I.cron->prepare(); !st) {
+    delete I.engine;
+    I.engine = nullptr;
+    return st;
+  }
 
   // Register before claiming anything, so no rescuer mistakes our claims for orphans.
   if (auto st = I.heartbeat->beat(); !st) {
@@ -210,10 +316,14 @@ Status Server::start() {
     I.engine = nullptr;
     return fail(st.code(), "cannot start: first heartbeat failed: " + st.message());
   }
-  for (auto& slot : I.rt().slots) {
-    auto p = std::make_unique<Processor>(I.rt(), *I.engine->fetcher, slot);
-    p->start();
-    I.engine->processors.push_back(std::move(p));
+  I.refresh_paused();  // before the first fetch
+  {
+    std::lock_guard plk(I.engine->processors_mu);
+    for (auto& slot : I.rt().slot_list()) {
+      auto p = std::make_unique<Processor>(I.rt(), *I.engine->fetcher, slot);
+      p->start();
+      I.engine->processors.push_back(std::move(p));
+    }
   }
   {
     std::lock_guard lk(I.mu);
@@ -254,7 +364,7 @@ void Server::stop() {
   I.requeue(E.fetcher->drain());
 
   auto all_idle = [&] {
-    for (auto& slot : rt.slots) {
+    for (auto& slot : rt.slot_list()) {
       std::lock_guard lk(slot->mu);
       if (slot->current && !slot->abandoned) return false;
     }
@@ -267,7 +377,7 @@ void Server::stop() {
   // Still running after the timeout: put those jobs back (they will run
   // again: at least once), and ask them to stop.
   std::vector<Work> unfinished;
-  for (auto& slot : rt.slots) {
+  for (auto& slot : rt.slot_list()) {
     std::lock_guard lk(slot->mu);
     if (slot->current && !slot->abandoned) {
       slot->abandoned = true;
@@ -283,7 +393,13 @@ void Server::stop() {
   // Give the threads a last moment; a thread stuck in a job that ignores its
   // stop token is left behind, with the engine it uses.
   auto grace = std::chrono::steady_clock::now() + std::chrono::seconds(3);
-  bool stuck = false;
+  {
+    std::lock_guard lk(I.mu);
+    I.services_stop = true;
+  }
+  I.cv.notify_all();
+  if (I.services.joinable()) I.services.join();  // no watchdog replacements from here on
+  bool stuck = !E.stuck.empty();
   for (auto& p : E.processors) {
     while (true) {
       bool idle;
@@ -298,13 +414,6 @@ void Server::stop() {
     if (p->slot()->current) stuck = true;
   }
 
-  {
-    std::lock_guard lk(I.mu);
-    I.services_stop = true;
-  }
-  I.cv.notify_all();
-  if (I.services.joinable()) I.services.join();
-
   // The last beat reports the counters; then leave the registry.
   (void)I.heartbeat->beat();
   for (auto& s : rt.sources) (void)s->store->unregister(rt.identity);
@@ -317,6 +426,7 @@ void Server::stop() {
     I.heartbeat.reset();
     I.poller.reset();
     I.rescuer.reset();
+    I.cron.reset();
   } else {
     for (auto& p : E.processors) p->join();
   }
@@ -387,6 +497,8 @@ ServerCounters Server::counters() const {
   c.retried = rt.retried.load();
   c.dead = rt.dead.load();
   c.discarded = rt.discarded.load();
+  c.expired = rt.expired.load();
+  c.deferred = rt.deferred.load();
   c.busy = rt.busy.load();
   return c;
 }

@@ -3,6 +3,8 @@
 #include <cxxabi.h>
 
 #include <chrono>
+#include <cmath>
+#include <random>
 
 #include "core/invocation.h"
 #include "core/job_context.h"
@@ -91,6 +93,90 @@ void Processor::apply(const char* what, const std::function<Status()>& op) {
   }
 }
 
+namespace {
+
+/// Releases a unique job's lock (when the payload carries one).
+void release_unique(Store& store, const Json& doc) {
+  auto key = doc.find("unique_key");
+  auto jid = doc.find("jid");
+  if (key == doc.end() || !key->is_string() || jid == doc.end() || !jid->is_string()) return;
+  (void)store.lock_release(key->get<std::string>(), jid->get<std::string>());
+}
+
+bool unique_until(const Json& doc, std::string_view when) {
+  auto u = doc.find("unique_until");
+  return u != doc.end() && u->is_string() && u->get_ref<const std::string&>() == when;
+}
+
+thread_local std::mt19937 t_rng{std::random_device{}()};
+
+/// Tries to take one of `n` lock slots named `prefix:<i>`, probing at most 8
+/// from a random start: never more than n holders, at most 8 round trips.
+Result<std::optional<std::string>> take_slot(Store& store, const std::string& prefix, int n,
+                                             const std::string& holder, double now, double until) {
+  int tries = std::min(n, 8);
+  int start = std::uniform_int_distribution<int>(0, n - 1)(t_rng);
+  for (int t = 0; t < tries; ++t) {
+    std::string key = prefix + ":" + std::to_string((start + t) % n);
+    auto got = store.lock_acquire(key, holder, now, until);
+    if (!got) return got.error();
+    if (*got) return std::optional<std::string>(key);
+  }
+  return std::optional<std::string>();
+}
+
+}  // namespace
+
+void settle_failure(Runtime& rt, Store& store, const Fetched& job, Json& doc,
+                    const JobDescriptor* desc, const std::string& error_class,
+                    const std::string& error_message, ErrorAction action,
+                    const std::function<void(const char*, const std::function<Status()>&)>& apply) {
+  const std::string jid = doc.value("jid", std::string());
+  FailureInput in;
+  in.error_class = error_class;
+  in.error_message = error_message;
+  in.fetched_queue = job.queue;
+  in.job = desc;
+  in.action = action;
+  in.now = rt.now();
+  in.max_retries = rt.options.max_retries;
+  FailureOutcome out = plan_failure(doc, in);
+  std::string text = payload::dump(doc);
+  JobFailure failure{doc, error_class, error_message, out.kind == FailureOutcome::Kind::retry};
+  for (const auto& h : rt.options.error_handlers) {
+    try {
+      h(failure);
+    } catch (...) {
+      log::error("error handler threw", {{"jid", jid}});
+    }
+  }
+  switch (out.kind) {
+    case FailureOutcome::Kind::retry:
+      apply("retry", [&] { return store.retry(job, jid, text, out.at); });
+      rt.retried.fetch_add(1);
+      break;
+    case FailureOutcome::Kind::dead:
+      apply("kill", [&] { return store.kill(job, jid, text, rt.now(), rt.options.dead); });
+      rt.dead.fetch_add(1);
+      if (unique_until(doc, "executed")) release_unique(store, doc);
+      break;
+    case FailureOutcome::Kind::drop:
+      apply("ack", [&] { return store.ack(std::span<const Fetched>(&job, 1)); });
+      rt.discarded.fetch_add(1);
+      if (unique_until(doc, "executed")) release_unique(store, doc);
+      break;
+  }
+  if (out.run_death_handlers) {
+    for (const auto& h : rt.options.death_handlers) {
+      try {
+        h(failure);
+      } catch (...) {
+        log::error("death handler threw", {{"jid", jid}});
+      }
+    }
+  }
+}
+
 void Processor::process(Work& w) {
   Store& store = *w.source->store;
   const double started = rt_.now();
@@ -99,6 +185,8 @@ void Processor::process(Work& w) {
     std::lock_guard lk(slot_->mu);
     slot_->current = w;
     slot_->run_at = started;
+    slot_->deadline = 0;
+    slot_->timed_out = false;
     slot_->abandoned = false;
     slot_->stop = std::stop_source();
     stop = slot_->stop.get_token();
@@ -113,6 +201,7 @@ void Processor::process(Work& w) {
     std::lock_guard lk(slot_->mu);
     return slot_->abandoned;
   };
+  auto do_apply = [this](const char* what, const std::function<Status()>& op) { apply(what, op); };
 
   auto parsed = payload::parse_for_work(w.job.payload);
   if (!parsed) {
@@ -121,6 +210,17 @@ void Processor::process(Work& w) {
     std::string text = w.job.payload;
     std::string jid;
     Json doc = Json::parse(text, nullptr, false);
+    if (!doc.is_discarded() && !doc.is_object()) {
+      // Valid JSON but not an object (an array, a number, ...): Sidekiq's
+      // readers index every dead entry as a hash, so one such entry would
+      // break DeadSet#each and the Morgue page. Wrap it, keeping the original
+      // text as the one argument (how Sidekiq's UI shows unparsable entries).
+      doc = Json{{"class", "errand::BadPayload"},
+                 {"args", Json::array({text})},
+                 {"jid", payload::new_jid()},
+                 {"queue", w.job.queue},
+                 {"retry", false}};
+    }
     if (!doc.is_discarded() && doc.is_object()) {
       doc["error_class"] = "errand::BadPayload";
       doc["error_message"] = parsed.error().message();
@@ -150,10 +250,67 @@ void Processor::process(Work& w) {
   std::shared_ptr<const JobDescriptor> job;
   auto inv = resolve_invocation(doc);
   if (inv) job = rt_.registry->find(inv->job_class);
+  const log::Field f_class{"class", ctx.job_class}, f_jid{"jid", ctx.jid},
+      f_queue{"queue", ctx.queue};
 
-  if (rt_.options.log_jobs)
-    log::write(log::Level::info, "start",
-               {{"class", ctx.job_class}, {"jid", ctx.jid}, {"queue", ctx.queue}});
+  // Expired: not started in time, so not started at all.
+  if (auto exp = payload::timestamp(doc, "expires_at"); exp && started > *exp) {
+    if (rt_.options.log_jobs) log::write(log::Level::info, "expired", {f_class, f_jid, f_queue});
+    apply("ack", [&] { return store.ack(std::span<const Fetched>(&w.job, 1)); });
+    release_unique(store, doc);
+    rt_.expired.fetch_add(1);
+    finish();
+    return;
+  }
+
+  // Limits: over a limit, the job goes back to the scheduled set for later
+  // rather than holding this thread.
+  std::vector<std::string> held_slots;
+  if (job && inv && (job->concurrency_limit > 0 || job->rate_limit > 0)) {
+    const std::string lk = job->limit_key ? job->limit_key(inv->args) : job->name;
+    std::optional<double> retry_at;
+    std::string why;
+    if (job->rate_limit > 0) {
+      const double period = job->rate_period;
+      const double window = std::floor(started / period);
+      const double window_end = (window + 1) * period;
+      auto slot =
+          take_slot(store, "rate:" + lk + ":" + std::to_string(static_cast<long long>(window)),
+                    job->rate_limit, ctx.jid, started, window_end);
+      if (!slot || !*slot) {
+        retry_at = window_end + std::uniform_real_distribution<double>(0, period * 0.5)(t_rng);
+        why = slot ? "rate limit reached" : "rate limit unavailable: " + slot.error().message();
+      }
+    }
+    if (!retry_at && job->concurrency_limit > 0) {
+      double lease = job->timeout > 0 ? job->timeout + 60.0 : 600.0;
+      auto slot = take_slot(store, "limit:" + lk, job->concurrency_limit, ctx.jid, started,
+                            started + lease);
+      if (slot && *slot) {
+        held_slots.push_back(**slot);
+      } else {
+        retry_at = started + std::uniform_real_distribution<double>(1.0, 3.0)(t_rng);
+        why = slot ? "concurrency limit reached"
+                   : "concurrency limit unavailable: " + slot.error().message();
+      }
+    }
+    if (retry_at) {
+      if (rt_.options.log_jobs)
+        log::write(log::Level::debug, "deferred: " + why, {f_class, f_jid, f_queue});
+      apply("reschedule",
+            [&] { return store.reschedule(w.job, ctx.jid, w.job.payload, *retry_at); });
+      rt_.deferred.fetch_add(1);
+      finish();
+      return;
+    }
+  }
+  if (unique_until(doc, "executing")) release_unique(store, doc);
+  if (job && job->timeout > 0) {
+    std::lock_guard lk(slot_->mu);
+    slot_->deadline = started + job->timeout;
+  }
+
+  if (rt_.options.log_jobs) log::write(log::Level::info, "start", {f_class, f_jid, f_queue});
 
   enum class Kind { done, failed, discarded, snoozed } kind = Kind::done;
   std::string error_class, error_message;
@@ -191,11 +348,24 @@ void Processor::process(Work& w) {
     }
   }
   const double elapsed = rt_.now() - started;
+  for (const auto& key : held_slots) (void)store.lock_release(key, ctx.jid);
+
+  bool timed_out = false;
+  {
+    std::lock_guard lk(slot_->mu);
+    timed_out = slot_->timed_out;
+  }
+  if (timed_out && kind != Kind::failed) {
+    // It returned after its stop token fired: the run did not complete.
+    kind = Kind::failed;
+    error_class = "errand::JobTimeout";
+    error_message = "job exceeded its timeout of " + std::to_string(job ? job->timeout : 0) + " s";
+    action = ErrorAction::retry;
+  }
 
   if (abandoned()) {
-    // stop() already put this job back in its queue: it will run again.
-    log::warn("finished after shutdown requeued it; it will run again",
-              {{"class", ctx.job_class}, {"jid", ctx.jid}});
+    // stop() or the watchdog already settled this job: do not touch it again.
+    log::warn("finished after it was given up; its outcome was already recorded", {f_class, f_jid});
     finish();
     return;
   }
@@ -206,72 +376,26 @@ void Processor::process(Work& w) {
     case Kind::discarded: {
       if (rt_.options.log_jobs)
         log::write(log::Level::info, kind == Kind::done ? "done" : "discarded: " + error_message,
-                   {{"class", ctx.job_class}, {"jid", ctx.jid}, {"queue", ctx.queue}}, elapsed);
-      const Fetched* one = &w.job;
-      apply("ack", [&] { return store.ack(std::span<const Fetched>(one, 1)); });
+                   {f_class, f_jid, f_queue}, elapsed);
+      apply("ack", [&] { return store.ack(std::span<const Fetched>(&w.job, 1)); });
+      if (unique_until(doc, "executed")) release_unique(store, doc);
       if (kind == Kind::discarded) rt_.discarded.fetch_add(1);
       break;
     }
     case Kind::snoozed: {
       if (rt_.options.log_jobs)
         log::write(log::Level::info, "snoozed for " + std::to_string(snooze.count()) + "s",
-                   {{"class", ctx.job_class}, {"jid", ctx.jid}, {"queue", ctx.queue}}, elapsed);
+                   {f_class, f_jid, f_queue}, elapsed);
       double at = rt_.now() + static_cast<double>(snooze.count());
-      apply("snooze", [&] { return store.retry(w.job, ctx.jid, w.job.payload, at); });
+      apply("snooze", [&] { return store.reschedule(w.job, ctx.jid, w.job.payload, at); });
       break;
     }
     case Kind::failed: {
-      FailureInput in;
-      in.error_class = error_class;
-      in.error_message = error_message;
-      in.fetched_queue = w.job.queue;
-      in.job = job.get();
-      in.action = action;
-      in.now = rt_.now();
-      in.max_retries = rt_.options.max_retries;
-      FailureOutcome out = plan_failure(doc, in);
       if (rt_.options.log_jobs)
         log::write(log::Level::warn, "fail: " + error_class + ": " + error_message,
-                   {{"class", ctx.job_class},
-                    {"jid", ctx.jid},
-                    {"queue", ctx.queue},
-                    {"args", args_for_log(doc, job.get())}},
-                   elapsed);
-      std::string text = payload::dump(doc);
-      JobFailure failure{doc, error_class, error_message, out.kind == FailureOutcome::Kind::retry};
-      for (const auto& h : rt_.options.error_handlers) {
-        try {
-          h(failure);
-        } catch (...) {
-          log::error("error handler threw", {{"jid", ctx.jid}});
-        }
-      }
-      switch (out.kind) {
-        case FailureOutcome::Kind::retry:
-          apply("retry", [&] { return store.retry(w.job, ctx.jid, text, out.at); });
-          rt_.retried.fetch_add(1);
-          break;
-        case FailureOutcome::Kind::dead:
-          apply("kill",
-                [&] { return store.kill(w.job, ctx.jid, text, rt_.now(), rt_.options.dead); });
-          rt_.dead.fetch_add(1);
-          break;
-        case FailureOutcome::Kind::drop: {
-          const Fetched* one = &w.job;
-          apply("ack", [&] { return store.ack(std::span<const Fetched>(one, 1)); });
-          rt_.discarded.fetch_add(1);
-          break;
-        }
-      }
-      if (out.run_death_handlers) {
-        for (const auto& h : rt_.options.death_handlers) {
-          try {
-            h(failure);
-          } catch (...) {
-            log::error("death handler threw", {{"jid", ctx.jid}});
-          }
-        }
-      }
+                   {f_class, f_jid, f_queue, {"args", args_for_log(doc, job.get())}}, elapsed);
+      settle_failure(rt_, store, w.job, doc, job.get(), error_class, error_message, action,
+                     do_apply);
       rt_.failed.fetch_add(1);
       src.failed.fetch_add(1);
       break;

@@ -3,6 +3,7 @@
 // outcome (done, retry, dead, dropped, snoozed) applied to the store.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <thread>
 
@@ -10,6 +11,13 @@
 #include "server/runtime.h"
 
 namespace errand {
+
+/// Applies the failure policy to a claimed job: retry, dead or drop, with
+/// error and death handlers. `doc` is updated with the failure fields.
+void settle_failure(Runtime& rt, Store& store, const Fetched& job, Json& doc,
+                    const JobDescriptor* desc, const std::string& error_class,
+                    const std::string& error_message, ErrorAction action,
+                    const std::function<void(const char*, const std::function<Status()>&)>& apply);
 
 class Processor {
  public:

@@ -23,6 +23,8 @@ struct Source {
   std::vector<QueueWeight> queues;  // set-up only
   bool weighted = false;            // set-up only
   std::vector<std::string> strict;  // set-up only: the strict order, duplicates removed
+  std::mutex paused_mu;
+  std::vector<std::string> paused;  // guarded by paused_mu: refreshed every second
   // Counters not yet reported by a heartbeat.
   std::atomic<std::int64_t> processed{0};
   std::atomic<std::int64_t> failed{0};
@@ -39,7 +41,9 @@ struct Slot {
   std::mutex mu;
   std::optional<Work> current;  // guarded by mu
   double run_at = 0;            // guarded by mu
-  bool abandoned = false;       // guarded by mu: stop() requeued it; do not ack
+  bool abandoned = false;       // guarded by mu: settled elsewhere (stop, watchdog); do not ack
+  double deadline = 0;          // guarded by mu: the job's timeout instant (0: none)
+  bool timed_out = false;       // guarded by mu: the watchdog fired its stop token
   std::stop_source stop;        // guarded by mu (replaced per job)
   std::string tid;              // set-up only
 };
@@ -51,7 +55,8 @@ struct Runtime {
   std::string identity;                          // set-up only
   double started_at = 0;                         // set-up only
   std::vector<std::unique_ptr<Source>> sources;  // set-up only
-  std::vector<std::shared_ptr<Slot>> slots;      // set-up only
+  std::mutex slots_mu;                           // guards slots (the watchdog replaces stuck ones)
+  std::vector<std::shared_ptr<Slot>> slots;      // guarded by slots_mu
   ServerChain chain;                             // set-up only: job logger + user middleware
 
   std::atomic<bool> quiet{false};
@@ -63,6 +68,14 @@ struct Runtime {
   std::atomic<std::int64_t> dead{0};
   std::atomic<std::int64_t> discarded{0};
   std::atomic<std::int64_t> busy{0};
+  std::atomic<std::int64_t> expired{0};
+  std::atomic<std::int64_t> deferred{0};
+
+  /// Snapshot of the slots (safe against the watchdog replacing one).
+  std::vector<std::shared_ptr<Slot>> slot_list() {
+    std::lock_guard lk(slots_mu);
+    return slots;
+  }
 
   double now() const { return clock->epoch(); }
 };

@@ -44,3 +44,28 @@ Result<std::shared_ptr<Store>> open_store(std::string_view url) {
 }
 
 }  // namespace errand
+
+namespace errand {
+
+Status Store::set_paused(const std::string&, bool) {
+  return fail(Errc::unsupported, std::string(scheme()) + " store cannot pause queues");
+}
+Result<std::vector<std::string>> Store::paused_queues() { return std::vector<std::string>{}; }
+Result<bool> Store::lock_acquire(const std::string&, const std::string&, double, double) {
+  return fail(Errc::unsupported, std::string(scheme()) + " store has no locks");
+}
+Status Store::lock_release(const std::string&, const std::string&) {
+  return fail(Errc::unsupported, std::string(scheme()) + " store has no locks");
+}
+Status Store::reschedule(const Fetched& job, const std::string& jid, const std::string& payload,
+                         double at) {
+  PushItem item;
+  item.queue = job.queue;
+  item.jid = jid;
+  item.payload = payload;
+  item.at = at;
+  if (auto st = push(std::span<const PushItem>(&item, 1)); !st) return st;
+  return ack(std::span<const Fetched>(&job, 1));
+}
+
+}  // namespace errand

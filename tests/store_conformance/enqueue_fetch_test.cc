@@ -2,10 +2,9 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
-
-#include <nlohmann/json.hpp>
 
 #include "store_conformance/conformance.h"
 #include "store_conformance/helpers.h"
@@ -16,9 +15,7 @@ namespace {
 using std::chrono::milliseconds;
 using Jids = std::vector<std::string>;
 
-TEST_P(StoreConformance, SchemeIsNamed) {
-  EXPECT_EQ(store->scheme(), GetParam().name);
-}
+TEST_P(StoreConformance, SchemeIsNamed) { EXPECT_EQ(store->scheme(), GetParam().name); }
 
 TEST_P(StoreConformance, FetchIsFifoWithinAQueue) {
   push_jobs(*store, {item("a"), item("b")});

@@ -32,7 +32,7 @@ std::vector<std::string> jids(const std::vector<SetEntry>& entries) {
 ProcessBeat beat_for(const std::string& identity, double beat, double ttl) {
   ProcessBeat b;
   b.identity = identity;
-  b.info = nlohmann::json{{"hostname", "host"}, {"pid", 1},        {"identity", identity},
+  b.info = nlohmann::json{{"hostname", "host"},    {"pid", 1},           {"identity", identity},
                           {"queues", {"default"}}, {"started_at", beat}, {"concurrency", 2}};
   b.beat = beat;
   b.ttl_seconds = ttl;

@@ -1,11 +1,11 @@
 // Small builders shared by the conformance cases.
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <chrono>
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "errand/store.h"
 
@@ -13,8 +13,7 @@ namespace errand::testing {
 
 /// The wall clock as epoch seconds (stores use it for claim and latency times).
 inline double wall() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
 /// A Sidekiq-shaped payload with a known jid and queue.

@@ -12,14 +12,27 @@ std::weak_ptr<Store>& current() {
   return store;
 }
 
-ERRAND_STORE_FACTORY(memory_factory,
-                     StoreFactory{"memory",
-                                  [] {
-                                    auto store = memory_store("");
-                                    current() = store;
-                                    return store;
-                                  },
-                                  [] { return current().lock(); }, nullptr});
+ERRAND_STORE_FACTORY(memory_factory, StoreFactory{"memory",
+                                                  [] {
+                                                    auto store = memory_store("");
+                                                    current() = store;
+                                                    return store;
+                                                  },
+                                                  [] { return current().lock(); }, nullptr});
+
+}  // namespace
+}  // namespace errand::testing
+
+namespace errand::testing {
+namespace {
+
+TEST(MemoryStore, SameNameIsSameStoreEmptyNameIsPrivate) {
+  EXPECT_EQ(memory_store("shared-name-test"), memory_store("shared-name-test"));
+  EXPECT_NE(memory_store(""), memory_store(""));
+  auto via_url = open_store("memory://shared-name-test");
+  ASSERT_TRUE(via_url.ok());
+  EXPECT_EQ(via_url->get(), memory_store("shared-name-test").get());
+}
 
 }  // namespace
 }  // namespace errand::testing

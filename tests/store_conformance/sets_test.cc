@@ -45,6 +45,16 @@ TEST_P(StoreConformance, KillMovesClaimToDeadSet) {
   EXPECT_EQ(store->stats()->dead, 1u);
 }
 
+TEST_P(StoreConformance, RetryAndKillOfAJobNeverFetchedStillRecordIt) {
+  // E.g. a payload that failed before a claim existed: the failure is not lost.
+  const double now = wall();
+  Fetched none{"default", job_payload("n1"), 0};
+  ASSERT_TRUE(store->retry(none, "n1", job_payload("n1"), now + 10).ok());
+  ASSERT_TRUE(store->kill(none, "n2", job_payload("n2"), now, {}).ok());
+  EXPECT_EQ(jids(*store->set_range(SetKind::retry, 0, 10)), Jids{"n1"});
+  EXPECT_EQ(jids(*store->set_range(SetKind::dead, 0, 10)), Jids{"n2"});
+}
+
 TEST_P(StoreConformance, KillTrimsDeadSetToMaxJobsMinusOne) {
   // Sidekiq's ZREMRANGEBYRANK dead 0 -max keeps max - 1 entries (WIRE §6.4).
   const double t0 = wall();
@@ -100,9 +110,8 @@ TEST_P(StoreConformance, SetMoveToQueueEnqueuesNewPayload) {
   const double t = wall() + 1000;
   push_jobs(*store, {item("m", "default", t)});
   const std::string moved = job_payload("m", "urgent", R"("enqueued_at2":1)");
-  ASSERT_TRUE(store->set_move(SetKind::scheduled, t, "m", MoveTo::queue, "urgent", moved, wall(),
-                              {})
-                  .ok());
+  ASSERT_TRUE(
+      store->set_move(SetKind::scheduled, t, "m", MoveTo::queue, "urgent", moved, wall(), {}).ok());
   EXPECT_EQ(*store->set_size(SetKind::scheduled), 0u);
   auto got = fetch(*store, {"urgent"});
   ASSERT_EQ(got.size(), 1u);
@@ -117,7 +126,8 @@ TEST_P(StoreConformance, SetMoveToDeadTrims) {
   auto job = claim_one(*store, "x");
   ASSERT_TRUE(store->retry(job, "x", job.payload, t + 100).ok());
   ASSERT_TRUE(
-      store->set_move(SetKind::retry, t + 100, "x", MoveTo::dead, "", "{\"jid\":\"x\"}", t, {}).ok());
+      store->set_move(SetKind::retry, t + 100, "x", MoveTo::dead, "", "{\"jid\":\"x\"}", t, {})
+          .ok());
   EXPECT_EQ(*store->set_size(SetKind::retry), 0u);
   auto dead = *store->set_range(SetKind::dead, 0, 10);
   ASSERT_EQ(dead.size(), 1u);

@@ -12,7 +12,8 @@
 // One mutex is enough: every operation is a few pointer moves, so the lock
 // is held for well under a microsecond per job, and fetch() takes a whole
 // batch under one acquisition. fetch() waits on a condition variable that
-// push/requeue/promote/rescue/set_move notify, only when someone waits.
+// push/requeue/promote/rescue/set_move notify (after unlocking, and only
+// when a fetcher is waiting, so the hot path pays nothing for it).
 #include "store/memory/memory_store.h"
 
 #include <algorithm>
@@ -23,6 +24,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <set>
 #include <unordered_map>
 #include <utility>
 
@@ -85,8 +87,9 @@ class MemoryStore final : public Store {
           woke = true;
         }
       }
+      woke = woke && waiters_ > 0;
     }
-    if (woke) wake();
+    if (woke) cv_.notify_all();
     return {};
   }
 
@@ -117,6 +120,7 @@ class MemoryStore final : public Store {
   }
 
   Status requeue(std::span<const Fetched> jobs) override {
+    bool notify = false;
     {
       std::lock_guard lock(mu_);
       // Reverse order with push_front keeps the batch's own order at the head.
@@ -125,16 +129,18 @@ class MemoryStore final : public Store {
         if (claim != claimed_.end()) {
           Claim c = std::move(claim->second);
           claimed_.erase(claim);
-          enqueue_locked(c.queue, c.priority, Job{it->id, std::move(c.jid), it->payload, c.pushed_at},
-                         true);
+          enqueue_locked(c.queue, c.priority,
+                         Job{it->id, std::move(c.jid), it->payload, c.pushed_at}, true);
         } else if (it->id == 0) {
           // A job this store never handed out: still honour "runs next".
-          enqueue_locked(it->queue, 0, Job{next_id_++, "", it->payload, store_util::wall_now()}, true);
+          enqueue_locked(it->queue, 0, Job{next_id_++, "", it->payload, store_util::wall_now()},
+                         true);
         }
         // Otherwise the claim is gone (rescued, acked): it is already back or done.
       }
+      notify = waiters_ > 0;
     }
-    wake();
+    if (notify) cv_.notify_all();
     return {};
   }
 
@@ -156,6 +162,7 @@ class MemoryStore final : public Store {
 
   Result<std::size_t> promote_due(double now, std::size_t limit) override {
     std::size_t moved = 0;
+    bool notify = false;
     {
       std::lock_guard lock(mu_);
       const double wall = store_util::wall_now();
@@ -171,20 +178,22 @@ class MemoryStore final : public Store {
             add_dead_locked(node.key().second, node.mapped(), now, DeadLimits{});
             continue;
           }
-          enqueue_locked(promoted->queue, 0,
-                         Job{next_id_++, std::move(node.key().second),
-                             std::move(promoted->payload), wall},
-                         false);
+          enqueue_locked(
+              promoted->queue, 0,
+              Job{next_id_++, std::move(node.key().second), std::move(promoted->payload), wall},
+              false);
           ++moved;
         }
       }
+      notify = moved > 0 && waiters_ > 0;
     }
-    if (moved) wake();
+    if (notify) cv_.notify_all();
     return moved;
   }
 
   Result<std::size_t> rescue_orphans(double now, double grace_seconds) override {
     std::size_t moved = 0;
+    bool notify = false;
     {
       std::lock_guard lock(mu_);
       for (auto it = claimed_.begin(); it != claimed_.end();) {
@@ -199,8 +208,9 @@ class MemoryStore final : public Store {
                        Job{id, std::move(c.jid), std::move(c.payload), c.pushed_at}, true);
         ++moved;
       }
+      notify = moved > 0 && waiters_ > 0;
     }
-    if (moved) wake();
+    if (notify) cv_.notify_all();
     return moved;
   }
 
@@ -261,12 +271,13 @@ class MemoryStore final : public Store {
 
   Result<std::vector<std::int64_t>> history(std::string_view what, int days, double now) override {
     if (what != "processed" && what != "failed")
-      return fail(Errc::invalid_argument,
-                  "history: expected \"processed\" or \"failed\", got \"" + std::string(what) + "\"");
+      return fail(Errc::invalid_argument, "history: expected \"processed\" or \"failed\", got \"" +
+                                              std::string(what) + "\"");
     std::vector<std::int64_t> out;
     std::lock_guard lock(mu_);
     for (int d = 0; d < days; ++d)
-      out.push_back(counter_locked(std::string(what) + ":" + store_util::utc_day(now - d * 86400.0)));
+      out.push_back(
+          counter_locked(std::string(what) + ":" + store_util::utc_day(now - d * 86400.0)));
     return out;
   }
 
@@ -284,7 +295,7 @@ class MemoryStore final : public Store {
     std::vector<QueueInfo> out;
     out.reserve(queues_.size());
     for (const auto& [name, q] : queues_) {
-      QueueInfo info{name, q.size, 0, false};
+      QueueInfo info{name, q.size, 0, paused_.count(name) > 0};
       if (const Job* head = head_locked(q)) {
         const double enqueued = store_util::enqueued_at(head->payload).value_or(head->pushed_at);
         info.latency = std::max(0.0, now - enqueued);
@@ -380,6 +391,7 @@ class MemoryStore final : public Store {
                   const DeadLimits& limits) override {
     if (to == MoveTo::queue && queue.empty())
       return fail(Errc::invalid_argument, "set_move: empty queue name");
+    bool notify = false;
     {
       std::lock_guard lock(mu_);
       auto& set = sets_[index(kind)];
@@ -391,8 +403,9 @@ class MemoryStore final : public Store {
         return {};
       }
       enqueue_locked(queue, 0, Job{next_id_++, jid, new_payload, store_util::wall_now()}, false);
+      notify = waiters_ > 0;
     }
-    wake();
+    if (notify) cv_.notify_all();
     return {};
   }
 
@@ -419,6 +432,36 @@ class MemoryStore final : public Store {
     return out;
   }
 
+  Status set_paused(const std::string& queue, bool paused) override {
+    std::lock_guard lock(mu_);
+    if (paused)
+      paused_.insert(queue);
+    else
+      paused_.erase(queue);
+    return {};
+  }
+
+  Result<std::vector<std::string>> paused_queues() override {
+    std::lock_guard lock(mu_);
+    return std::vector<std::string>(paused_.begin(), paused_.end());
+  }
+
+  Result<bool> lock_acquire(const std::string& key, const std::string& holder, double now,
+                            double expires_at) override {
+    std::lock_guard lock(mu_);
+    auto it = locks_.find(key);
+    if (it != locks_.end() && it->second.second > now) return false;
+    locks_[key] = {holder, expires_at};
+    return true;
+  }
+
+  Status lock_release(const std::string& key, const std::string& holder) override {
+    std::lock_guard lock(mu_);
+    auto it = locks_.find(key);
+    if (it != locks_.end() && it->second.first == holder) locks_.erase(it);
+    return {};
+  }
+
   Status signal(const std::string& identity, const std::string& sig) override {
     std::lock_guard lock(mu_);
     signals_[identity].push_back(sig);
@@ -429,8 +472,8 @@ class MemoryStore final : public Store {
   static std::size_t index(SetKind kind) { return static_cast<std::size_t>(kind); }
 
   static Error not_in_set(SetKind kind, double score, const std::string& jid) {
-    return fail(Errc::not_found, "no entry " + store_util::format_score(score) + "-" + jid + " in the " +
-                                     std::string(to_string(kind)) + " set");
+    return fail(Errc::not_found, "no entry " + store_util::format_score(score) + "-" + jid +
+                                     " in the " + std::string(to_string(kind)) + " set");
   }
 
   // Callers pass scores they read back from set_range or typed from the UI's
@@ -517,22 +560,19 @@ class MemoryStore final : public Store {
     return it == counters_.end() ? 0 : it->second;
   }
 
-  void wake() {
-    // Only pay for the notify when a fetcher is actually waiting.
-    std::lock_guard lock(mu_);
-    if (waiters_) cv_.notify_all();
-  }
-
   std::mutex mu_;
-  std::condition_variable cv_;                     // fetchers wait here; guarded by mu_
-  std::size_t waiters_ = 0;                        // guarded by mu_
-  std::int64_t next_id_ = 1;                       // guarded by mu_
-  std::map<std::string, Queue> queues_;            // guarded by mu_
+  std::condition_variable cv_;                       // fetchers wait here; guarded by mu_
+  std::size_t waiters_ = 0;                          // guarded by mu_
+  std::int64_t next_id_ = 1;                         // guarded by mu_
+  std::map<std::string, Queue> queues_;              // guarded by mu_
   std::unordered_map<std::int64_t, Claim> claimed_;  // guarded by mu_
-  SortedSet sets_[3];                              // guarded by mu_; indexed by SetKind
-  std::map<std::string, Process> processes_;       // guarded by mu_
+  SortedSet sets_[3];                                // guarded by mu_; indexed by SetKind
+  std::map<std::string, Process> processes_;         // guarded by mu_
   std::unordered_map<std::string, std::vector<std::string>> signals_;  // guarded by mu_
   std::unordered_map<std::string, std::int64_t> counters_;             // guarded by mu_
+  std::set<std::string> paused_;                                       // guarded by mu_
+  // key -> (holder, expires_at); expired entries are overwritten on acquire.
+  std::unordered_map<std::string, std::pair<std::string, double>> locks_;  // guarded by mu_
 };
 
 }  // namespace
@@ -542,7 +582,8 @@ std::shared_ptr<Store> memory_store(const std::string& name) {
   // Named stores live as long as the process, like a named database: a client
   // may push and let go before the server in the same process opens the name.
   static std::mutex registry_mu;
-  static auto* registry = new std::unordered_map<std::string, std::shared_ptr<Store>>();  // guarded by registry_mu
+  static auto* registry =
+      new std::unordered_map<std::string, std::shared_ptr<Store>>();  // guarded by registry_mu
   std::lock_guard lock(registry_mu);
   auto& slot = (*registry)[name];
   if (!slot) slot = std::make_shared<MemoryStore>();

@@ -284,4 +284,23 @@ end
 return 1
 )lua";
 
+// Lock acquire. KEYS[1] = the lock hash; ARGV = holder, now, expires_at.
+// Free, or held past its time at `now`: take it (and let Redis drop the key a
+// little after it ends). Returns 1 if taken, 0 if someone else holds it.
+inline constexpr const char* kLockAcquire = R"lua(
+local h = redis.call('HMGET', KEYS[1], 'holder', 'until')
+if h[1] and h[2] and tonumber(h[2]) > tonumber(ARGV[2]) then return 0 end
+redis.call('HSET', KEYS[1], 'holder', ARGV[1], 'until', ARGV[3])
+local ttl = math.ceil(tonumber(ARGV[3]) - tonumber(ARGV[2])) + 60
+if ttl < 60 then ttl = 60 end
+redis.call('EXPIRE', KEYS[1], ttl)
+return 1
+)lua";
+
+// Lock release. KEYS[1] = the lock hash; ARGV[1] = holder. Only the holder releases.
+inline constexpr const char* kLockRelease = R"lua(
+if redis.call('HGET', KEYS[1], 'holder') == ARGV[1] then redis.call('DEL', KEYS[1]) return 1 end
+return 0
+)lua";
+
 }  // namespace errand::redis::lua

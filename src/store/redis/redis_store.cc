@@ -16,6 +16,14 @@
 // the owner name (ack and requeue do not receive the owner); a Fetched with an
 // unknown id is looked up across all owners.
 //
+// Lost fetch replies: a fetch that fails on the connection (Redis restarting,
+// a network cut) may still have run in Redis, leaving jobs in the owner's
+// in-progress lists that nobody in this process knows about; the owner is
+// alive, so the rescuer would never return them. The store therefore keeps
+// the claims it handed out and has not settled (ack, requeue, retry, kill),
+// and after such a failure its next fetch for that owner first puts every
+// claim it did not hand out back in its queue (reconcile_claims).
+//
 // Every key name, and nothing else, gets the namespace prefix (WIRE §10).
 #include "store/redis/redis_store.h"
 
@@ -26,8 +34,10 @@
 #include <ctime>
 #include <map>
 #include <mutex>
+#include <shared_mutex>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "errand/clock.h"
 #include "store/redis/connection.h"
@@ -116,7 +126,9 @@ class RedisStore final : public Store {
         requeue_(redis::lua::kRequeue),
         promote_(redis::lua::kPromote),
         rescue_(redis::lua::kRescue),
-        set_move_(redis::lua::kSetMove) {}
+        set_move_(redis::lua::kSetMove),
+        lock_acquire_(redis::lua::kLockAcquire),
+        lock_release_(redis::lua::kLockRelease) {}
 
   Status ping() {
     auto r = client_.cmd({"PING"});
@@ -173,6 +185,9 @@ class RedisStore final : public Store {
     for (const auto& q : queues)
       if (std::find(qs.begin(), qs.end(), q) == qs.end()) qs.push_back(q);
     const std::int64_t id = owner_id(owner);
+    if (auto st = reconcile_claims(owner); !st) return st.error();
+    // Reconciling waits for fetches in flight: their claims are not tracked yet.
+    std::shared_lock in_flight(fetch_rw_);
     const auto deadline = steady_clock::now() + wait;
 
     Argv keys{key("errand:inprogress"), owner_set_key(owner)};
@@ -186,7 +201,10 @@ class RedisStore final : public Store {
     for (;;) {
       args[1] = float_text(wall_now());
       auto r = client_.eval(fetch_, keys, args);
-      if (!r) return r.error();
+      if (!r) {
+        mark_suspect(owner);  // the script may have run: claims without a reply
+        return r.error();
+      }
       const redisReply* reply = r->get();
       if (redis::size(reply) > 0) {
         for (std::size_t i = 0; i + 1 < redis::size(reply); i += 2) {
@@ -196,6 +214,7 @@ class RedisStore final : public Store {
                         "redis fetch script returned queue index " + std::to_string(qi));
           out.push_back(Fetched{qs[qi - 1], std::string(redis::str(redis::at(reply, i + 1))), id});
         }
+        track_claims(owner, out);
         return out;
       }
       auto remaining = std::chrono::duration_cast<milliseconds>(deadline - steady_clock::now());
@@ -217,9 +236,13 @@ class RedisStore final : public Store {
       std::snprintf(timeout, sizeof timeout, "%.3f", static_cast<double>(block.count()) / 1000.0);
       auto got =
           client_.blocking({"BRPOPLPUSH", queue_key(q), claim_key(owner, q), timeout}, block);
-      if (!got) return got.error();
+      if (!got) {
+        mark_suspect(owner);  // BRPOPLPUSH may have moved a job before the cut
+        return got.error();
+      }
       if (!redis::is_nil(got->get())) {
         out.push_back(Fetched{q, std::string(redis::str(got->get())), id});
+        track_claims(owner, out);
         return out;
       }
     }
@@ -233,7 +256,9 @@ class RedisStore final : public Store {
       if (!k->empty()) cmds.push_back({"LREM", *k, "1", job.payload});
     }
     auto r = client_.pipe(cmds);
-    return r ? Status() : r.status();
+    if (!r) return r.status();
+    for (const auto& job : jobs) settle_claim(job);
+    return {};
   }
 
   Status requeue(std::span<const Fetched> jobs) override {
@@ -247,7 +272,9 @@ class RedisStore final : public Store {
       calls.push_back({{*k, queue_key(it->queue), key("queues")}, {it->payload, it->queue}});
     }
     auto r = client_.eval_many(requeue_, calls);
-    return r ? Status() : r.status();
+    if (!r) return r.status();
+    for (const auto& job : jobs) settle_claim(job);
+    return {};
   }
 
   Status retry(const Fetched& job, const std::string&, const std::string& payload,
@@ -258,7 +285,9 @@ class RedisStore final : public Store {
     if (!k->empty()) cmds.push_back({"LREM", *k, "1", job.payload});
     cmds.push_back({"ZADD", key("retry"), number_text(at), payload});
     auto r = client_.multi(cmds);
-    return r ? Status() : r.status();
+    if (!r) return r.status();
+    settle_claim(job);
+    return {};
   }
 
   Status kill(const Fetched& job, const std::string&, const std::string& payload, double now,
@@ -269,7 +298,9 @@ class RedisStore final : public Store {
     if (!k->empty()) cmds.push_back({"LREM", *k, "1", job.payload});
     append_dead(cmds, payload, now, limits);
     auto r = client_.multi(cmds);
-    return r ? Status() : r.status();
+    if (!r) return r.status();
+    settle_claim(job);
+    return {};
   }
 
   Result<std::size_t> promote_due(double now, std::size_t limit) override {
@@ -444,12 +475,15 @@ class RedisStore final : public Store {
     }
     auto r = client_.pipe(cmds);
     if (!r) return r.error();
+    auto paused = paused_queues();
+    if (!paused) return paused.error();
     const double now = wall_now();
     std::vector<QueueInfo> out;
     for (std::size_t i = 0; i < names->size(); ++i) {
       QueueInfo info;
       info.name = (*names)[i];
       info.size = static_cast<std::size_t>(redis::integer((*r)[2 * i].get()));
+      info.paused = std::binary_search(paused->begin(), paused->end(), info.name);
       const redisReply* tail = (*r)[2 * i + 1].get();
       if (redis::size(tail) == 1) {
         Json doc = Json::parse(redis::str(redis::at(tail, 0)), nullptr, false);
@@ -613,6 +647,33 @@ class RedisStore final : public Store {
     return out;
   }
 
+  // ---- flow control --------------------------------------------------------
+
+  Status set_paused(const std::string& queue, bool paused) override {
+    auto r = client_.cmd({paused ? "SADD" : "SREM", key("errand:paused"), queue});
+    return r ? Status() : r.status();
+  }
+
+  Result<std::vector<std::string>> paused_queues() override {
+    auto names = scan_set(key("errand:paused"));
+    if (!names) return names.error();
+    std::sort(names->begin(), names->end());
+    return std::move(names).value();
+  }
+
+  Result<bool> lock_acquire(const std::string& name, const std::string& holder, double now,
+                            double expires_at) override {
+    auto r = client_.eval(lock_acquire_, {key("errand:lock:" + name)},
+                          {holder, number_text(now), number_text(expires_at)});
+    if (!r) return r.error();
+    return redis::integer(r->get()) == 1;
+  }
+
+  Status lock_release(const std::string& name, const std::string& holder) override {
+    auto r = client_.eval(lock_release_, {key("errand:lock:" + name)}, {holder});
+    return r ? Status() : r.status();
+  }
+
   Status signal(const std::string& identity, const std::string& sig) override {
     const std::string k = key(identity + "-signals");
     auto r = client_.multi({{"LPUSH", k, sig}, {"EXPIRE", k, std::to_string(kSignalsTtl)}});
@@ -636,6 +697,80 @@ class RedisStore final : public Store {
         owner_ids_.try_emplace(owner, static_cast<std::int64_t>(owner_names_.size()) + 1);
     if (inserted) owner_names_.push_back(owner);
     return it->second;
+  }
+
+  // ---- claims handed out (see "Lost fetch replies" at the top) --------------
+
+  void track_claims(const std::string& owner, const std::vector<Fetched>& jobs) {
+    std::lock_guard lock(claims_mu_);
+    auto& mine = claims_[owner];
+    for (const auto& j : jobs) ++mine[claim_key(owner, j.queue)][j.payload];
+  }
+
+  // Forgets a claim once the store settled it (the job left the in-progress list).
+  void settle_claim(const Fetched& job) {
+    std::lock_guard owners(owners_mu_);
+    if (job.id <= 0 || static_cast<std::size_t>(job.id) > owner_names_.size()) return;
+    const std::string& owner = owner_names_[static_cast<std::size_t>(job.id - 1)];
+    std::lock_guard lock(claims_mu_);
+    auto o = claims_.find(owner);
+    if (o == claims_.end()) return;
+    auto l = o->second.find(claim_key(owner, job.queue));
+    if (l == o->second.end()) return;
+    auto p = l->second.find(job.payload);
+    if (p == l->second.end()) return;
+    if (--p->second <= 0) l->second.erase(p);
+  }
+
+  void mark_suspect(const std::string& owner) {
+    std::lock_guard lock(claims_mu_);
+    suspect_.insert(owner);
+  }
+
+  // After a fetch failed on the connection: every job in the owner's
+  // in-progress lists beyond what this store handed out goes back to the
+  // tail of its queue, where it runs next.
+  Status reconcile_claims(const std::string& owner) {
+    {
+      std::lock_guard lock(claims_mu_);
+      if (!suspect_.contains(owner)) return {};
+    }
+    std::unique_lock no_fetch_in_flight(fetch_rw_);
+    auto qs = client_.cmd({"SMEMBERS", owner_set_key(owner)});
+    if (!qs) return qs.status();
+    std::vector<std::string> queues;
+    for (std::size_t i = 0; i < redis::size(qs->get()); ++i)
+      queues.emplace_back(redis::str(redis::at(qs->get(), i)));
+    std::vector<Argv> reads;
+    for (const auto& q : queues) reads.push_back({"LRANGE", claim_key(owner, q), "0", "-1"});
+    auto lists = client_.pipe(reads);
+    if (!lists) return lists.status();
+    std::vector<std::pair<Argv, Argv>> calls;
+    {
+      std::lock_guard lock(claims_mu_);
+      auto& mine = claims_[owner];
+      for (std::size_t i = 0; i < queues.size(); ++i) {
+        const std::string list = claim_key(owner, queues[i]);
+        std::unordered_map<std::string, int> known = mine[list];  // a copy to count down
+        const redisReply* a = (*lists)[i].get();
+        for (std::size_t j = 0; j < redis::size(a); ++j) {
+          std::string payload(redis::str(redis::at(a, j)));
+          auto it = known.find(payload);
+          if (it != known.end() && it->second > 0) {
+            --it->second;
+            continue;
+          }
+          calls.push_back({{list, queue_key(queues[i]), key("queues")}, {payload, queues[i]}});
+        }
+      }
+    }
+    if (!calls.empty()) {
+      auto r = client_.eval_many(requeue_, calls);
+      if (!r) return r.status();
+    }
+    std::lock_guard lock(claims_mu_);
+    suspect_.erase(owner);
+    return {};
   }
 
   // The in-progress list holding `job`'s claim; "" if no owner holds it.
@@ -724,6 +859,17 @@ class RedisStore final : public Store {
   redis::Client client_;
   const std::string prefix_;  // "" or "<namespace>:"
   const redis::Script fetch_, find_claim_, requeue_, promote_, rescue_, set_move_;
+  const redis::Script lock_acquire_, lock_release_;
+
+  std::shared_mutex fetch_rw_;  // fetches share it; reconcile_claims takes it alone
+
+  // owner -> in-progress list -> payload -> how many claims this store handed
+  // out and has not settled; owners whose last fetch failed on the connection.
+  std::mutex claims_mu_;  // taken after owners_mu_ when both are needed
+  std::unordered_map<std::string,
+                     std::unordered_map<std::string, std::unordered_map<std::string, int>>>
+      claims_;                               // guarded by claims_mu_
+  std::unordered_set<std::string> suspect_;  // guarded by claims_mu_
 
   std::mutex owners_mu_;
   std::vector<std::string> owner_names_;                     // guarded by owners_mu_

@@ -49,6 +49,11 @@ constexpr const char* kV1[] = {
     R"(CREATE TABLE stats (
          key   TEXT PRIMARY KEY,
          value INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID)",
+    // Named locks (unique jobs, limits, cron ticks): free once `until` passed.
+    R"(CREATE TABLE locks (
+         key    TEXT PRIMARY KEY,
+         holder TEXT NOT NULL,
+         until  REAL NOT NULL) WITHOUT ROWID)",
 };
 
 std::int64_t read_int(Conn& conn, const char* sql) {

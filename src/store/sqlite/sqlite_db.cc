@@ -7,14 +7,15 @@
 
 namespace errand::sqlite {
 
-Error sqlite_error(int rc, std::string_view what, const std::string& path,
-                   std::string_view detail, std::chrono::milliseconds busy_timeout) {
+Error sqlite_error(int rc, std::string_view what, const std::string& path, std::string_view detail,
+                   std::chrono::milliseconds busy_timeout) {
   const std::string where = "SQLite database '" + path + "'";
   std::string msg = std::string(what) + " on " + where + ": " + std::string(detail);
   switch (rc & 0xff) {
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
-      return fail(Errc::busy, where + " is locked: " + std::string(what) + " could not get the lock within " +
+      return fail(Errc::busy, where + " is locked: " + std::string(what) +
+                                  " could not get the lock within " +
                                   std::to_string(busy_timeout.count()) +
                                   " ms (another process or connection holds a long transaction; "
                                   "raise busy_timeout or find the holder)");
@@ -45,8 +46,8 @@ Stmt::~Stmt() {
 }
 
 Stmt& Stmt::bind(int index, std::string_view text) {
-  int rc = sqlite3_bind_text(stmt_, index, text.data(), static_cast<int>(text.size()),
-                             SQLITE_STATIC);
+  int rc =
+      sqlite3_bind_text(stmt_, index, text.data(), static_cast<int>(text.size()), SQLITE_STATIC);
   if (rc != SQLITE_OK) conn_->raise(rc, "binding a parameter");
   return *this;
 }

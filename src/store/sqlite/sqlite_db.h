@@ -25,8 +25,8 @@ struct sqlite3_stmt;
 namespace errand::sqlite {
 
 /// Builds the Error for SQLite result `rc` while doing `what` on `path`.
-Error sqlite_error(int rc, std::string_view what, const std::string& path,
-                   std::string_view detail, std::chrono::milliseconds busy_timeout);
+Error sqlite_error(int rc, std::string_view what, const std::string& path, std::string_view detail,
+                   std::chrono::milliseconds busy_timeout);
 
 /// A cached prepared statement, reset (and unbound) when the cursor goes out
 /// of scope so the next user starts clean. Text is bound without copying:

@@ -21,13 +21,14 @@
 #include <charconv>
 #include <condition_variable>
 #include <filesystem>
+#include <limits>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
+#include <thread>
 #include <utility>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "store/memory/store_util.h"
 #include "store/sqlite/schema.h"
@@ -90,10 +91,22 @@ class SqliteStore final : public Store, public std::enable_shared_from_this<Sqli
   explicit SqliteStore(SqliteOptions options) : options_(std::move(options)) {}
 
   // Opens the first connection and brings the schema up to date.
+  // Two processes opening a new file at once race on the switch to WAL and
+  // on the schema; SQLite does not call its busy handler for those steps, so
+  // retry them here, within the busy timeout.
   void init() {
-    auto conn = open_conn();
-    sqlite::migrate(*conn);
-    give_back(std::move(conn));
+    const auto deadline = std::chrono::steady_clock::now() + options_.busy_timeout;
+    for (int attempt = 1;; ++attempt) {
+      try {
+        auto conn = open_conn();
+        sqlite::migrate(*conn);
+        give_back(std::move(conn));
+        return;
+      } catch (const Error& e) {
+        if (e.code() != Errc::busy || std::chrono::steady_clock::now() >= deadline) throw;
+        std::this_thread::sleep_for(std::chrono::milliseconds(std::min(5 * attempt, 100)));
+      }
+    }
   }
 
   std::string_view scheme() const override { return "sqlite"; }
@@ -331,8 +344,10 @@ class SqliteStore final : public Store, public std::enable_shared_from_this<Sqli
       const std::string info = beat.info.dump(-1, ' ', false, Json::error_handler_t::replace);
       Json work = Json::array();
       for (const auto& w : beat.work)
-        work.push_back(
-            {{"thread", w.thread}, {"queue", w.queue}, {"payload", w.payload}, {"run_at", w.run_at}});
+        work.push_back({{"thread", w.thread},
+                        {"queue", w.queue},
+                        {"payload", w.payload},
+                        {"run_at", w.run_at}});
       const std::string work_text = work.dump(-1, ' ', false, Json::error_handler_t::replace);
       const std::string day = store_util::utc_day(beat.beat);
       Lease conn = lease();
@@ -423,8 +438,8 @@ class SqliteStore final : public Store, public std::enable_shared_from_this<Sqli
 
   Result<std::vector<std::int64_t>> history(std::string_view what, int days, double now) override {
     if (what != "processed" && what != "failed")
-      return fail(Errc::invalid_argument,
-                  "history: expected \"processed\" or \"failed\", got \"" + std::string(what) + "\"");
+      return fail(Errc::invalid_argument, "history: expected \"processed\" or \"failed\", got \"" +
+                                              std::string(what) + "\"");
     return guarded("history", [&]() -> Result<std::vector<std::int64_t>> {
       std::vector<std::int64_t> out;
       Lease conn = lease();
@@ -441,7 +456,8 @@ class SqliteStore final : public Store, public std::enable_shared_from_this<Sqli
       Lease conn = lease();
       Txn txn(*this, *conn, "reset_stats");
       // As Sidekiq's Stats#reset: the lifetime counters only; the history stays.
-      conn->exec("INSERT OR REPLACE INTO stats (key, value) VALUES ('processed', 0), ('failed', 0)");
+      conn->exec(
+          "INSERT OR REPLACE INTO stats (key, value) VALUES ('processed', 0), ('failed', 0)");
       txn.commit();
       return {};
     });
@@ -504,7 +520,8 @@ class SqliteStore final : public Store, public std::enable_shared_from_this<Sqli
                         .bind(1, queue)
                         .bind(2, jid)
                         .run();
-      if (n == 0) return fail(Errc::not_found, "no job " + jid + " waiting in queue '" + queue + "'");
+      if (n == 0)
+        return fail(Errc::not_found, "no job " + jid + " waiting in queue '" + queue + "'");
       txn.commit();
       return {};
     });
@@ -553,7 +570,10 @@ class SqliteStore final : public Store, public std::enable_shared_from_this<Sqli
       auto q = conn->stmt(
           "SELECT score, jid, payload FROM jobs WHERE jid = ?1 AND state = ?2 "
           "AND score BETWEEN ?3 AND ?4 ORDER BY id LIMIT 1");
-      q.bind(1, jid).bind(2, state_name(kind)).bind(3, score - kScoreSlack).bind(4, score + kScoreSlack);
+      q.bind(1, jid)
+          .bind(2, state_name(kind))
+          .bind(3, score - kScoreSlack)
+          .bind(4, score + kScoreSlack);
       if (!q.row()) return not_in_set(kind, score, jid);
       return SetEntry{q.real(0), q.str(1), q.str(2)};
     });
@@ -665,6 +685,63 @@ class SqliteStore final : public Store, public std::enable_shared_from_this<Sqli
     });
   }
 
+  // ---- flow control ------------------------------------------------------
+
+  Status set_paused(const std::string& queue, bool paused) override {
+    return guarded("set_paused", [&]() -> Status {
+      Lease conn = lease();
+      Txn txn(*this, *conn, "set_paused");
+      conn->stmt(
+              "INSERT INTO queues (name, paused) VALUES (?1, ?2) "
+              "ON CONFLICT (name) DO UPDATE SET paused = excluded.paused")
+          .bind(1, queue)
+          .bind(2, static_cast<std::int64_t>(paused ? 1 : 0))
+          .run();
+      txn.commit();
+      return {};
+    });
+  }
+
+  Result<std::vector<std::string>> paused_queues() override {
+    return guarded("paused_queues", [&]() -> Result<std::vector<std::string>> {
+      Lease conn = lease();
+      std::vector<std::string> out;
+      auto q = conn->stmt("SELECT name FROM queues WHERE paused != 0 ORDER BY name");
+      while (q.row()) out.push_back(q.str(0));
+      return out;
+    });
+  }
+
+  Result<bool> lock_acquire(const std::string& key, const std::string& holder, double now,
+                            double expires_at) override {
+    return guarded("lock_acquire", [&]() -> Result<bool> {
+      Lease conn = lease();
+      Txn txn(*this, *conn, "lock_acquire");
+      // One statement under the write lock: insert, or take over an expired lock.
+      auto st = conn->stmt(
+          "INSERT INTO locks (key, holder, until) VALUES (?1, ?2, ?3) "
+          "ON CONFLICT (key) DO UPDATE SET holder = excluded.holder, until = excluded.until "
+          "WHERE locks.until <= ?4");
+      st.bind(1, key).bind(2, holder).bind(3, expires_at).bind(4, now).run();
+      const bool taken = sqlite3_changes(conn->handle()) > 0;
+      txn.commit();
+      return taken;
+    });
+  }
+
+  Status lock_release(const std::string& key, const std::string& holder) override {
+    return guarded("lock_release", [&]() -> Status {
+      Lease conn = lease();
+      Txn txn(*this, *conn, "lock_release");
+      conn->stmt("DELETE FROM locks WHERE key = ?1 AND holder = ?2")
+          .bind(1, key)
+          .bind(2, holder)
+          .run();
+      txn.commit();
+      return {};
+    });
+  }
+
   Status signal(const std::string& identity, const std::string& sig) override {
     return guarded("signal", [&]() -> Status {
       Lease conn = lease();
@@ -705,7 +782,8 @@ class SqliteStore final : public Store, public std::enable_shared_from_this<Sqli
     Txn(SqliteStore& store, Conn& conn, const char* what) : store_(store), conn_(conn) {
       if (!store_.write_mu_.try_lock_for(store_.options_.busy_timeout))
         throw fail(Errc::busy, "SQLite database '" + store_.options_.path + "' is busy: " + what +
-                                   " waited " + std::to_string(store_.options_.busy_timeout.count()) +
+                                   " waited " +
+                                   std::to_string(store_.options_.busy_timeout.count()) +
                                    " ms for this process's other writers");
       try {
         conn_.exec("BEGIN IMMEDIATE");
@@ -856,8 +934,7 @@ class SqliteStore final : public Store, public std::enable_shared_from_this<Sqli
               .bind(5, score)
               .run();
     if (n == 0)
-      conn.stmt(
-              "INSERT INTO jobs (jid, queue, payload, state, score) VALUES (?1, ?2, ?3, ?4, ?5)")
+      conn.stmt("INSERT INTO jobs (jid, queue, payload, state, score) VALUES (?1, ?2, ?3, ?4, ?5)")
           .bind(1, jid)
           .bind(2, job.queue)
           .bind(3, payload)
@@ -876,7 +953,8 @@ class SqliteStore final : public Store, public std::enable_shared_from_this<Sqli
       auto s = conn.stmt("SELECT count(*) FROM jobs WHERE state = 'dead'");
       if (s.row()) size = s.integer(0);
     }
-    const auto max = static_cast<std::int64_t>(std::min<std::size_t>(limits.max_jobs, INT64_MAX));
+    const auto max = static_cast<std::int64_t>(
+        std::min<std::size_t>(limits.max_jobs, std::numeric_limits<std::int64_t>::max()));
     if (size < max) return;
     const std::int64_t keep = max > 0 ? max - 1 : 0;
     conn.stmt(
@@ -891,7 +969,10 @@ class SqliteStore final : public Store, public std::enable_shared_from_this<Sqli
     auto q = conn.stmt(
         "SELECT id FROM jobs WHERE jid = ?1 AND state = ?2 AND score BETWEEN ?3 AND ?4 "
         "ORDER BY id LIMIT 1");
-    q.bind(1, jid).bind(2, state_name(kind)).bind(3, score - kScoreSlack).bind(4, score + kScoreSlack);
+    q.bind(1, jid)
+        .bind(2, state_name(kind))
+        .bind(3, score - kScoreSlack)
+        .bind(4, score + kScoreSlack);
     if (!q.row()) return std::nullopt;
     return q.integer(0);
   }
@@ -929,13 +1010,15 @@ class SqliteStore final : public Store, public std::enable_shared_from_this<Sqli
   }
 
   static std::int64_t clamp(std::size_t n) {
-    return static_cast<std::int64_t>(std::min<std::size_t>(n, INT64_MAX));
+    return static_cast<std::int64_t>(
+        std::min<std::size_t>(n, std::numeric_limits<std::int64_t>::max()));
   }
 
   static std::string jid_of(const std::string& payload) {
     auto doc = Json::parse(payload, nullptr, /*allow_exceptions=*/false);
     if (doc.is_object())
-      if (auto it = doc.find("jid"); it != doc.end() && it->is_string()) return it->get<std::string>();
+      if (auto it = doc.find("jid"); it != doc.end() && it->is_string())
+        return it->get<std::string>();
     return {};
   }
 
@@ -975,13 +1058,10 @@ Result<SqliteOptions> parse_spec(const std::string& spec) {
     const auto eq = pair.find('=');
     const auto key = pair.substr(0, eq);
     const auto value = eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1);
-    auto number = [&](const char* name) -> std::optional<std::int64_t> {
+    auto number = [&]() -> std::optional<std::int64_t> {
       std::int64_t v = 0;
       auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
-      if (ec != std::errc() || end != value.data() + value.size() || v < 0) {
-        (void)name;
-        return std::nullopt;
-      }
+      if (ec != std::errc() || end != value.data() + value.size() || v < 0) return std::nullopt;
       return v;
     };
     auto bad = [&] {
@@ -989,11 +1069,11 @@ Result<SqliteOptions> parse_spec(const std::string& spec) {
                                               "' is malformed in '" + spec + "'");
     };
     if (key == "busy_timeout") {
-      auto v = number("busy_timeout");
+      auto v = number();
       if (!v) return bad();
       options.busy_timeout = std::chrono::milliseconds(*v);
     } else if (key == "poll_interval") {
-      auto v = number("poll_interval");
+      auto v = number();
       if (!v || *v == 0) return bad();
       options.poll_interval = std::chrono::milliseconds(*v);
     } else if (key == "create") {
@@ -1004,9 +1084,9 @@ Result<SqliteOptions> parse_spec(const std::string& spec) {
       else
         return bad();
     } else {
-      return fail(Errc::invalid_argument,
-                  "unknown sqlite store URL option '" + std::string(key) + "' in '" + spec +
-                      "': expected busy_timeout, create or poll_interval");
+      return fail(Errc::invalid_argument, "unknown sqlite store URL option '" + std::string(key) +
+                                              "' in '" + spec +
+                                              "': expected busy_timeout, create or poll_interval");
     }
   }
   return options;

@@ -9,10 +9,10 @@
 
 namespace errand {
 struct SqliteOptions {
-  std::string path;                                   ///< the database file
-  std::chrono::milliseconds busy_timeout{5'000};      ///< wait this long for a lock, then Errc::busy
-  bool create = true;                                 ///< create the file if missing
-  std::chrono::milliseconds poll_interval{50};        ///< fetch polls this often while waiting
+  std::string path;                               ///< the database file
+  std::chrono::milliseconds busy_timeout{5'000};  ///< wait this long for a lock, then Errc::busy
+  bool create = true;                             ///< create the file if missing
+  std::chrono::milliseconds poll_interval{50};    ///< fetch polls this often while waiting
 };
 /// Opens (and creates or migrates) the database. `spec` is the part of the
 /// URL after "sqlite://", optionally with ?busy_timeout=MS&create=0.

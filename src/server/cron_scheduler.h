@@ -1,0 +1,37 @@
+// The cron enqueuer: fires each periodic job once per tick across every
+// process sharing the store. Every process runs it; the tick's lock
+// ("cron:<name>:<tick epoch>") makes exactly one of them enqueue.
+#pragma once
+
+#include <vector>
+
+#include "errand/client.h"
+#include "errand/cron.h"
+#include "server/runtime.h"
+
+namespace errand {
+
+class CronScheduler {
+ public:
+  CronScheduler(Runtime& rt, const QueueMap& queues, std::vector<CronEntry> entries);
+  /// Parses every entry; invalid_argument naming the entry on error.
+  Status prepare();
+  /// Fires every tick due by now. Returns how many jobs this process enqueued.
+  std::size_t tick();
+
+ private:
+  struct State {
+    CronEntry entry;
+    CronExpression expr;
+    SystemTime next;
+  };
+  bool fire(State& s, SystemTime tick);
+
+  Runtime& rt_;
+  QueueMap queues_;
+  Client client_;
+  std::vector<CronEntry> entries_;
+  std::vector<State> states_;  // used by the services thread only
+};
+
+}  // namespace errand

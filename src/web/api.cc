@@ -1,0 +1,307 @@
+// The JSON API under /api/: everything the pages show, and every action they
+// take. A POST from a dashboard form (it carries `back`) is answered with a
+// redirect to that page; any other client gets JSON.
+#include "errand/errand.h"
+#include "web/html.h"
+
+namespace errand::web {
+
+namespace {
+
+int http_status(Errc code) {
+  switch (code) {
+    case Errc::invalid_argument:
+      return 400;
+    case Errc::not_found:
+      return 404;
+    case Errc::unsupported:
+      return 409;
+    case Errc::unavailable:
+    case Errc::busy:
+      return 503;
+    default:
+      return 500;
+  }
+}
+
+void send_json(httplib::Response& res, const Json& body, int status = 200) {
+  res.status = status;
+  res.set_header("Cache-Control", "no-store");
+  res.set_content(body.dump(-1, ' ', false, Json::error_handler_t::replace) + "\n",
+                  "application/json; charset=utf-8");
+}
+
+void send_error(httplib::Response& res, const Error& e) {
+  send_json(res, {{"error", std::string(to_string(e.code()))}, {"message", e.message()}},
+            http_status(e.code()));
+}
+
+/// Where a form asked to go back to: a local path only (never another site).
+std::string safe_back(const std::string& back) {
+  if (back.empty() || back[0] != '/' || (back.size() > 1 && (back[1] == '/' || back[1] == '\\')))
+    return "/";
+  for (char c : back)
+    if (c == '\r' || c == '\n' || c == '\\') return "/";
+  return back;
+}
+
+bool from_form(const httplib::Request& req) { return req.has_param("back"); }
+
+/// Answers an action: a redirect for forms, JSON for scripts.
+void action_reply(const httplib::Request& req, httplib::Response& res, const std::string& done,
+                  std::size_t n, std::size_t failed, const Status& status, Json extra = {}) {
+  if (from_form(req)) {
+    std::string to = safe_back(req.get_param_value("back"));
+    to += (to.find('?') == std::string::npos ? "?" : "&");
+    to += "done=" + (status ? done : std::string("error")) + "&n=" + std::to_string(n);
+    if (failed) to += "&failed=" + std::to_string(failed);
+    if (!status) to += "&err=" + std::string(to_string(status.code()));
+    res.set_redirect(to, 303);
+    return;
+  }
+  if (!status) {
+    send_error(res, status.error());
+    return;
+  }
+  Json body = {{"ok", failed == 0}, {"action", done}, {"done", n}, {"failed", failed}};
+  if (extra.is_object())
+    for (auto& [k, v] : extra.items()) body[k] = v;
+  send_json(res, body, failed > 0 && n == 0 ? 409 : 200);
+}
+
+Json stats_json(App& app, const Stats& s) {
+  return {{"processed", s.processed}, {"failed", s.failed},     {"scheduled", s.scheduled},
+          {"retries", s.retries},     {"dead", s.dead},         {"processes", s.processes},
+          {"busy", s.busy},           {"enqueued", s.enqueued}, {"time", app.now()}};
+}
+
+Json queue_json(const QueueInfo& q) {
+  return {{"name", q.name}, {"size", q.size}, {"latency", q.latency}, {"paused", q.paused}};
+}
+
+Json process_json(const ProcessRecord& p) {
+  const Json info = p.info.is_object() ? p.info : Json::object();
+  auto get = [&](const char* k) { return info.contains(k) ? info[k] : Json(nullptr); };
+  return {{"identity", p.identity},
+          {"hostname", get("hostname")},
+          {"pid", get("pid")},
+          {"version", get("version")},
+          {"tag", get("tag")},
+          {"labels", get("labels")},
+          {"concurrency", get("concurrency")},
+          {"queues", get("queues")},
+          {"started_at", get("started_at")},
+          {"busy", p.busy},
+          {"beat", p.beat},
+          {"quiet", p.quiet},
+          {"rss_kb", p.rss_kb},
+          {"info", info}};
+}
+
+/// The keys an action applies to: repeated `key` form fields, or a JSON body
+/// {"keys": [...]} / {"key": "..."}.
+std::vector<std::string> request_keys(const httplib::Request& req) {
+  std::vector<std::string> keys;
+  const auto n = req.get_param_value_count("key");
+  for (std::size_t i = 0; i < n; ++i) keys.push_back(req.get_param_value("key", i));
+  if (keys.empty() && req.get_header_value("Content-Type").find("application/json") == 0) {
+    Json body = Json::parse(req.body, nullptr, false);
+    if (body.is_object()) {
+      if (auto ks = body.find("keys"); ks != body.end() && ks->is_array())
+        for (const auto& k : *ks)
+          if (k.is_string()) keys.push_back(k.get<std::string>());
+      if (auto k = body.find("key"); k != body.end() && k->is_string())
+        keys.push_back(k->get<std::string>());
+    }
+  }
+  return keys;
+}
+
+void send_csrf_refusal(httplib::Response& res) {
+  send_json(res,
+            {{"error", "forbidden"},
+             {"message",
+              "missing or wrong CSRF token: send the session's token (GET /api/csrf) "
+              "in X-CSRF-Token or the _csrf field, or authenticate with a Bearer token"}},
+            403);
+}
+
+std::string path_arg(const httplib::Request& req, std::size_t i) {
+  return httplib::detail::decode_url(req.matches[i], false);
+}
+
+}  // namespace
+
+void add_api_routes(httplib::Server& server, App& app) {
+  // Every state-changing route checks the CSRF token first (the body, where a
+  // form's token is, has been read by the time a handler runs).
+  auto guarded = [&app](auto fn) {
+    return [&app, fn](const httplib::Request& req, httplib::Response& res) {
+      if (!csrf_ok(app, req)) return send_csrf_refusal(res);
+      fn(req, res);
+    };
+  };
+  server.Get("/api/stats", [&app](const httplib::Request&, httplib::Response& res) {
+    auto s = app.admin->stats();
+    if (!s) return send_error(res, s.error());
+    send_json(res, stats_json(app, *s));
+  });
+
+  server.Get("/api/history", [&app](const httplib::Request& req, httplib::Response& res) {
+    const int days = static_cast<int>(param_size(req, "days", 30, 1, 365));
+    const double now = app.now();
+    auto processed = app.admin->store().history("processed", days, now);
+    if (!processed) return send_error(res, processed.error());
+    auto failed = app.admin->store().history("failed", days, now);
+    if (!failed) return send_error(res, failed.error());
+    // The store gives newest first; charts want oldest first.
+    Json dates = Json::array(), p = Json::array(), f = Json::array();
+    for (int i = days - 1; i >= 0; --i) {
+      const auto idx = static_cast<std::size_t>(i);
+      dates.push_back(utc_date(now - 86400.0 * i));
+      p.push_back(idx < processed->size() ? (*processed)[idx] : 0);
+      f.push_back(idx < failed->size() ? (*failed)[idx] : 0);
+    }
+    send_json(res, {{"days", dates}, {"processed", p}, {"failed", f}});
+  });
+
+  server.Get("/api/queues", [&app](const httplib::Request& req, httplib::Response& res) {
+    auto qs = list_queues(app);
+    if (!qs) return send_error(res, qs.error());
+    const std::string q = req.get_param_value("q");
+    Json out = Json::array();
+    for (const auto& qi : *qs)
+      if (contains_icase(qi.name, q)) out.push_back(queue_json(qi));
+    send_json(res, {{"queues", out}, {"pause_supported", app.pause_supported()}});
+  });
+
+  server.Get(R"(/api/queues/([^/]+))", [&app](const httplib::Request& req, httplib::Response& res) {
+    const std::string name = path_arg(req, 1);
+    const auto offset = param_size(req, "offset", 0, 0, SIZE_MAX);
+    const auto limit = param_size(req, "limit", 25, 1, 500);
+    auto jobs = app.admin->store().queue_jobs(name, offset, limit);
+    if (!jobs) return send_error(res, jobs.error());
+    std::size_t total = 0;
+    bool paused = false;
+    if (auto qs = list_queues(app))
+      for (const auto& qi : *qs)
+        if (qi.name == name) {
+          total = qi.size;
+          paused = qi.paused;
+        }
+    Json out = Json::array();
+    for (const auto& p : *jobs) {
+      Json j = row_json(make_row(p, *app.registry), SetKind::scheduled, false);
+      j.erase("key");
+      j.erase("score");
+      j.erase("next_run_at");
+      out.push_back(std::move(j));
+    }
+    send_json(res, {{"queue", name},
+                    {"size", total},
+                    {"paused", paused},
+                    {"offset", offset},
+                    {"limit", limit},
+                    {"jobs", out}});
+  });
+
+  server.Get("/api/processes", [&app](const httplib::Request&, httplib::Response& res) {
+    auto ps = app.admin->processes();
+    if (!ps) return send_error(res, ps.error());
+    Json out = Json::array();
+    for (const auto& p : *ps) out.push_back(process_json(p));
+    send_json(res, {{"processes", out}});
+  });
+
+  server.Get("/api/workers", [&app](const httplib::Request&, httplib::Response& res) {
+    auto ws = app.admin->workers();
+    if (!ws) return send_error(res, ws.error());
+    const double now = app.now();
+    Json out = Json::array();
+    for (const auto& w : *ws) {
+      Json job = row_json(make_row(w.payload, *app.registry), SetKind::scheduled, false);
+      job.erase("key");
+      job.erase("score");
+      job.erase("next_run_at");
+      out.push_back({{"process", w.process},
+                     {"thread", w.thread},
+                     {"queue", w.queue},
+                     {"run_at", w.run_at},
+                     {"elapsed", now - w.run_at},
+                     {"job", job}});
+    }
+    send_json(res, {{"workers", out}});
+  });
+
+  server.Get(R"(/api/sets/(scheduled|retry|retries|dead))",
+             [&app](const httplib::Request& req, httplib::Response& res) {
+               const SetKind kind = *parse_set(req.matches[1].str());
+               const auto offset = param_size(req, "offset", 0, 0, SIZE_MAX);
+               const auto limit = param_size(req, "limit", 25, 1, 500);
+               auto page = list_set(app, kind, offset, limit, req.get_param_value("q"));
+               if (!page) return send_error(res, page.error());
+               Json rows = Json::array();
+               for (const auto& r : page->rows) rows.push_back(row_json(r, kind, false));
+               send_json(res, {{"set", set_url_name(kind)},
+                               {"total", page->total},
+                               {"offset", offset},
+                               {"limit", limit},
+                               {"truncated", page->truncated},
+                               {"entries", rows}});
+             });
+
+  server.Get(R"(/api/jobs/(scheduled|retry|retries|dead)/([^/]+))",
+             [&app](const httplib::Request& req, httplib::Response& res) {
+               const SetKind kind = *parse_set(req.matches[1].str());
+               auto entry = find_entry(app, kind, path_arg(req, 2));
+               if (!entry) return send_error(res, entry.error());
+               Json j = row_json(make_row(*entry, *app.registry), kind, true);
+               j["set"] = set_url_name(kind);
+               send_json(res, j);
+             });
+
+  server.Get("/api/cron", [](const httplib::Request&, httplib::Response& res) {
+    send_json(res, {{"entries", Json::array()}, {"supported", false}});
+  });
+
+  server.Get("/api/csrf", [&app](const httplib::Request& req, httplib::Response& res) {
+    Session s = app.sessions.get_or_create(req, res);
+    send_json(res, {{"token", s.csrf}, {"header", "X-CSRF-Token"}, {"field", "_csrf"}});
+  });
+
+  // ---- actions ---------------------------------------------------------------
+
+  server.Post(
+      R"(/api/sets/(scheduled|retry|retries|dead)/(retry|delete|kill|retry_all|delete_all|kill_all))",
+      guarded([&app](const httplib::Request& req, httplib::Response& res) {
+        const SetKind kind = *parse_set(req.matches[1].str());
+        const std::string action = req.matches[2].str();
+        auto out = set_action(app, kind, action, request_keys(req));
+        if (!out) return action_reply(req, res, action, 0, 0, out.status());
+        Json extra;
+        if (out->failed) extra = {{"error", out->error}, {"code", to_string(out->code)}};
+        action_reply(req, res, action, out->done, out->failed, {}, extra);
+      }));
+
+  server.Post(R"(/api/queues/([^/]+)/(clear|pause|resume))",
+              guarded([&app](const httplib::Request& req, httplib::Response& res) {
+                const std::string name = path_arg(req, 1);
+                const std::string action = req.matches[2].str();
+                if (action != "clear") {  // unsupported on stores that cannot pause
+                  const Status st = app.admin->store().set_paused(name, action == "pause");
+                  app.note_pause_result(st);
+                  return action_reply(req, res, action, 1, 0, st);
+                }
+                action_reply(req, res, "clear", 1, 0, app.admin->clear_queue(name));
+              }));
+
+  server.Post(R"(/api/processes/([^/]+)/(quiet|stop))",
+              guarded([&app](const httplib::Request& req, httplib::Response& res) {
+                const std::string identity = path_arg(req, 1);
+                const std::string action = req.matches[2].str();
+                action_reply(req, res, action, 1, 0,
+                             app.admin->signal(identity, action == "quiet" ? "TSTP" : "TERM"));
+              }));
+}
+
+}  // namespace errand::web

@@ -1,0 +1,65 @@
+# The dashboard's front end: npm packages installed at build time into the
+# build directory (never committed), then embedded with the project's own
+# files into the `errand` binary (and the test binary).
+#
+# Included from web/tests.cmake, which the top-level CMakeLists.txt includes.
+
+pkg_check_modules(CPPHTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
+
+set(ERRAND_WEB_DIR ${CMAKE_CURRENT_LIST_DIR})
+set(ERRAND_WEB_BUILD ${CMAKE_BINARY_DIR}/web)
+set(ERRAND_WEB_NODE_MODULES ${ERRAND_WEB_BUILD}/node_modules)
+file(MAKE_DIRECTORY ${ERRAND_WEB_BUILD})
+
+# Our own files, served under /assets/.
+file(GLOB ERRAND_WEB_OWN_ASSETS CONFIGURE_DEPENDS ${ERRAND_WEB_DIR}/assets/*)
+set(ERRAND_WEB_ASSET_LIST "")
+foreach(f IN LISTS ERRAND_WEB_OWN_ASSETS)
+  get_filename_component(name ${f} NAME)
+  list(APPEND ERRAND_WEB_ASSET_LIST "/assets/${name}=${f}")
+endforeach()
+
+# The charting library, from npm (web/package.json + package-lock.json).
+find_program(ERRAND_NPM npm)
+set(ERRAND_WEB_NPM_STAMP ${ERRAND_WEB_NODE_MODULES}/.errand-npm-ci)
+set(ERRAND_WEB_UPLOT_JS ${ERRAND_WEB_NODE_MODULES}/uplot/dist/uPlot.iife.min.js)
+set(ERRAND_WEB_UPLOT_CSS ${ERRAND_WEB_NODE_MODULES}/uplot/dist/uPlot.min.css)
+if(ERRAND_NPM)
+  add_custom_command(
+    OUTPUT ${ERRAND_WEB_NPM_STAMP} ${ERRAND_WEB_UPLOT_JS} ${ERRAND_WEB_UPLOT_CSS}
+    COMMAND ${CMAKE_COMMAND} -E copy ${ERRAND_WEB_DIR}/package.json
+            ${ERRAND_WEB_DIR}/package-lock.json ${ERRAND_WEB_BUILD}/
+    COMMAND ${ERRAND_NPM} ci --prefix ${ERRAND_WEB_BUILD} --no-audit --no-fund
+            --loglevel=error
+    COMMAND ${CMAKE_COMMAND} -E touch ${ERRAND_WEB_NPM_STAMP}
+    DEPENDS ${ERRAND_WEB_DIR}/package.json ${ERRAND_WEB_DIR}/package-lock.json
+    COMMENT "npm ci (dashboard front-end packages into ${ERRAND_WEB_BUILD})"
+    VERBATIM)
+  list(APPEND ERRAND_WEB_ASSET_LIST "/assets/vendor/uPlot.iife.min.js=${ERRAND_WEB_UPLOT_JS}"
+       "/assets/vendor/uPlot.min.css=${ERRAND_WEB_UPLOT_CSS}")
+  set(ERRAND_WEB_ASSET_DEPS ${ERRAND_WEB_NPM_STAMP})
+else()
+  message(WARNING "npm not found: the dashboard is built without its charts "
+                  "(install nodejs and npm: scripts/install-deps.sh)")
+  set(ERRAND_WEB_ASSET_DEPS "")
+endif()
+
+set(ERRAND_WEB_ASSETS_CC ${ERRAND_WEB_BUILD}/assets_data.cc)
+# "|"-separated: a ";" inside a custom command's argument would split it.
+string(REPLACE ";" "|" ERRAND_WEB_ASSET_ARG "${ERRAND_WEB_ASSET_LIST}")
+add_custom_command(
+  OUTPUT ${ERRAND_WEB_ASSETS_CC}
+  COMMAND ${CMAKE_COMMAND} -DOUTPUT=${ERRAND_WEB_ASSETS_CC} "-DASSETS=${ERRAND_WEB_ASSET_ARG}"
+          -P ${ERRAND_WEB_DIR}/embed_assets.cmake
+  DEPENDS ${ERRAND_WEB_DIR}/embed_assets.cmake ${ERRAND_WEB_OWN_ASSETS} ${ERRAND_WEB_ASSET_DEPS}
+  COMMENT "Embedding dashboard assets"
+  VERBATIM)
+
+# The CLI compiles src/web/*.cc already (CMakeLists.txt); it needs the assets
+# and httplib's library. The tests run the dashboard in-process.
+target_sources(errand_cli PRIVATE ${ERRAND_WEB_ASSETS_CC})
+target_link_libraries(errand_cli PRIVATE PkgConfig::CPPHTTPLIB)
+file(GLOB ERRAND_WEB_SOURCES CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/src/web/*.cc)
+target_sources(errand_tests PRIVATE ${ERRAND_WEB_SOURCES} ${ERRAND_WEB_ASSETS_CC})
+target_link_libraries(errand_tests PRIVATE PkgConfig::CPPHTTPLIB)
+target_include_directories(errand_tests PRIVATE ${HTTPLIB_INCLUDE})
