@@ -349,3 +349,45 @@ TEST(CliWorker, ProcessesQuietAndStopThroughTheStore) {
 
 }  // namespace
 }  // namespace errand::testing
+
+namespace errand::testing {
+namespace {
+
+TEST(CliQueues, PauseAndResumeAreSeenByEveryone) {
+  TempDir dir;
+  const auto url = sqlite_url(dir);
+  ASSERT_EQ(run(cmd({"enqueue", "SendWelcomeEmail", R"([1, "en"])", "--store", url}), dir.path())
+                .exit_code,
+            0);
+  auto r = run(cmd({"queue", "pause", "mailers", "--store", url}), dir.path());
+  ASSERT_EQ(r.exit_code, 0) << r.describe();
+  auto qs = json_of(dir, cmd({"queues", "--store", url}));
+  ASSERT_EQ(qs.size(), 1u) << qs;
+  EXPECT_EQ(qs[0]["paused"], true) << qs;
+  r = run(cmd({"queues", "resume", "mailers", "--store", url}), dir.path());
+  ASSERT_EQ(r.exit_code, 0) << r.describe();
+  qs = json_of(dir, cmd({"queues", "--store", url}));
+  EXPECT_EQ(qs[0]["paused"], false) << qs;
+}
+
+TEST(CliCron, ListsEntriesWithTheirNextRun) {
+  TempDir dir;
+  {
+    std::ofstream(dir / "cron.yml") << "cron:\n  nightly:\n    cron: \"0 3 * * *\"\n"
+                                       "    class: BuildSalesReport\n"
+                                       "    args: [\"2026-11\", [1.5, 2]]\n"
+                                       "    time_zone: Europe/Paris\n";
+  }
+  auto out = json_of(dir, cmd({"cron", "-C", (dir / "cron.yml").string()}));
+  ASSERT_EQ(out.size(), 1u) << out;
+  EXPECT_EQ(out[0]["name"], "nightly");
+  EXPECT_EQ(out[0]["time_zone"], "Europe/Paris");
+  EXPECT_GT(out[0]["next_run"].get<double>(), 0);
+  { std::ofstream(dir / "badcron.yml") << "cron:\n  x:\n    cron: \"61 * * * *\"\n    class: A\n"; }
+  auto r = run(cmd({"cron", "-C", (dir / "badcron.yml").string()}), dir.path());
+  EXPECT_EQ(r.exit_code, 1) << r.describe();
+  EXPECT_NE(r.err.find("minute"), std::string::npos) << r.describe();
+}
+
+}  // namespace
+}  // namespace errand::testing

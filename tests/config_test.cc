@@ -99,3 +99,37 @@ TEST(Config, OpenQueuesRoutesQueuesToStores) {
 
 }  // namespace
 }  // namespace errand
+
+namespace errand {
+namespace {
+
+TEST(Config, CronEntries) {
+  auto c = parse_config(R"(
+cron:
+  nightly:
+    cron: "0 3 * * *"
+    class: BuildSalesReport
+    args: ["2026-11", [1.5, 2], "007", true]
+    queue: reports
+    time_zone: Europe/Paris
+    missed: run_once
+)");
+  ASSERT_TRUE(c.ok()) << c.error().message();
+  ASSERT_EQ(c->server.cron.size(), 1u);
+  const auto& e = c->server.cron[0];
+  EXPECT_EQ(e.name, "nightly");
+  EXPECT_EQ(e.job_class, "BuildSalesReport");
+  EXPECT_EQ(e.queue, "reports");
+  EXPECT_EQ(e.time_zone, "Europe/Paris");
+  EXPECT_EQ(e.missed, MissedTicks::run_once);
+  EXPECT_EQ(e.args, Json::parse(R"(["2026-11", [1.5, 2], "007", true])"));
+  EXPECT_FALSE(parse_config("cron:\n  x:\n    class: A\n").ok()) << "needs an expression";
+  auto bad = parse_config("cron:\n  x:\n    cron: \"61 * * * *\"\n    class: A\n");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message().find("minute"), std::string::npos) << bad.error().message();
+  EXPECT_FALSE(
+      parse_config("cron:\n  x:\n    cron: \"* * * * *\"\n    class: A\n    when: now\n").ok());
+}
+
+}  // namespace
+}  // namespace errand

@@ -105,16 +105,13 @@ ERRAND_JOB(CronTickJob);
 
 // ---- store parameterisation -------------------------------------------------
 
+// One redis-server for this file's tests, stopped at exit (a static object,
+// not a leaked pointer: a server left running would hold the test's output
+// pipe open and make ctest wait for it).
 testing::RedisServer* redis() {
-  static testing::RedisServer* server = [] {
-    auto* s = new testing::RedisServer();
-    if (!s->start()) {
-      delete s;
-      return static_cast<testing::RedisServer*>(nullptr);
-    }
-    return s;
-  }();
-  return server;
+  static testing::RedisServer server;
+  static const bool started = server.start();
+  return started ? &server : nullptr;
 }
 
 class FlowControl : public ::testing::TestWithParam<std::string> {

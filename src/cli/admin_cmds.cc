@@ -110,8 +110,8 @@ int run_cron(const AdminFlags& f) {
   if (!config) return fail_with(config.error());
   const auto& entries = config->server.cron;
   if (entries.empty()) {
-    std::cout << "no periodic jobs defined" << (f.store.config.empty() ? " (use -C errand.yml)" : "")
-              << "\n";
+    std::cout << "no periodic jobs defined"
+              << (f.store.config.empty() ? " (use -C errand.yml)" : "") << "\n";
     return kOk;
   }
   Json out = Json::array();
@@ -343,6 +343,20 @@ int run_signal(const AdminFlags& f, const std::string& sig) {
 
 }  // namespace
 
+// `pause NAME` and `resume NAME` under `queues` and under `queue`.
+static void add_pause_commands(CLI::App& grp, Context& ctx, const std::shared_ptr<AdminFlags>& f) {
+  for (bool paused : {true, false}) {
+    auto* cmd =
+        grp.add_subcommand(paused ? "pause" : "resume",
+                           paused ? "Stop fetching a queue, cluster-wide (jobs are still accepted)"
+                                  : "Fetch a paused queue again");
+    cmd->fallthrough();
+    cmd->add_option("name", f->name, "queue name")->required();
+    cmd->callback(
+        [&ctx, f, paused] { ctx.action = [f, paused] { return run_queue_pause(*f, paused); }; });
+  }
+}
+
 void add_admin_commands(CLI::App& app, Context& ctx) {
   {
     auto f = std::make_shared<AdminFlags>();
@@ -364,16 +378,7 @@ void add_admin_commands(CLI::App& app, Context& ctx) {
     clear->fallthrough();
     clear->add_option("name", f->name, "queue name")->required();
     clear->callback([&ctx, f] { ctx.action = [f] { return run_queue_clear(*f); }; });
-    for (bool paused : {true, false}) {
-      auto* cmd = grp->add_subcommand(paused ? "pause" : "resume",
-                                      paused ? "Stop fetching a queue, cluster-wide (jobs are still accepted)"
-                                             : "Fetch a paused queue again");
-      cmd->fallthrough();
-      cmd->add_option("name", f->name, "queue name")->required();
-      cmd->callback([&ctx, f, paused] {
-        ctx.action = [f, paused] { return run_queue_pause(*f, paused); };
-      });
-    }
+    add_pause_commands(*grp, ctx, f);
   }
   {
     // `errand queue pause|resume NAME`, the singular spelling.
@@ -381,20 +386,12 @@ void add_admin_commands(CLI::App& app, Context& ctx) {
     auto* grp = app.add_subcommand("queue", "Pause or resume one queue");
     grp->require_subcommand(1);
     add_store_flags(*grp, f->store);
-    for (bool paused : {true, false}) {
-      auto* cmd = grp->add_subcommand(paused ? "pause" : "resume",
-                                      paused ? "Stop fetching a queue, cluster-wide"
-                                             : "Fetch a paused queue again");
-      cmd->fallthrough();
-      cmd->add_option("name", f->name, "queue name")->required();
-      cmd->callback([&ctx, f, paused] {
-        ctx.action = [f, paused] { return run_queue_pause(*f, paused); };
-      });
-    }
+    add_pause_commands(*grp, ctx, f);
   }
   {
     auto f = std::make_shared<AdminFlags>();
-    auto* cmd = app.add_subcommand("cron", "List the periodic jobs of a config (-C) and their next run");
+    auto* cmd =
+        app.add_subcommand("cron", "List the periodic jobs of a config (-C) and their next run");
     add_store_flags(*cmd, f->store);
     cmd->add_flag("--json", f->json, "output JSON");
     cmd->callback([&ctx, f] { ctx.action = [f] { return run_cron(*f); }; });

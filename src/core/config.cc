@@ -78,7 +78,8 @@ Result<Config> parse_config(std::string_view text) {
   static const std::set<std::string> known = {
       "store",       "concurrency", "timeout",       "queues",        "stores",
       "tag",         "labels",      "log_format",    "poll_interval", "heartbeat_interval",
-      "process_ttl", "max_retries", "dead_max_jobs", "dead_timeout",  "rescue_interval"};
+      "process_ttl", "max_retries", "dead_max_jobs", "dead_timeout",  "rescue_interval",
+      "cron"};
   for (auto it = root.begin(); it != root.end(); ++it) {
     std::string key = it->first.as<std::string>();
     const YAML::Node& v = it->second;
