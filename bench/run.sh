@@ -92,5 +92,6 @@ CPU=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')
   echo "for each store, \`ruby ../shared/bench/sidekiq_load.rb redis://127.0.0.1:$PORT/13 $JOBS 10\`,"
   echo "\`ruby bench/sidekiq_enqueue.rb redis://127.0.0.1:$PORT/13 $SINGLE\` and \`ruby ../shared/bench/delayed_job_load.rb DB $DJ_JOBS\`."
   echo "RSS and CPU are the errand bench process (client and worker in one process; for the memory store the queued jobs live in it too); redis-server's own CPU is not counted."
+  [ -f bench/analysis.md ] && cat bench/analysis.md
 } > "$OUT"
 cat "$OUT"
