@@ -17,7 +17,7 @@ OUT=docs/BENCHMARKS.md
 if [ "${BENCH_SMOKE:-0}" = 1 ]; then
   JOBS=2000; SINGLE=500; DJ_JOBS=20; LAT_S=1; OUT=$BUILD/BENCHMARKS.smoke.md
 fi
-PORT=${BENCH_REDIS_PORT:-6399}
+PORT=${BENCH_REDIS_PORT:-$((6400 + RANDOM % 500))}
 WORK=$(mktemp -d)
 trap 'redis-cli -p $PORT shutdown nosave >/dev/null 2>&1 || true; rm -rf "$WORK"' EXIT
 
@@ -37,12 +37,14 @@ run_errand sqlite "sqlite://$WORK/bench.db"
 run_errand redis "redis://127.0.0.1:$PORT/12"
 
 echo "== sidekiq" >&2
-SK_BULK=$(ruby ../shared/bench/sidekiq_load.rb "redis://127.0.0.1:$PORT/13" "$JOBS" 10 2>/dev/null | tail -1)
+# sidekiq_load.rb pushes in slices of 10,000: round up so it has work to wait for.
+SK_JOBS=$(( (JOBS + 9999) / 10000 * 10000 ))
+SK_BULK=$(timeout 600 ruby ../shared/bench/sidekiq_load.rb "redis://127.0.0.1:$PORT/13" "$SK_JOBS" 10 2>/dev/null | tail -1)
 echo "$SK_BULK" >&2
-SK_SINGLE=$(ruby bench/sidekiq_enqueue.rb "redis://127.0.0.1:$PORT/13" "$SINGLE" 2>/dev/null | tail -1)
+SK_SINGLE=$(timeout 600 ruby bench/sidekiq_enqueue.rb "redis://127.0.0.1:$PORT/13" "$SINGLE" 2>/dev/null | tail -1)
 echo "$SK_SINGLE" >&2
 echo "== delayed_job" >&2
-DJ=$(ruby ../shared/bench/delayed_job_load.rb "$WORK/dj.sqlite3" "$DJ_JOBS" 2>/dev/null | tail -1)
+DJ=$(timeout 900 ruby ../shared/bench/delayed_job_load.rb "$WORK/dj.sqlite3" "$DJ_JOBS" 2>/dev/null | tail -1)
 echo "$DJ" >&2
 
 val() {  # store figure → value
@@ -89,7 +91,7 @@ CPU=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')
   echo '```'
   echo
   echo "Commands: \`make bench\`, which runs \`bench/run.sh\`: \`build/errand_bench --store URL --jobs $JOBS --single $SINGLE --latency-seconds $LAT_S\`"
-  echo "for each store, \`ruby ../shared/bench/sidekiq_load.rb redis://127.0.0.1:$PORT/13 $JOBS 10\`,"
+  echo "for each store, \`ruby ../shared/bench/sidekiq_load.rb redis://127.0.0.1:$PORT/13 $SK_JOBS 10\`,"
   echo "\`ruby bench/sidekiq_enqueue.rb redis://127.0.0.1:$PORT/13 $SINGLE\` and \`ruby ../shared/bench/delayed_job_load.rb DB $DJ_JOBS\`."
   echo "RSS and CPU are the errand bench process (client and worker in one process; for the memory store the queued jobs live in it too); redis-server's own CPU is not counted."
   [ -f bench/analysis.md ] && cat bench/analysis.md
