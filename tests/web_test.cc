@@ -548,6 +548,31 @@ TEST_P(WebTest, ActionsRetryKillDeleteClearQuietAndRedirectForms) {
       << r->get_header_value("Location");
 }
 
+TEST_P(WebTest, CronPageListsEntriesWithTheirTimes) {
+  CronEntry e;
+  e.name = "nightly<b>";
+  e.expression = "0 3 * * *";
+  e.job_class = "BuildSalesReport";
+  e.time_zone = "Europe/Paris";
+  web::WebOptions o;
+  o.cron = {e};
+  open(o);
+  auto c = client();
+  auto page = c.Get("/cron");
+  ASSERT_TRUE(page);
+  EXPECT_EQ(page->status, 200);
+  EXPECT_NE(page->body.find("nightly&lt;b&gt;"), std::string::npos) << "escaped";
+  EXPECT_EQ(page->body.find("nightly<b>"), std::string::npos);
+  EXPECT_NE(page->body.find("Europe/Paris"), std::string::npos);
+  auto api = get_json("/api/cron");
+  ASSERT_EQ(api["entries"].size(), 1u);
+  const double now = SystemClock::instance().epoch();
+  EXPECT_GT(api["entries"][0]["next_run"].get<double>(), now);
+  EXPECT_LE(api["entries"][0]["next_run"].get<double>(), now + 86400 + 3600);
+  EXPECT_LE(api["entries"][0]["last_tick"].get<double>(), now);
+  EXPECT_GT(api["entries"][0]["last_tick"].get<double>(), now - 86400 - 3600);
+}
+
 TEST_P(WebTest, UserStringsAreEscapedEverywhere) {
   auto c = client();
   auto home = c.Get("/");

@@ -55,6 +55,7 @@ int run_web(const WebFlags& f) {
   auto store = open_default_store(f.store);
   if (!store) return fail_with(store.error());
   web::WebOptions o;
+  if (auto cfg = resolve_config(f.store)) o.cron = cfg->server.cron;
   o.bind = f.bind;
   o.port = f.port;
   o.token = env_or(f.token, "ERRAND_WEB_TOKEN");
@@ -117,6 +118,7 @@ Result<std::shared_ptr<web::WebServer>> start_worker_web(const WorkerWebFlags& f
   o.basic = env_or("", "ERRAND_WEB_BASIC");
   o.metrics = metrics;
   o.registry = options.registry;
+  o.cron = options.cron;
   if (auto st = check_auth_options(o); !st) return st.error();
   auto server = std::make_shared<web::WebServer>(
       std::make_shared<Admin>(std::move(store), options.clock, options.dead), o);

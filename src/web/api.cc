@@ -260,8 +260,20 @@ void add_api_routes(httplib::Server& server, App& app) {
                send_json(res, j);
              });
 
-  server.Get("/api/cron", [](const httplib::Request&, httplib::Response& res) {
-    send_json(res, {{"entries", Json::array()}, {"supported", false}});
+  server.Get("/api/cron", [&app](const httplib::Request&, httplib::Response& res) {
+    Json entries = Json::array();
+    const double now = app.now();
+    for (const auto& e : app.options.cron) {
+      auto t = cron_times(e, now);
+      entries.push_back({{"name", e.name},
+                         {"cron", e.expression},
+                         {"class", e.job_class},
+                         {"queue", e.queue},
+                         {"time_zone", e.time_zone.empty() ? "UTC" : e.time_zone},
+                         {"last_tick", t.last},
+                         {"next_run", t.next}});
+    }
+    send_json(res, {{"entries", entries}, {"supported", true}});
   });
 
   server.Get("/api/csrf", [&app](const httplib::Request& req, httplib::Response& res) {

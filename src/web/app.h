@@ -85,6 +85,14 @@ struct App {
 
 // ---- view model (model.cc) ------------------------------------------------
 
+/// A cron entry's most recent tick at or before `now` (0 if none in the last
+/// day) and its next tick after `now` (0 if never).
+struct CronTimes {
+  double last = 0;
+  double next = 0;
+};
+CronTimes cron_times(const CronEntry& e, double now);
+
 /// Sets by their URL name: "scheduled", "retry", "dead" (also "retries").
 std::optional<SetKind> parse_set(std::string_view name);
 std::string_view set_url_name(SetKind kind);  ///< "scheduled", "retry", "dead"

@@ -368,4 +368,21 @@ std::size_t param_size(const httplib::Request& req, const char* name, std::size_
   return std::clamp(n, lo, hi);
 }
 
+CronTimes cron_times(const CronEntry& e, double now) {
+  CronTimes t;
+  auto expr = CronExpression::parse(e.expression);
+  if (!expr) return t;
+  const SystemTime at = from_epoch(now);
+  if (auto n = expr->next(at, e.time_zone); n && *n) t.next = to_epoch(**n);
+  // The last tick: walk forward from a day ago (bounded).
+  SystemTime probe = at - std::chrono::hours(24);
+  for (int i = 0; i < 2000; ++i) {
+    auto n = expr->next(probe, e.time_zone);
+    if (!n || !*n || **n > at) break;
+    t.last = to_epoch(**n);
+    probe = **n;
+  }
+  return t;
+}
+
 }  // namespace errand::web

@@ -506,11 +506,27 @@ void job_page(PageCtx& ctx, SetKind kind, const std::string& key) {
 // ---- cron, login ------------------------------------------------------------------
 
 void cron_page(PageCtx& ctx) {
-  std::string b =
-      "<div class=\"page-head\"><h1>Cron</h1></div><section class=\"panel\">"
-      "<p class=\"empty\">No periodic jobs defined.</p><p class=\"muted center\">"
-      "Periodic jobs will be listed here, with their schedule and next run, once "
-      "they are configured.</p></section>";
+  const auto& entries = ctx.app.options.cron;
+  std::string b = "<div class=\"page-head\"><h1>Cron</h1></div><section class=\"panel\">";
+  if (entries.empty()) {
+    b += "<p class=\"empty\">No periodic jobs defined.</p><p class=\"muted center\">"
+         "Define them in code (ServerOptions::cron) or in the config file's <code>cron:</code> "
+         "section, and start the dashboard with that config (-C).</p>";
+  } else {
+    const double now = ctx.app.now();
+    b += "<table><thead><tr><th>Name</th><th>Schedule</th><th>Class</th><th>Queue</th>"
+         "<th>Zone</th><th>Last tick</th><th>Next run</th></tr></thead><tbody>";
+    for (const auto& e : entries) {
+      auto info = cron_times(e, now);
+      b += "<tr><td>" + esc(e.name) + "</td><td><code>" + esc(e.expression) + "</code></td><td>" +
+           esc(e.job_class) + "</td><td>" + esc(e.queue.empty() ? "(class default)" : e.queue) +
+           "</td><td>" + esc(e.time_zone.empty() ? "UTC" : e.time_zone) + "</td><td>" +
+           (info.last > 0 ? time_html(info.last, now) : std::string("—")) + "</td><td>" +
+           (info.next > 0 ? time_html(info.next, now) : std::string("never")) + "</td></tr>";
+    }
+    b += "</tbody></table>";
+  }
+  b += "</section>";
   send_page(ctx, "Cron", "cron", b);
 }
 

@@ -16,8 +16,10 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "errand/admin.h"
+#include "errand/cron.h"
 #include "errand/job.h"
 #include "errand/status.h"
 
@@ -36,6 +38,7 @@ struct WebOptions {
   std::shared_ptr<const Metrics> metrics;
   Registry* registry = nullptr;  ///< for redact_args look-ups; nullptr: Registry::global()
   int threads = 8;               ///< request threads
+  std::vector<CronEntry> cron;   ///< the periodic jobs to list on /cron and /api/cron
 };
 
 class WebServer {
