@@ -18,10 +18,11 @@ struct Gate {
   std::atomic<int> max_batch{0};
 };
 
-// A minimal forwarding store: only push is interesting here.
-class GatedStore final : public Store {
+// A forwarding store: only push is interesting here.
+class GatedStore final : public ForwardingStore {
  public:
-  GatedStore(std::shared_ptr<Store> inner, Gate& gate) : inner_(std::move(inner)), gate_(gate) {}
+  GatedStore(std::shared_ptr<Store> inner, Gate& gate)
+      : ForwardingStore(std::move(inner)), gate_(gate) {}
   std::string_view scheme() const override { return "gated"; }
   Status push(std::span<const PushItem> jobs) override {
     if (gate_.down.load()) return fail(Errc::unavailable, "store is down");
@@ -32,66 +33,8 @@ class GatedStore final : public Store {
     }
     return inner_->push(jobs);
   }
-  Result<std::vector<Fetched>> fetch(std::span<const std::string> q, std::size_t m,
-                                     std::chrono::milliseconds w, const std::string& o) override {
-    return inner_->fetch(q, m, w, o);
-  }
-  Status ack(std::span<const Fetched> j) override { return inner_->ack(j); }
-  Status requeue(std::span<const Fetched> j) override { return inner_->requeue(j); }
-  Status retry(const Fetched& j, const std::string& id, const std::string& p, double a) override {
-    return inner_->retry(j, id, p, a);
-  }
-  Status kill(const Fetched& j, const std::string& id, const std::string& p, double n,
-              const DeadLimits& l) override {
-    return inner_->kill(j, id, p, n, l);
-  }
-  Result<std::size_t> promote_due(double n, std::size_t l) override {
-    return inner_->promote_due(n, l);
-  }
-  Result<std::size_t> rescue_orphans(double n, double g) override {
-    return inner_->rescue_orphans(n, g);
-  }
-  Result<std::vector<std::string>> heartbeat(const ProcessBeat& b) override {
-    return inner_->heartbeat(b);
-  }
-  Status unregister(const std::string& i) override { return inner_->unregister(i); }
-  Result<Stats> stats() override { return inner_->stats(); }
-  Result<std::vector<std::int64_t>> history(std::string_view w, int d, double n) override {
-    return inner_->history(w, d, n);
-  }
-  Status reset_stats() override { return inner_->reset_stats(); }
-  Result<std::vector<QueueInfo>> queues() override { return inner_->queues(); }
-  Result<std::vector<std::string>> queue_jobs(const std::string& q, std::size_t o,
-                                              std::size_t c) override {
-    return inner_->queue_jobs(q, o, c);
-  }
-  Status queue_delete(const std::string& q, const std::string& j) override {
-    return inner_->queue_delete(q, j);
-  }
-  Status clear_queue(const std::string& q) override { return inner_->clear_queue(q); }
-  Result<std::size_t> set_size(SetKind k) override { return inner_->set_size(k); }
-  Result<std::vector<SetEntry>> set_range(SetKind k, std::size_t o, std::size_t c) override {
-    return inner_->set_range(k, o, c);
-  }
-  Result<SetEntry> set_find(SetKind k, double s, const std::string& j) override {
-    return inner_->set_find(k, s, j);
-  }
-  Status set_delete(SetKind k, double s, const std::string& j) override {
-    return inner_->set_delete(k, s, j);
-  }
-  Status set_move(SetKind k, double s, const std::string& j, MoveTo t, const std::string& q,
-                  const std::string& p, double n, const DeadLimits& l) override {
-    return inner_->set_move(k, s, j, t, q, p, n, l);
-  }
-  Status set_clear(SetKind k) override { return inner_->set_clear(k); }
-  Result<std::vector<ProcessRecord>> processes(double n) override { return inner_->processes(n); }
-  Result<std::vector<WorkRecord>> workers(double n) override { return inner_->workers(n); }
-  Status signal(const std::string& i, const std::string& s) override {
-    return inner_->signal(i, s);
-  }
 
  private:
-  std::shared_ptr<Store> inner_;
   Gate& gate_;
 };
 
@@ -204,6 +147,18 @@ TEST(Aggregate, ConcurrentProducersLoseNothing) {
   for (auto& p : producers) p.join();
   ASSERT_TRUE(agg->flush().ok());
   EXPECT_EQ(queued(*mem), 10000u);
+}
+
+TEST(Aggregate, ForwardsFlowControlToTheStore) {
+  auto mem = open_store("memory://").value();
+  auto agg = make_aggregate(mem);
+  ASSERT_TRUE(agg->set_paused("default", true).ok());
+  EXPECT_EQ(mem->paused_queues().value(), std::vector<std::string>{"default"});
+  EXPECT_TRUE(agg->lock_acquire("k", "a", 0, 10).value());
+  EXPECT_FALSE(mem->lock_acquire("k", "b", 0, 10).value());
+  ASSERT_TRUE(agg->lock_release("k", "a").ok());
+  EXPECT_TRUE(mem->lock_acquire("k", "b", 0, 10).value());
+  EXPECT_EQ(agg->inner(), mem);
 }
 
 TEST(Aggregate, UrlPrefixOpensAStagedStore) {

@@ -49,13 +49,13 @@ struct AggregateStats {
   std::size_t buffered = 0;    ///< jobs waiting now
 };
 
-class AggregateStore : public Store {
+class AggregateStore : public ForwardingStore {
  public:
+  using ForwardingStore::ForwardingStore;
   /// Blocks until every job accepted before the call is written to the
   /// store, or `timeout` passes (then Errc::unavailable with the last error).
   virtual Status flush(std::chrono::milliseconds timeout = std::chrono::seconds(30)) = 0;
   virtual AggregateStats aggregate_stats() const = 0;
-  virtual std::shared_ptr<Store> inner() const = 0;
 };
 
 /// Wraps `store` in an aggregate stage with its own writer thread.

@@ -245,6 +245,62 @@ class Store {
   virtual Status signal(const std::string& identity, const std::string& sig) = 0;
 };
 
+/// A Store that passes every call to another store: the base for decorators
+/// (the aggregate enqueue stage, test doubles) that change a few transitions
+/// and must forward all the others, including ones added to Store later.
+class ForwardingStore : public Store {
+ public:
+  explicit ForwardingStore(std::shared_ptr<Store> inner) : inner_(std::move(inner)) {}
+  /// The wrapped store.
+  const std::shared_ptr<Store>& inner() const { return inner_; }
+
+  std::string_view scheme() const override;
+  Status push(std::span<const PushItem> jobs) override;
+  Result<std::vector<Fetched>> fetch(std::span<const std::string> queues, std::size_t max,
+                                     std::chrono::milliseconds wait,
+                                     const std::string& owner) override;
+  Status ack(std::span<const Fetched> jobs) override;
+  Status requeue(std::span<const Fetched> jobs) override;
+  Status retry(const Fetched& job, const std::string& jid, const std::string& payload,
+               double at) override;
+  Status kill(const Fetched& job, const std::string& jid, const std::string& payload, double now,
+              const DeadLimits& limits) override;
+  Result<std::size_t> promote_due(double now, std::size_t limit) override;
+  Result<std::size_t> rescue_orphans(double now, double grace_seconds) override;
+  Result<std::vector<std::string>> heartbeat(const ProcessBeat& beat) override;
+  Status unregister(const std::string& identity) override;
+  Result<Stats> stats() override;
+  Result<std::vector<std::int64_t>> history(std::string_view what, int days, double now) override;
+  Status reset_stats() override;
+  Result<std::vector<QueueInfo>> queues() override;
+  Result<std::vector<std::string>> queue_jobs(const std::string& queue, std::size_t offset,
+                                              std::size_t count) override;
+  Status queue_delete(const std::string& queue, const std::string& jid) override;
+  Status clear_queue(const std::string& queue) override;
+  Result<std::size_t> set_size(SetKind kind) override;
+  Result<std::vector<SetEntry>> set_range(SetKind kind, std::size_t offset,
+                                          std::size_t count) override;
+  Result<SetEntry> set_find(SetKind kind, double score, const std::string& jid) override;
+  Status set_delete(SetKind kind, double score, const std::string& jid) override;
+  Status set_move(SetKind kind, double score, const std::string& jid, MoveTo to,
+                  const std::string& queue, const std::string& new_payload, double now,
+                  const DeadLimits& limits) override;
+  Status set_clear(SetKind kind) override;
+  Status set_paused(const std::string& queue, bool paused) override;
+  Result<std::vector<std::string>> paused_queues() override;
+  Result<bool> lock_acquire(const std::string& key, const std::string& holder, double now,
+                            double expires_at) override;
+  Status lock_release(const std::string& key, const std::string& holder) override;
+  Status reschedule(const Fetched& job, const std::string& jid, const std::string& payload,
+                    double at) override;
+  Result<std::vector<ProcessRecord>> processes(double now) override;
+  Result<std::vector<WorkRecord>> workers(double now) override;
+  Status signal(const std::string& identity, const std::string& sig) override;
+
+ protected:
+  std::shared_ptr<Store> inner_;
+};
+
 /// Opens a store from a URL:
 ///   memory://NAME        in-process; the same NAME in one process is the same store
 ///   sqlite://PATH        SQLite file (relative or absolute; sqlite:///abs/path also works)

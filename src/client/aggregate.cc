@@ -13,7 +13,8 @@ namespace {
 
 class Aggregate final : public AggregateStore {
  public:
-  Aggregate(std::shared_ptr<Store> inner, AggregateOptions o) : inner_(std::move(inner)), o_(o) {
+  Aggregate(std::shared_ptr<Store> inner, AggregateOptions o)
+      : AggregateStore(std::move(inner)), o_(o) {
     if (o_.max_batch == 0) o_.max_batch = 1;
     if (o_.max_buffered < o_.max_batch) o_.max_buffered = o_.max_batch;
     writer_ = std::thread([this] { run(); });
@@ -32,8 +33,6 @@ class Aggregate final : public AggregateStore {
       log::error("aggregate stage closed with unwritten jobs",
                  {{"jobs", std::to_string(front_.size())}});
   }
-
-  std::string_view scheme() const override { return inner_->scheme(); }
 
   Status push(std::span<const PushItem> jobs) override {
     std::unique_lock lk(mu_);
@@ -74,72 +73,7 @@ class Aggregate final : public AggregateStore {
     std::lock_guard lk(mu_);
     return AggregateStats{accepted_, written_, batches_, failures_, front_.size() + in_flight_};
   }
-  std::shared_ptr<Store> inner() const override { return inner_; }
-
-  // Everything else goes straight through.
-  Result<std::vector<Fetched>> fetch(std::span<const std::string> queues, std::size_t max,
-                                     std::chrono::milliseconds wait,
-                                     const std::string& owner) override {
-    return inner_->fetch(queues, max, wait, owner);
-  }
-  Status ack(std::span<const Fetched> jobs) override { return inner_->ack(jobs); }
-  Status requeue(std::span<const Fetched> jobs) override { return inner_->requeue(jobs); }
-  Status retry(const Fetched& job, const std::string& jid, const std::string& payload,
-               double at) override {
-    return inner_->retry(job, jid, payload, at);
-  }
-  Status kill(const Fetched& job, const std::string& jid, const std::string& payload, double now,
-              const DeadLimits& limits) override {
-    return inner_->kill(job, jid, payload, now, limits);
-  }
-  Result<std::size_t> promote_due(double now, std::size_t limit) override {
-    return inner_->promote_due(now, limit);
-  }
-  Result<std::size_t> rescue_orphans(double now, double grace) override {
-    return inner_->rescue_orphans(now, grace);
-  }
-  Result<std::vector<std::string>> heartbeat(const ProcessBeat& beat) override {
-    return inner_->heartbeat(beat);
-  }
-  Status unregister(const std::string& identity) override { return inner_->unregister(identity); }
-  Result<Stats> stats() override { return inner_->stats(); }
-  Result<std::vector<std::int64_t>> history(std::string_view what, int days, double now) override {
-    return inner_->history(what, days, now);
-  }
-  Status reset_stats() override { return inner_->reset_stats(); }
-  Result<std::vector<QueueInfo>> queues() override { return inner_->queues(); }
-  Result<std::vector<std::string>> queue_jobs(const std::string& queue, std::size_t offset,
-                                              std::size_t count) override {
-    return inner_->queue_jobs(queue, offset, count);
-  }
-  Status queue_delete(const std::string& queue, const std::string& jid) override {
-    return inner_->queue_delete(queue, jid);
-  }
-  Status clear_queue(const std::string& queue) override { return inner_->clear_queue(queue); }
-  Result<std::size_t> set_size(SetKind kind) override { return inner_->set_size(kind); }
-  Result<std::vector<SetEntry>> set_range(SetKind kind, std::size_t offset,
-                                          std::size_t count) override {
-    return inner_->set_range(kind, offset, count);
-  }
-  Result<SetEntry> set_find(SetKind kind, double score, const std::string& jid) override {
-    return inner_->set_find(kind, score, jid);
-  }
-  Status set_delete(SetKind kind, double score, const std::string& jid) override {
-    return inner_->set_delete(kind, score, jid);
-  }
-  Status set_move(SetKind kind, double score, const std::string& jid, MoveTo to,
-                  const std::string& queue, const std::string& new_payload, double now,
-                  const DeadLimits& limits) override {
-    return inner_->set_move(kind, score, jid, to, queue, new_payload, now, limits);
-  }
-  Status set_clear(SetKind kind) override { return inner_->set_clear(kind); }
-  Result<std::vector<ProcessRecord>> processes(double now) override {
-    return inner_->processes(now);
-  }
-  Result<std::vector<WorkRecord>> workers(double now) override { return inner_->workers(now); }
-  Status signal(const std::string& identity, const std::string& sig) override {
-    return inner_->signal(identity, sig);
-  }
+  // Every other call goes straight to the wrapped store (ForwardingStore).
 
  private:
   void run() {
@@ -200,7 +134,6 @@ class Aggregate final : public AggregateStore {
     }
   }
 
-  std::shared_ptr<Store> inner_;
   AggregateOptions o_;
   mutable std::mutex mu_;
   std::condition_variable cv_work_;  // wakes the writer
