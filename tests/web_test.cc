@@ -573,6 +573,88 @@ TEST_P(WebTest, CronPageListsEntriesWithTheirTimes) {
   EXPECT_GT(api["entries"][0]["last_tick"].get<double>(), now - 86400 - 3600);
 }
 
+TEST(WebCronTimes, LastTickIsTheMostRecentOneForEveryKindOfSchedule) {
+  const double now = 1'800'000'000.5;  // 2027-01-15 08:00:00.5 UTC
+  auto entry = [](std::string expr) {
+    CronEntry e;
+    e.name = "x";
+    e.expression = std::move(expr);
+    e.job_class = "X";
+    return e;
+  };
+  struct Case {
+    std::string expr;
+    double last, next;
+  };
+  for (const auto& c : std::vector<Case>{
+           {"*/2 * * * * *", 1'800'000'000, 1'800'000'002},
+           {"* * * * *", 1'800'000'000, 1'800'000'060},
+           {"0 3 * * *", 1'799'982'000, 1'800'068'400},
+           {"0 0 1 1 *", 1'798'761'600, 1'830'297'600},  // yearly, two weeks ago
+           {"0 0 1 6 *", 0, 1'811'808'000},              // beyond the look-back: 0
+       }) {
+    auto t = web::cron_times(entry(c.expr), now);
+    EXPECT_EQ(t.next, c.next) << c.expr;
+    EXPECT_EQ(t.last, c.last) << c.expr;
+  }
+}
+
+TEST_P(WebTest, CronEnqueueNowPushesTheEntryWithItsArgumentsAndNeedsCsrf) {
+  CronEntry e;
+  e.name = "hourly report";
+  e.expression = "0 * * * *";
+  e.job_class = "BuildSalesReport";
+  e.args = Json::array({"eu", 7});
+  e.queue = "reports";
+  web::WebOptions o;
+  o.cron = {e};
+  open(o);
+  auto c = client();
+  auto page = c.Get("/cron");
+  ASSERT_TRUE(page);
+  EXPECT_NE(page->body.find("action=\"/api/cron/hourly%20report/enqueue\""), std::string::npos);
+  auto size_of = [&](const std::string& q) -> std::size_t {
+    for (const auto& info : admin_->queues().value())
+      if (info.name == q) return info.size;
+    return 0;
+  };
+  ASSERT_EQ(size_of("reports"), 0u);
+
+  // Without the session's token: refused, nothing enqueued.
+  auto r = c.Post("/api/cron/hourly%20report/enqueue", "", "application/json");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 403);
+  EXPECT_EQ(size_of("reports"), 0u);
+
+  auto [cookie, token] = session(c);
+  httplib::Headers h{{"Cookie", cookie}, {"X-CSRF-Token", token}};
+  r = c.Post("/api/cron/hourly%20report/enqueue", h, "", "application/json");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  const Json out = Json::parse(r->body);
+  EXPECT_EQ(out["done"], 1);
+  EXPECT_EQ(out["queue"], "reports");
+  ASSERT_EQ(size_of("reports"), 1u);
+  const std::vector<std::string> queues{"reports"};
+  auto fetched = store_->fetch(queues, 1, std::chrono::milliseconds(0), "test-owner").value();
+  ASSERT_EQ(fetched.size(), 1u);
+  const Json job = Json::parse(fetched[0].payload);
+  EXPECT_EQ(job["class"], "BuildSalesReport");
+  EXPECT_EQ(job["args"], Json::array({"eu", 7}));
+  EXPECT_EQ(job["jid"], out["jid"]);
+
+  // A form post redirects back to /cron with a flash; an unknown name is 404.
+  r = c.Post("/api/cron/hourly%20report/enqueue", httplib::Headers{{"Cookie", cookie}},
+             "_csrf=" + token + "&back=%2Fcron", "application/x-www-form-urlencoded");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 303);
+  EXPECT_EQ(r->get_header_value("Location"), "/cron?done=enqueue&n=1");
+  EXPECT_EQ(size_of("reports"), 1u) << "the form pushed a second job";
+  r = c.Post("/api/cron/nope/enqueue", h, "", "application/json");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 404);
+}
+
 TEST_P(WebTest, UserStringsAreEscapedEverywhere) {
   auto c = client();
   auto home = c.Get("/");

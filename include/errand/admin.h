@@ -51,6 +51,7 @@ class Admin {
   }
 
   Store& store() { return *store_; }
+  const std::shared_ptr<Store>& shared_store() const { return store_; }
 
  private:
   double now() const { return clock_->epoch(); }

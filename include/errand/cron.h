@@ -69,4 +69,9 @@ struct CronEntry {
   MissedTicks missed = MissedTicks::skip;
 };
 
+class Registry;
+/// The queue `entry` enqueues on: its own, else its class's (when `registry`
+/// knows the class), else "default".
+std::string cron_queue(const CronEntry& entry, const Registry* registry);
+
 }  // namespace errand

@@ -7,6 +7,8 @@
 #include <cctype>
 #include <charconv>
 
+#include "errand/job.h"
+
 namespace errand {
 
 namespace {
@@ -218,6 +220,13 @@ Result<std::optional<SystemTime>> CronExpression::next(SystemTime after,
     }
   }
   return std::optional<SystemTime>();
+}
+
+std::string cron_queue(const CronEntry& entry, const Registry* registry) {
+  if (!entry.queue.empty()) return entry.queue;
+  if (registry)
+    if (auto d = registry->find(entry.job_class)) return d->queue;
+  return "default";
 }
 
 }  // namespace errand

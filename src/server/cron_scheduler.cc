@@ -56,10 +56,7 @@ Status CronScheduler::prepare() {
 
 bool CronScheduler::fire(State& s, SystemTime tick) {
   const double t = to_epoch(tick);
-  const std::string queue = !s.entry.queue.empty() ? s.entry.queue : [&] {
-    auto d = rt_.registry->find(s.entry.job_class);
-    return d ? d->queue : std::string("default");
-  }();
+  const std::string queue = cron_queue(s.entry, rt_.registry);
   Store* store = queues_.store_for(queue);
   if (!store) return false;
   const std::string key =

@@ -1,6 +1,8 @@
 // The JSON API under /api/: everything the pages show, and every action they
 // take. A POST from a dashboard form (it carries `back`) is answered with a
 // redirect to that page; any other client gets JSON.
+#include <algorithm>
+
 #include "errand/errand.h"
 #include "web/html.h"
 
@@ -294,6 +296,26 @@ void add_api_routes(httplib::Server& server, App& app) {
         if (out->failed) extra = {{"error", out->error}, {"code", to_string(out->code)}};
         action_reply(req, res, action, out->done, out->failed, {}, extra);
       }));
+
+  // Enqueues a periodic job now, outside its schedule (the tick's lock is not
+  // taken: this run is extra, and the next tick still fires).
+  server.Post(R"(/api/cron/([^/]+)/enqueue)",
+              guarded([&app](const httplib::Request& req, httplib::Response& res) {
+                const std::string name = path_arg(req, 1);
+                const auto& entries = app.options.cron;
+                auto it = std::find_if(entries.begin(), entries.end(),
+                                       [&](const CronEntry& e) { return e.name == name; });
+                if (it == entries.end())
+                  return action_reply(req, res, "enqueue", 0, 0,
+                                      Error(Errc::not_found, "no periodic job named " + name));
+                PushOptions o;
+                o.queue = cron_queue(*it, app.registry);
+                Client client(QueueMap(app.admin->shared_store()));
+                auto jid = client.enqueue(it->job_class, it->args, o);
+                if (!jid) return action_reply(req, res, "enqueue", 0, 0, jid.status());
+                action_reply(req, res, "enqueue", 1, 0, {},
+                             {{"jid", *jid}, {"queue", *o.queue}, {"class", it->job_class}});
+              }));
 
   server.Post(R"(/api/queues/([^/]+)/(clear|pause|resume))",
               guarded([&app](const httplib::Request& req, httplib::Response& res) {

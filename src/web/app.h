@@ -86,7 +86,7 @@ struct App {
 // ---- view model (model.cc) ------------------------------------------------
 
 /// A cron entry's most recent tick at or before `now` (0 if none in the last
-/// day) and its next tick after `now` (0 if never).
+/// 32 days) and its next tick after `now` (0 if never).
 struct CronTimes {
   double last = 0;
   double next = 0;

@@ -110,6 +110,8 @@ std::string flash(const httplib::Request& req) {
     what = n + " job(s) moved to the dead set";
   else if (done == "clear")
     what = "Queue cleared";
+  else if (done == "enqueue")
+    what = "Periodic job enqueued to run now";
   else if (done == "pause")
     what = "Queue paused: its jobs wait until it is resumed";
   else if (done == "resume")

@@ -374,13 +374,19 @@ CronTimes cron_times(const CronEntry& e, double now) {
   if (!expr) return t;
   const SystemTime at = from_epoch(now);
   if (auto n = expr->next(at, e.time_zone); n && *n) t.next = to_epoch(**n);
-  // The last tick: walk forward from a day ago (bounded).
-  SystemTime probe = at - std::chrono::hours(24);
-  for (int i = 0; i < 2000; ++i) {
-    auto n = expr->next(probe, e.time_zone);
-    if (!n || !*n || **n > at) break;
-    t.last = to_epoch(**n);
-    probe = **n;
+  // The last tick: the smallest look-back window (a second, a minute, an
+  // hour, a day, a month) that holds a tick, then walked forward to `now`.
+  using std::chrono::seconds;
+  for (auto window :
+       {seconds(2), seconds(61), seconds(3601), seconds(86401), seconds(32 * 86400)}) {
+    SystemTime probe = at - window;
+    for (int i = 0; i < 5000; ++i) {
+      auto n = expr->next(probe, e.time_zone);
+      if (!n || !*n || **n > at) break;
+      t.last = to_epoch(**n);
+      probe = **n;
+    }
+    if (t.last > 0) break;
   }
   return t;
 }

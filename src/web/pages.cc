@@ -514,15 +514,21 @@ void cron_page(PageCtx& ctx) {
          "section, and start the dashboard with that config (-C).</p>";
   } else {
     const double now = ctx.app.now();
-    b += "<table><thead><tr><th>Name</th><th>Schedule</th><th>Class</th><th>Queue</th>"
-         "<th>Zone</th><th>Last tick</th><th>Next run</th></tr></thead><tbody>";
+    b += "<table "
+         "class=\"table\"><thead><tr><th>Name</th><th>Schedule</th><th>Class</th><th>Queue</th>"
+         "<th>Zone</th><th>Last tick</th><th>Next run</th><th></th></tr></thead><tbody>";
     for (const auto& e : entries) {
       auto info = cron_times(e, now);
       b += "<tr><td>" + esc(e.name) + "</td><td><code>" + esc(e.expression) + "</code></td><td>" +
-           esc(e.job_class) + "</td><td>" + esc(e.queue.empty() ? "(class default)" : e.queue) +
-           "</td><td>" + esc(e.time_zone.empty() ? "UTC" : e.time_zone) + "</td><td>" +
+           esc(e.job_class) + "</td><td>" + esc(cron_queue(e, ctx.app.registry)) + "</td><td>" +
+           esc(e.time_zone.empty() ? "UTC" : e.time_zone) + "</td><td>" +
            (info.last > 0 ? time_html(info.last, now) : std::string("—")) + "</td><td>" +
-           (info.next > 0 ? time_html(info.next, now) : std::string("never")) + "</td></tr>";
+           (info.next > 0 ? time_html(info.next, now) : std::string("never")) +
+           "</td><td class=\"actions\"><form method=\"post\" class=\"inline\" "
+           "action=\"/api/cron/" +
+           esc(url_encode(e.name)) + "/enqueue\">" + form_fields(ctx, "/cron") +
+           "<button class=\"btn btn-sm\" data-confirm=\"Enqueue " + esc(e.job_class) +
+           " now?\">Enqueue now</button></form></td></tr>";
     }
     b += "</tbody></table>";
   }

@@ -112,7 +112,24 @@ async function scenario(browserContext, label, store, tmp) {
   const base = `http://127.0.0.1:${port}`;
   const recordFile = path.join(tmp, `${label}-records.txt`);
   seed(store, recordFile);
-  const worker = start(BIN, ['worker', '--store', store, '--web', '--web-port', String(port), '-c', '4',
+  // Two periodic jobs: one every two seconds and a nightly one (for "enqueue
+  // now"), on queues this worker does not fetch so that their jobs stay put.
+  const cronFile = path.join(tmp, `${label}-cron.yml`);
+  fs.writeFileSync(cronFile, [
+    'cron:',
+    '  heartbeat_ping:',
+    '    cron: "*/2 * * * * *"',
+    '    class: RecordRun',
+    '    args: [4242]',
+    '    queue: ticks',
+    '  nightly_report:',
+    '    cron: "0 3 * * *"',
+    '    class: RecordRun',
+    '    args: [31337]',
+    '    queue: nightly',
+    '    time_zone: Europe/Paris',
+    ''].join('\n'));
+  const worker = start(BIN, ['worker', '--store', store, '-C', cronFile, '--web', '--web-port', String(port), '-c', '4',
     '-q', 'default', '--poll-interval', '3600', '--heartbeat-interval', '1', '--process-ttl', '20'],
   { ERRAND_RECORD_FILE: recordFile }, path.join(ARTIFACTS, `${label}-worker.log`));
 
@@ -272,17 +289,36 @@ async function scenario(browserContext, label, store, tmp) {
       assert((await queueSize('default')) === 0, 'queue empty');
     });
 
-    await check(`${label}: cron placeholder`, async () => {
+    await check(`${label}: cron page — entries, ticks fire, enqueue now`, async () => {
       await page.goto(base + '/cron');
-      assert(await page.isVisible('text=No periodic jobs defined'), 'placeholder');
+      const rows = page.locator('tbody tr');
+      assert((await rows.count()) === 2, 'two entries listed');
+      assert(await page.isVisible('text=Europe/Paris'), 'zone shown');
+      const cron = await api(base, '/api/cron');
+      const nightly = cron.entries.find((e) => e.name === 'nightly_report');
+      assert(nightly && nightly.next_run > Date.now() / 1000, 'next run in the future');
+      const ping = cron.entries.find((e) => e.name === 'heartbeat_ping');
+      assert(ping && Date.now() / 1000 - ping.last_tick < 5, `last tick is recent: ${ping && ping.last_tick}`);
+      // The two-second entry fires inside the worker.
+      await waitFor('the periodic job to fire', async () => (await queueSize('ticks')) >= 1, 15000);
+      const before = await queueSize('nightly');
+      await act('tr:has-text("nightly_report") button:has-text("Enqueue now")');
+      assert(page.url().includes('/cron'), 'back on the cron page');
+      assert((await queueSize('nightly')) === before + 1, 'enqueued on its queue');
       await shot(page, 'cron');
     });
 
     await check(`${label}: errand stats --json agrees with the API`, async () => {
-      const cli = JSON.parse(run(['stats', '--json', '--store', store]));
-      const s = await stats();
-      for (const k of ['dead', 'retries', 'scheduled', 'enqueued', 'processes'])
-        assert(cli[k] === s[k], `${k}: cli ${cli[k]} vs api ${s[k]}`);
+      // The two-second cron entry keeps enqueueing: compare a few times until
+      // both reads fall between two ticks.
+      let cli;
+      await waitFor('the CLI and the API to agree', async () => {
+        cli = JSON.parse(run(['stats', '--json', '--store', store]));
+        const s = await stats();
+        for (const k of ['dead', 'retries', 'scheduled', 'enqueued', 'processes'])
+          if (cli[k] !== s[k]) throw new Error(`${k}: cli ${cli[k]} vs api ${s[k]}`);
+        return true;
+      }, 10000);
       assert(cli.processed >= 20, 'processed');
     });
 
