@@ -232,6 +232,10 @@ class Store {
                                     double expires_at);
   /// Releases the lock if `holder` still holds it (otherwise does nothing).
   virtual Status lock_release(const std::string& key, const std::string& holder);
+  /// Moves the lock's end to `expires_at` if `holder` still holds it; false
+  /// if it does not (it expired and another took it, or it was released).
+  virtual Result<bool> lock_extend(const std::string& key, const std::string& holder,
+                                   double expires_at);
 
   /// Releases the claim on `job` and schedules `payload` to run at `at` (the
   /// scheduled set). The default pushes, then acks: a crash in between
@@ -291,6 +295,8 @@ class ForwardingStore : public Store {
   Result<bool> lock_acquire(const std::string& key, const std::string& holder, double now,
                             double expires_at) override;
   Status lock_release(const std::string& key, const std::string& holder) override;
+  Result<bool> lock_extend(const std::string& key, const std::string& holder,
+                           double expires_at) override;
   Status reschedule(const Fetched& job, const std::string& jid, const std::string& payload,
                     double at) override;
   Result<std::vector<ProcessRecord>> processes(double now) override;

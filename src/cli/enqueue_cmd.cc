@@ -20,6 +20,7 @@ struct EnqueueFlags {
   double in_seconds = 0;
   std::string at;
   std::string retry;
+  std::vector<std::string> requires_;
 };
 
 /// Epoch seconds ("1700000000.5") or ISO 8601 ("2025-03-01T12:00:00Z",
@@ -68,6 +69,9 @@ Result<Retry> parse_retry(const std::string& text) {
 }
 
 int run_enqueue(const EnqueueFlags& f) {
+  // A loaded class brings its options: queue, retry, priority, expiry, uniqueness.
+  for (const auto& path : f.requires_)
+    if (auto st = load_job_library(path); !st) return fail_with(st.error());
   Json args = Json::parse(f.args, nullptr, /*allow_exceptions=*/false);
   if (args.is_discarded()) return fail_with("args are not valid JSON: " + f.args);
   if (!args.is_array())
@@ -101,6 +105,11 @@ int run_enqueue(const EnqueueFlags& f) {
   Client client(std::move(queues).value());
   auto jid = client.enqueue(f.job_class, std::move(args), o);
   if (!jid) return fail_with("enqueue failed: " + jid.error().message());
+  if (jid->empty()) {
+    // Sidekiq's push returns nil here; a script tells by the empty stdout.
+    std::cerr << "not enqueued: a job with the same unique key is pending\n";
+    return kOk;
+  }
   std::cout << *jid << "\n";
   return kOk;
 }
@@ -117,6 +126,9 @@ void add_enqueue_command(CLI::App& app, Context& ctx) {
                  ->check(CLI::NonNegativeNumber);
   cmd->add_option("--at", f->at, "run at this time: epoch seconds or ISO 8601")->excludes(in);
   cmd->add_option("--retry", f->retry, "retries: a count, true (server default) or false");
+  cmd->add_option("-r,--require", f->requires_,
+                  "job library to load (.so), so that the class's options apply; repeatable")
+      ->allow_extra_args(false);
   add_store_flags(*cmd, f->store);
   cmd->callback([&ctx, f] { ctx.action = [f] { return run_enqueue(*f); }; });
 }

@@ -69,6 +69,9 @@ Json Client::build(const JobDescriptor* job, std::string_view job_class, Json ar
     item["unique_until"] = job->unique == Unique::until_executing ? "executing" : "executed";
     item["unique_for"] = job->unique_for;
   }
+  if (o.extra.is_object())
+    for (const auto& [k, v] : o.extra.items())
+      if (k != "class" && k != "args" && k != "jid") item[k] = v;
   return item;
 }
 

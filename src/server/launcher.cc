@@ -75,6 +75,8 @@ struct Server::Impl {
   Runtime& rt() { return engine->rt; }
   void run_services();
   void watchdog();
+  /// Extends the concurrency slots of the running jobs by process_ttl.
+  void renew_slot_locks();
   void refresh_paused();
   void replace_processor(const std::shared_ptr<Slot>& slot);
   void on_store_signal(const std::string& sig);
@@ -141,6 +143,7 @@ void Server::Impl::run_services() {
     if (now >= next_beat) {
       if (auto st = heartbeat->beat(); !st)
         log::warn("heartbeat failed", {{"error", st.message()}});
+      renew_slot_locks();
       next_beat = clock::now() + options.heartbeat_interval;
     }
     if (now >= next_poll) {
@@ -164,6 +167,34 @@ void Server::Impl::run_services() {
       next_paused = clock::now() + std::chrono::seconds(1);
     }
     lk.lock();
+  }
+}
+
+void Server::Impl::renew_slot_locks() {
+  const double until = rt().now() + std::chrono::duration<double>(options.process_ttl).count();
+  for (const auto& slot : rt().slot_list()) {
+    Store* store = nullptr;
+    std::string holder;
+    std::vector<std::string> locks;
+    {
+      std::lock_guard lk(slot->mu);
+      if (slot->locks.empty()) continue;
+      store = slot->lock_store;
+      holder = slot->lock_holder;
+      locks = slot->locks;
+    }
+    for (const auto& key : locks) {
+      auto held = store->lock_extend(key, holder, until);
+      if (held && !*held) {
+        std::lock_guard lk(slot->mu);
+        if (slot->locks.empty() || slot->lock_holder != holder) continue;  // the job just ended
+      }
+      if (!held || !*held)
+        log::warn("concurrency slot lost",
+                  {{"slot", key},
+                   {"jid", holder},
+                   {"error", held ? "taken over" : held.error().message()}});
+    }
   }
 }
 

@@ -283,11 +283,18 @@ void Processor::process(Work& w) {
       }
     }
     if (!retry_at && job->concurrency_limit > 0) {
-      double lease = job->timeout > 0 ? job->timeout + 60.0 : 600.0;
+      // Leased for the process TTL and renewed with every heartbeat (see
+      // Server::Impl::renew_slot_locks): a dead worker's slot comes back
+      // when its heartbeat expires, like its jobs.
+      const double lease = std::chrono::duration<double>(rt_.options.process_ttl).count();
       auto slot = take_slot(store, "limit:" + lk, job->concurrency_limit, ctx.jid, started,
                             started + lease);
       if (slot && *slot) {
         held_slots.push_back(**slot);
+        std::lock_guard guard(slot_->mu);
+        slot_->lock_store = &store;
+        slot_->lock_holder = ctx.jid;
+        slot_->locks = held_slots;
       } else {
         retry_at = started + std::uniform_real_distribution<double>(1.0, 3.0)(t_rng);
         why = slot ? "concurrency limit reached"
@@ -348,7 +355,14 @@ void Processor::process(Work& w) {
     }
   }
   const double elapsed = rt_.now() - started;
-  for (const auto& key : held_slots) (void)store.lock_release(key, ctx.jid);
+  if (!held_slots.empty()) {
+    {
+      std::lock_guard lk(slot_->mu);
+      slot_->locks.clear();
+      slot_->lock_store = nullptr;
+    }
+    for (const auto& key : held_slots) (void)store.lock_release(key, ctx.jid);
+  }
 
   bool timed_out = false;
   {

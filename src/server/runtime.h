@@ -45,7 +45,13 @@ struct Slot {
   double deadline = 0;          // guarded by mu: the job's timeout instant (0: none)
   bool timed_out = false;       // guarded by mu: the watchdog fired its stop token
   std::stop_source stop;        // guarded by mu (replaced per job)
-  std::string tid;              // set-up only
+  // Concurrency-limit slots the running job holds, leased for process_ttl and
+  // renewed with each heartbeat, so that a killed worker's slots come back
+  // when its heartbeat expires.
+  Store* lock_store = nullptr;     // guarded by mu
+  std::string lock_holder;         // guarded by mu: the job's jid
+  std::vector<std::string> locks;  // guarded by mu
+  std::string tid;                 // set-up only
 };
 
 struct Runtime {

@@ -78,6 +78,10 @@ Result<bool> ForwardingStore::lock_acquire(const std::string& key, const std::st
 Status ForwardingStore::lock_release(const std::string& key, const std::string& holder) {
   return inner_->lock_release(key, holder);
 }
+Result<bool> ForwardingStore::lock_extend(const std::string& key, const std::string& holder,
+                                          double expires_at) {
+  return inner_->lock_extend(key, holder, expires_at);
+}
 Status ForwardingStore::reschedule(const Fetched& job, const std::string& jid,
                                    const std::string& payload, double at) {
   return inner_->reschedule(job, jid, payload, at);

@@ -57,6 +57,9 @@ Result<bool> Store::lock_acquire(const std::string&, const std::string&, double,
 Status Store::lock_release(const std::string&, const std::string&) {
   return fail(Errc::unsupported, std::string(scheme()) + " store has no locks");
 }
+Result<bool> Store::lock_extend(const std::string&, const std::string&, double) {
+  return fail(Errc::unsupported, std::string(scheme()) + " store has no locks");
+}
 Status Store::reschedule(const Fetched& job, const std::string& jid, const std::string& payload,
                          double at) {
   PushItem item;

@@ -462,6 +462,15 @@ class MemoryStore final : public Store {
     return {};
   }
 
+  Result<bool> lock_extend(const std::string& key, const std::string& holder,
+                           double expires_at) override {
+    std::lock_guard lock(mu_);
+    auto it = locks_.find(key);
+    if (it == locks_.end() || it->second.first != holder) return false;
+    it->second.second = expires_at;
+    return true;
+  }
+
   Status signal(const std::string& identity, const std::string& sig) override {
     std::lock_guard lock(mu_);
     signals_[identity].push_back(sig);

@@ -303,4 +303,16 @@ if redis.call('HGET', KEYS[1], 'holder') == ARGV[1] then redis.call('DEL', KEYS[
 return 0
 )lua";
 
+// Lock extension. KEYS[1] = the lock hash; ARGV[1] = holder, ARGV[2] = the new
+// end (epoch seconds), ARGV[3] = now. Only the holder extends; the key's TTL
+// follows (at least a minute past the end, as kLockAcquire sets it).
+inline constexpr const char* kLockExtend = R"lua(
+if redis.call('HGET', KEYS[1], 'holder') ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'until', ARGV[2])
+local ttl = math.ceil(tonumber(ARGV[2]) - tonumber(ARGV[3])) + 60
+if ttl < 60 then ttl = 60 end
+redis.call('EXPIRE', KEYS[1], ttl)
+return 1
+)lua";
+
 }  // namespace errand::redis::lua

@@ -128,7 +128,8 @@ class RedisStore final : public Store {
         rescue_(redis::lua::kRescue),
         set_move_(redis::lua::kSetMove),
         lock_acquire_(redis::lua::kLockAcquire),
-        lock_release_(redis::lua::kLockRelease) {}
+        lock_release_(redis::lua::kLockRelease),
+        lock_extend_(redis::lua::kLockExtend) {}
 
   Status ping() {
     auto r = client_.cmd({"PING"});
@@ -674,6 +675,15 @@ class RedisStore final : public Store {
     return r ? Status() : r.status();
   }
 
+  Result<bool> lock_extend(const std::string& name, const std::string& holder,
+                           double expires_at) override {
+    auto r = client_.eval(
+        lock_extend_, {key("errand:lock:" + name)},
+        {holder, number_text(expires_at), number_text(SystemClock::instance().epoch())});
+    if (!r) return r.error();
+    return redis::integer(r->get()) == 1;
+  }
+
   Status signal(const std::string& identity, const std::string& sig) override {
     const std::string k = key(identity + "-signals");
     auto r = client_.multi({{"LPUSH", k, sig}, {"EXPIRE", k, std::to_string(kSignalsTtl)}});
@@ -859,7 +869,7 @@ class RedisStore final : public Store {
   redis::Client client_;
   const std::string prefix_;  // "" or "<namespace>:"
   const redis::Script fetch_, find_claim_, requeue_, promote_, rescue_, set_move_;
-  const redis::Script lock_acquire_, lock_release_;
+  const redis::Script lock_acquire_, lock_release_, lock_extend_;
 
   std::shared_mutex fetch_rw_;  // fetches share it; reconcile_claims takes it alone
 

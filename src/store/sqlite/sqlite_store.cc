@@ -742,6 +742,22 @@ class SqliteStore final : public Store, public std::enable_shared_from_this<Sqli
     });
   }
 
+  Result<bool> lock_extend(const std::string& key, const std::string& holder,
+                           double expires_at) override {
+    return guarded("lock_extend", [&]() -> Result<bool> {
+      Lease conn = lease();
+      Txn txn(*this, *conn, "lock_extend");
+      conn->stmt("UPDATE locks SET until = ?3 WHERE key = ?1 AND holder = ?2")
+          .bind(1, key)
+          .bind(2, holder)
+          .bind(3, expires_at)
+          .run();
+      const bool held = sqlite3_changes(conn->handle()) > 0;
+      txn.commit();
+      return held;
+    });
+  }
+
   Status signal(const std::string& identity, const std::string& sig) override {
     return guarded("signal", [&]() -> Status {
       Lease conn = lease();
