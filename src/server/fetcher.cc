@@ -47,6 +47,19 @@ std::optional<Work> Fetcher::next() {
       Work w = std::move(buffer_.front());
       buffer_.pop_front();
       --waiting_;
+      // Read ahead: refill before the buffer runs dry, without blocking, so
+      // the other threads keep running buffered jobs during the round trip.
+      const std::size_t ahead = read_ahead();
+      if (ahead > 0 && !fetching_ && buffer_.size() < ahead / 2) {
+        fetching_ = true;
+        const std::size_t want = ahead - buffer_.size();
+        lk.unlock();
+        auto got = fetch_once(want, false);
+        lk.lock();
+        fetching_ = false;
+        for (auto& g : got) buffer_.push_back(std::move(g));
+        cv_.notify_all();
+      }
       return w;
     }
     if (!fetching_) {
@@ -54,9 +67,9 @@ std::optional<Work> Fetcher::next() {
       std::size_t want = std::max<std::size_t>(waiting_, 1);
       std::size_t cap = rt_.options.fetch_batch ? rt_.options.fetch_batch
                                                 : static_cast<std::size_t>(rt_.options.concurrency);
-      want = std::min(want, std::max<std::size_t>(cap, 1));
+      want = std::min(want, std::max<std::size_t>(cap, 1)) + read_ahead();
       lk.unlock();
-      auto got = fetch_once(want);  // store I/O without the lock
+      auto got = fetch_once(want, true);  // store I/O without the lock
       lk.lock();
       fetching_ = false;
       for (auto& w : got) buffer_.push_back(std::move(w));
@@ -82,7 +95,19 @@ std::vector<Work> Fetcher::drain() {
   return out;
 }
 
-std::vector<Work> Fetcher::fetch_once(std::size_t want) {
+void Fetcher::note_run(double seconds) {
+  // An exponential moving average; a lost update between threads only
+  // delays it by a sample.
+  const double prev = avg_run_.load(std::memory_order_relaxed);
+  avg_run_.store(prev + (seconds - prev) * 0.05, std::memory_order_relaxed);
+}
+
+std::size_t Fetcher::read_ahead() const {
+  if (avg_run_.load(std::memory_order_relaxed) >= kShortJob) return 0;
+  return 4 * static_cast<std::size_t>(std::max(rt_.options.concurrency, 1));
+}
+
+std::vector<Work> Fetcher::fetch_once(std::size_t want, bool block) {
   std::vector<Work> out;
   auto& sources = rt_.sources;
   if (sources.empty()) {
@@ -115,7 +140,12 @@ std::vector<Work> Fetcher::fetch_once(std::size_t want) {
     return !out.empty();
   };
   if (sources.size() == 1) {
-    claim(*sources[0], rt_.options.fetch_wait);
+    claim(*sources[0], block ? rt_.options.fetch_wait : std::chrono::milliseconds(0));
+    return out;
+  }
+  if (!block) {
+    for (auto& s : sources)
+      if (claim(*s, std::chrono::milliseconds(0))) return out;
     return out;
   }
   // Several stores: one pass without waiting, then a short blocking wait on

@@ -3,6 +3,7 @@
 // processor threads share few store round trips.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -30,9 +31,19 @@ class Fetcher {
   void quiet();
   /// After quiet(): the claimed jobs no processor took (to be requeued).
   std::vector<Work> drain();
+  /// A processor ran a job for `seconds` (feeds the read-ahead decision).
+  void note_run(double seconds);
+
+  /// Read-ahead applies while jobs average less than this.
+  static constexpr double kShortJob = 0.002;
 
  private:
-  std::vector<Work> fetch_once(std::size_t want);
+  std::vector<Work> fetch_once(std::size_t want, bool block);
+  /// How many jobs to hold claimed beyond the waiting threads: while jobs
+  /// are short (they average under kShortJob), up to 4 × concurrency, so a
+  /// fetch round trip serves many jobs and overlaps their running; while
+  /// they are long, none, so no job waits here while another process idles.
+  std::size_t read_ahead() const;
 
   Runtime& rt_;
   std::mutex mu_;
@@ -44,6 +55,7 @@ class Fetcher {
   std::size_t rotate_ = 0;   // used only by the fetching thread
   std::mt19937 rng_{std::random_device{}()};  // used only by the fetching thread
   int failures_ = 0;                          // used only by the fetching thread
+  std::atomic<double> avg_run_{1.0};          // moving average of job run time (s)
 };
 
 }  // namespace errand

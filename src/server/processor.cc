@@ -93,6 +93,29 @@ void Processor::apply(const char* what, const std::function<Status()>& op) {
   }
 }
 
+void Processor::ack_done(Source& src, Fetched job) {
+  std::unique_lock lk(src.ack_mu);
+  src.ack_pending.push_back(std::move(job));
+  const std::uint64_t mine = ++src.ack_queued;
+  if (src.ack_flushing) {
+    src.ack_cv.wait(lk, [&] { return src.ack_stored >= mine; });
+    return;
+  }
+  src.ack_flushing = true;
+  std::vector<Fetched> batch;
+  while (!src.ack_pending.empty()) {
+    batch.swap(src.ack_pending);
+    const std::uint64_t upto = src.ack_queued;
+    lk.unlock();
+    apply("ack", [&] { return src.store->ack(batch); });
+    batch.clear();
+    lk.lock();
+    src.ack_stored = upto;
+    src.ack_cv.notify_all();
+  }
+  src.ack_flushing = false;
+}
+
 namespace {
 
 /// Releases a unique job's lock (when the payload carries one).
@@ -355,6 +378,7 @@ void Processor::process(Work& w) {
     }
   }
   const double elapsed = rt_.now() - started;
+  fetcher_.note_run(elapsed);
   if (!held_slots.empty()) {
     {
       std::lock_guard lk(slot_->mu);
@@ -391,8 +415,14 @@ void Processor::process(Work& w) {
       if (rt_.options.log_jobs)
         log::write(log::Level::info, kind == Kind::done ? "done" : "discarded: " + error_message,
                    {f_class, f_jid, f_queue}, elapsed);
-      apply("ack", [&] { return store.ack(std::span<const Fetched>(&w.job, 1)); });
-      if (unique_until(doc, "executed")) release_unique(store, doc);
+      if (unique_until(doc, "executed")) {
+        // The lock goes only once the ack is stored: no second copy while
+        // this one could still come back.
+        apply("ack", [&] { return store.ack(std::span<const Fetched>(&w.job, 1)); });
+        release_unique(store, doc);
+      } else {
+        ack_done(src, std::move(w.job));
+      }
       if (kind == Kind::discarded) rt_.discarded.fetch_add(1);
       break;
     }

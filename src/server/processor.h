@@ -39,6 +39,13 @@ class Processor {
   /// (unless the server is stopping: then the claim stays, and the rescuer
   /// returns the job after this process is gone).
   void apply(const char* what, const std::function<Status()>& op);
+  /// Acknowledges a finished job with group commit: the first thread to find
+  /// no flush running acks every pending job of the store in one call, and
+  /// keeps going until none is left; the others wait until their job is in
+  /// a stored batch. Under load that is one store round trip (one
+  /// transaction) for many jobs; idle, it is an immediate ack. Every thread
+  /// still returns only once its job is acknowledged.
+  void ack_done(Source& src, Fetched job);
 
   Runtime& rt_;
   Fetcher& fetcher_;

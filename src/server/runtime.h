@@ -5,6 +5,8 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -28,6 +30,14 @@ struct Source {
   // Counters not yet reported by a heartbeat.
   std::atomic<std::int64_t> processed{0};
   std::atomic<std::int64_t> failed{0};
+  // Group commit of acknowledgements (Processor::ack_done): finished jobs
+  // wait here while one processor acks everything pending in one store call.
+  std::mutex ack_mu;
+  std::condition_variable ack_cv;
+  std::vector<Fetched> ack_pending;  // guarded by ack_mu
+  std::uint64_t ack_queued = 0;      // guarded by ack_mu: jobs ever added to ack_pending
+  std::uint64_t ack_stored = 0;      // guarded by ack_mu: of those, acked (or given up)
+  bool ack_flushing = false;         // guarded by ack_mu
 };
 
 /// A claimed job and where it came from.
