@@ -87,8 +87,10 @@ TEST(CrashTest, SigkillLosesNoJob) {
     EXPECT_TRUE(n >= 0 && n < kJobs) << "unexpected record " << n;
     duplicates += count - 1;
   }
-  // At least once, and the duplicates bounded by what was running at the kill.
-  EXPECT_LE(duplicates, kConcurrency) << "more jobs ran twice than were in flight";
+  // At least once, and the duplicates bounded by what was in flight at the
+  // kill: the jobs running, plus the finished ones whose acknowledgement was
+  // pending or being stored (at most 2 × concurrency each; see acker.h).
+  EXPECT_LE(duplicates, 5 * kConcurrency) << "more jobs ran twice than were in flight";
 
   auto s = (*store)->stats();
   ASSERT_TRUE(s.ok()) << s.error().message();

@@ -266,8 +266,10 @@ TEST(InteropChaos, SigkillWorkerDuring10kJobsLosesNothing) {
   const std::size_t duplicates = total_runs(runs) - runs.size();
   std::cout << "ran " << runs.size() << " distinct jobs, " << duplicates << " re-runs after "
             << kills << " SIGKILLs\n";
-  // At least once; a re-run is only a job that was running when its worker died.
-  EXPECT_LE(duplicates, static_cast<std::size_t>(kills * kConcurrency));
+  // At least once; a re-run is only a job that was in flight when its worker
+  // died: running, or finished with its acknowledgement pending or being
+  // stored (at most 2 × concurrency each; see src/server/acker.h).
+  EXPECT_LE(duplicates, static_cast<std::size_t>(kills * 5 * kConcurrency));
   w->signal(SIGTERM);
   auto st = w->wait_for(30s);
   ASSERT_TRUE(st.has_value());

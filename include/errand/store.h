@@ -237,6 +237,11 @@ class Store {
   virtual Result<bool> lock_extend(const std::string& key, const std::string& holder,
                                    double expires_at);
 
+  /// True when calls are in-process work without I/O (the memory store):
+  /// the server then acknowledges jobs one by one instead of batching them
+  /// from a separate thread.
+  virtual bool in_process() const { return false; }
+
   /// Releases the claim on `job` and schedules `payload` to run at `at` (the
   /// scheduled set). The default pushes, then acks: a crash in between
   /// runs the job twice, never zero times.
@@ -297,6 +302,7 @@ class ForwardingStore : public Store {
   Status lock_release(const std::string& key, const std::string& holder) override;
   Result<bool> lock_extend(const std::string& key, const std::string& holder,
                            double expires_at) override;
+  bool in_process() const override { return inner_->in_process(); }
   Status reschedule(const Fetched& job, const std::string& jid, const std::string& payload,
                     double at) override;
   Result<std::vector<ProcessRecord>> processes(double now) override;

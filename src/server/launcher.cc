@@ -326,6 +326,9 @@ Status Server::start() {
     }
     if (q.weight > 0) src->weighted = true;
   }
+  for (auto& s : rt.sources)
+    if (!s->store->in_process())
+      s->acker = std::make_unique<Acker>(*s->store, static_cast<std::size_t>(o.concurrency) * 2);
   for (int i = 0; i < o.concurrency; ++i) rt.slots.push_back(std::make_shared<Slot>());
   engine->fetcher = std::make_unique<Fetcher>(rt);
 
@@ -348,6 +351,8 @@ Status Server::start() {
     return fail(st.code(), "cannot start: first heartbeat failed: " + st.message());
   }
   I.refresh_paused();  // before the first fetch
+  for (auto& s : I.rt().sources)
+    if (s->acker) s->acker->start();
   {
     std::lock_guard plk(I.engine->processors_mu);
     for (auto& slot : I.rt().slot_list()) {
@@ -445,7 +450,10 @@ void Server::stop() {
     if (p->slot()->current) stuck = true;
   }
 
-  // The last beat reports the counters; then leave the registry.
+  // Store the acknowledgements of the jobs that finished; then the last beat
+  // reports the counters, and we leave the registry.
+  for (auto& s : rt.sources)
+    if (s->acker) s->acker->stop();
   (void)I.heartbeat->beat();
   for (auto& s : rt.sources) (void)s->store->unregister(rt.identity);
 

@@ -94,26 +94,11 @@ void Processor::apply(const char* what, const std::function<Status()>& op) {
 }
 
 void Processor::ack_done(Source& src, Fetched job) {
-  std::unique_lock lk(src.ack_mu);
-  src.ack_pending.push_back(std::move(job));
-  const std::uint64_t mine = ++src.ack_queued;
-  if (src.ack_flushing) {
-    src.ack_cv.wait(lk, [&] { return src.ack_stored >= mine; });
+  if (src.acker) {
+    src.acker->add(std::move(job));
     return;
   }
-  src.ack_flushing = true;
-  std::vector<Fetched> batch;
-  while (!src.ack_pending.empty()) {
-    batch.swap(src.ack_pending);
-    const std::uint64_t upto = src.ack_queued;
-    lk.unlock();
-    apply("ack", [&] { return src.store->ack(batch); });
-    batch.clear();
-    lk.lock();
-    src.ack_stored = upto;
-    src.ack_cv.notify_all();
-  }
-  src.ack_flushing = false;
+  apply("ack", [&] { return src.store->ack(std::span<const Fetched>(&job, 1)); });
 }
 
 namespace {

@@ -39,12 +39,8 @@ class Processor {
   /// (unless the server is stopping: then the claim stays, and the rescuer
   /// returns the job after this process is gone).
   void apply(const char* what, const std::function<Status()>& op);
-  /// Acknowledges a finished job with group commit: the first thread to find
-  /// no flush running acks every pending job of the store in one call, and
-  /// keeps going until none is left; the others wait until their job is in
-  /// a stored batch. Under load that is one store round trip (one
-  /// transaction) for many jobs; idle, it is an immediate ack. Every thread
-  /// still returns only once its job is acknowledged.
+  /// Acknowledges a finished job: through the source's Acker (batched, from
+  /// its thread), or at once for an in-process store.
   void ack_done(Source& src, Fetched job);
 
   Runtime& rt_;

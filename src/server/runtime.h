@@ -5,8 +5,6 @@
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
-#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -16,6 +14,7 @@
 
 #include "errand/server.h"
 #include "errand/store.h"
+#include "server/acker.h"
 
 namespace errand {
 
@@ -30,14 +29,9 @@ struct Source {
   // Counters not yet reported by a heartbeat.
   std::atomic<std::int64_t> processed{0};
   std::atomic<std::int64_t> failed{0};
-  // Group commit of acknowledgements (Processor::ack_done): finished jobs
-  // wait here while one processor acks everything pending in one store call.
-  std::mutex ack_mu;
-  std::condition_variable ack_cv;
-  std::vector<Fetched> ack_pending;  // guarded by ack_mu
-  std::uint64_t ack_queued = 0;      // guarded by ack_mu: jobs ever added to ack_pending
-  std::uint64_t ack_stored = 0;      // guarded by ack_mu: of those, acked (or given up)
-  bool ack_flushing = false;         // guarded by ack_mu
+  // Batches the acknowledgements of finished jobs; null for an in-process
+  // store (acked one by one: there is no round trip to save).
+  std::unique_ptr<Acker> acker;  // set-up only (the pointer)
 };
 
 /// A claimed job and where it came from.

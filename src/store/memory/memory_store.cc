@@ -462,6 +462,8 @@ class MemoryStore final : public Store {
     return {};
   }
 
+  bool in_process() const override { return true; }
+
   Result<bool> lock_extend(const std::string& key, const std::string& holder,
                            double expires_at) override {
     std::lock_guard lock(mu_);

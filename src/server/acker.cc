@@ -1,0 +1,85 @@
+#include "server/acker.h"
+
+#include <algorithm>
+#include <chrono>
+
+#include "core/log.h"
+
+namespace errand {
+
+Acker::Acker(Store& store, std::size_t cap) : store_(store), cap_(std::max<std::size_t>(cap, 1)) {}
+
+Acker::~Acker() { stop(); }
+
+void Acker::start() {
+  thread_ = std::thread([this] { loop(); });
+}
+
+void Acker::add(Fetched job) {
+  std::unique_lock lk(mu_);
+  if (stopped_ || !thread_.joinable()) {
+    // Not running (a job that outlived shutdown): ack it here and now.
+    lk.unlock();
+    std::vector<Fetched> one;
+    one.push_back(std::move(job));
+    store_batch(one, true);
+    return;
+  }
+  has_room_.wait(lk, [&] { return pending_.size() < cap_ || stopping_; });
+  pending_.push_back(std::move(job));
+  if (pending_.size() == 1) has_work_.notify_one();
+}
+
+void Acker::stop() {
+  {
+    std::lock_guard lk(mu_);
+    if (stopped_) return;
+    stopping_ = true;
+    stop_flag_.store(true);
+  }
+  has_work_.notify_one();
+  has_room_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  std::lock_guard lk(mu_);
+  stopped_ = true;
+}
+
+void Acker::loop() {
+  std::vector<Fetched> batch;
+  std::unique_lock lk(mu_);
+  for (;;) {
+    has_work_.wait(lk, [&] { return !pending_.empty() || stopping_; });
+    if (pending_.empty()) return;  // stopping, and everything is stored
+    batch.swap(pending_);
+    lk.unlock();
+    has_room_.notify_all();
+    store_batch(batch, false);
+    batch.clear();
+    lk.lock();
+  }
+}
+
+void Acker::store_batch(std::vector<Fetched>& batch, bool stopping) {
+  for (int attempt = 0;; ++attempt) {
+    Status st = store_.ack(batch);
+    if (st.ok()) return;
+    if (st.code() != Errc::unavailable && st.code() != Errc::busy) {
+      log::error("store refused an acknowledgement",
+                 {{"jobs", std::to_string(batch.size())}, {"error", st.message()}});
+      return;
+    }
+    if (attempt == 0 || attempt % 20 == 0)
+      log::warn("store unreachable; retrying acknowledgement",
+                {{"jobs", std::to_string(batch.size())}, {"error", st.message()}});
+    if ((stopping || stop_flag_.load()) && attempt >= 3) {
+      log::error(
+          "giving up on acknowledgements at shutdown; the jobs stay claimed and run again "
+          "once this process is gone",
+          {{"jobs", std::to_string(batch.size())}});
+      return;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::min(50 * (attempt + 1), 2000)));
+  }
+}
+
+}  // namespace errand

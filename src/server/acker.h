@@ -1,0 +1,54 @@
+// The acker: acknowledges finished jobs in batches from its own thread, so
+// that a processor hands over a finished job and takes the next one without
+// waiting for a store round trip, and one store call (one Redis pipeline,
+// one SQLite transaction) settles many jobs.
+//
+// At least once still holds: a job is acknowledged only after it ran; a crash
+// before the batch is stored runs it again. The batch is bounded: `add`
+// waits while `cap` jobs are pending, so at most 2 × `cap` finished jobs
+// (pending, and the batch being stored) can run twice after a kill -9.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstddef>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "errand/store.h"
+
+namespace errand {
+
+class Acker {
+ public:
+  Acker(Store& store, std::size_t cap);
+  ~Acker();  ///< stop()s
+  Acker(const Acker&) = delete;
+  Acker& operator=(const Acker&) = delete;
+
+  void start();
+  /// Queues `job` for acknowledgement (acks it at once after stop()).
+  void add(Fetched job);
+  /// Stores everything pending and joins the thread. Idempotent.
+  void stop();
+
+ private:
+  void loop();
+  /// Acks `batch`, retrying while the store is unreachable (a few times
+  /// only once stopping: the claims then return through the rescuer).
+  void store_batch(std::vector<Fetched>& batch, bool stopping);
+
+  Store& store_;
+  const std::size_t cap_;
+  std::mutex mu_;
+  std::condition_variable has_work_;
+  std::condition_variable has_room_;
+  std::vector<Fetched> pending_;        // guarded by mu_
+  bool stopping_ = false;               // guarded by mu_
+  std::atomic<bool> stop_flag_{false};  // stopping_, readable without mu_ during a retry
+  bool stopped_ = false;                // guarded by mu_: the thread is gone
+  std::thread thread_;
+};
+
+}  // namespace errand
