@@ -188,6 +188,46 @@ struct TagMiddleware : ClientMiddleware {
   }
 };
 
+struct PassMiddleware : ClientMiddleware {
+  void call(Json&, std::string_view, const std::function<void()>& next) override { next(); }
+};
+
+struct RichOptionsJob {
+  static constexpr JobOptions options{
+      .queue = "rich", .retry = 7, .retry_queue = "later", .priority = 3, .expires_in = 60};
+  void perform(int, std::string) {}
+};
+ERRAND_JOB(RichOptionsJob);
+
+// push_bulk without middleware splices each payload as text; with middleware
+// it builds a document per job. Both must store the same fields.
+TEST_F(ServerTest, PushBulkFastPathWritesTheSamePayloadAsTheGeneralPath) {
+  ManualClock clock;
+  auto fast_store = fresh_store();
+  auto slow_store = fresh_store();
+  ClientOptions fast_o, slow_o;
+  fast_o.clock = slow_o.clock = &clock;
+  slow_o.middleware.push_back(std::make_shared<PassMiddleware>());
+  Client fast{QueueMap(fast_store), fast_o}, slow{QueueMap(slow_store), slow_o};
+  const std::vector<Json> args = {Json::array({1, "a\"<b>"}), Json::array({2, "\u00e9"})};
+  ASSERT_TRUE(fast.push_bulk<RichOptionsJob>(args).ok());
+  ASSERT_TRUE(slow.push_bulk<RichOptionsJob>(args).ok());
+  auto a = fast_store->queue_jobs("rich", 0, 10).value();
+  auto b = slow_store->queue_jobs("rich", 0, 10).value();
+  ASSERT_EQ(a.size(), 2u);
+  ASSERT_EQ(b.size(), 2u);
+  for (std::size_t i = 0; i < 2; ++i) {
+    Json x = Json::parse(a[i]), y = Json::parse(b[i]);
+    EXPECT_EQ(x["jid"].get<std::string>().size(), 24u);
+    EXPECT_NE(x["jid"], y["jid"]);
+    x.erase("jid");
+    y.erase("jid");
+    EXPECT_EQ(x, y) << a[i] << "\n" << b[i];
+    EXPECT_EQ(x["args"], args[i]);
+    EXPECT_EQ(x["priority"], 3);
+  }
+}
+
 TEST_F(ServerTest, ClientMiddlewareEditsAndStops) {
   auto store = fresh_store();
   ClientOptions co;

@@ -90,9 +90,13 @@ Result<std::string> Client::push(const JobDescriptor& job, Json args, const Push
 Result<std::vector<std::string>> Client::push_bulk(const JobDescriptor& job,
                                                    const std::vector<Json>& arg_lists,
                                                    const PushOptions& o) {
+  Json templ = build(&job, job.name, Json::array(), o);
+  double at = 0;
+  if (o.at && *o.at > now()) at = to_epoch(*o.at);
+  if (options_.middleware.empty() && !templ.contains("unique_key"))
+    return push_bulk_plain(std::move(templ), arg_lists, at);
   std::vector<Json> items;
   items.reserve(arg_lists.size());
-  Json templ = build(&job, job.name, Json::array(), o);
   for (const auto& args : arg_lists) {
     if (!args.is_array())
       return fail(Errc::invalid_argument, "push_bulk: every element must be a JSON array of args");
@@ -101,9 +105,49 @@ Result<std::vector<std::string>> Client::push_bulk(const JobDescriptor& job,
     item["jid"] = payload::new_jid();
     items.push_back(std::move(item));
   }
-  double at = 0;
-  if (o.at && *o.at > now()) at = to_epoch(*o.at);
   return push_items(std::move(items), at);
+}
+
+Result<std::vector<std::string>> Client::push_bulk_plain(Json templ,
+                                                         const std::vector<Json>& arg_lists,
+                                                         double at) {
+  // Every payload is the template plus its own args and jid: serialize the
+  // template once and splice those two in as text, instead of copying and
+  // serializing a JSON document per job (what push_items does, for
+  // middleware and unique locks, which this path has none of).
+  const std::string queue = templ["queue"].get<std::string>();
+  Store* store = queues_->store_for(queue);
+  if (!store)
+    return fail(Errc::invalid_argument,
+                "no store is defined for queue '" + queue + "' and there is no default store");
+  int priority = 0;
+  if (auto pr = templ.find("priority"); pr != templ.end() && pr->is_number_integer())
+    priority = pr->get<int>();
+  templ.erase("args");
+  templ.erase("jid");
+  if (at == 0) templ["enqueued_at"] = to_epoch(now());
+  const std::string rest = payload::dump(templ);  // {"class":...}: never empty
+  std::vector<std::string> jids;
+  jids.reserve(arg_lists.size());
+  std::vector<PushItem> batch;
+  batch.reserve(arg_lists.size());
+  for (const auto& args : arg_lists) {
+    if (!args.is_array())
+      return fail(Errc::invalid_argument, "push_bulk: every element must be a JSON array of args");
+    PushItem p;
+    p.queue = queue;
+    p.jid = payload::new_jid();
+    p.priority = priority;
+    p.at = at;
+    std::string a = payload::dump(args);
+    p.payload.reserve(rest.size() + a.size() + p.jid.size() + 20);
+    p.payload.append("{\"args\":").append(a).append(",\"jid\":\"").append(p.jid).append("\",");
+    p.payload.append(rest, 1, std::string::npos);
+    jids.push_back(p.jid);
+    batch.push_back(std::move(p));
+  }
+  if (auto st = store->push(batch); !st) return st.error();
+  return jids;
 }
 
 Result<std::string> Client::enqueue(std::string_view job_class, Json args, const PushOptions& o) {
