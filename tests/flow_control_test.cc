@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "errand/errand.h"
+#include "support/fast_server.h"
 #include "support/redis_server.h"
 
 namespace errand {
@@ -147,28 +148,15 @@ class FlowControl : public ::testing::TestWithParam<std::string> {
 
   std::shared_ptr<Store> second_view() { return open_store(url_).value(); }
 
+  // Slower than the in-memory tests' pace: three stores, one a redis-server.
   ServerOptions options(const Clock* clock = nullptr) {
-    ServerOptions o;
-    o.concurrency = 4;
-    o.fetch_wait = 50ms;
-    o.poll_interval = 100ms;
-    o.heartbeat_interval = 100ms;
-    o.process_ttl = 2s;
-    o.rescue_interval = 500ms;
-    o.shutdown_timeout = 2s;
-    o.log_jobs = false;
-    o.clock = clock;
-    return o;
+    return testing::fast_options(
+        clock, {.poll = 100ms, .heartbeat = 100ms, .process_ttl = 2s, .rescue = 500ms});
   }
 
   template <class Pred>
   static bool eventually(Pred pred, std::chrono::milliseconds limit = 20s) {
-    auto end = std::chrono::steady_clock::now() + limit;
-    while (std::chrono::steady_clock::now() < end) {
-      if (pred()) return true;
-      std::this_thread::sleep_for(10ms);
-    }
-    return pred();
+    return testing::eventually(pred, limit);
   }
 
   std::string url_;

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "errand/errand.h"
+#include "support/fast_server.h"
 
 namespace errand {
 namespace {
@@ -81,29 +82,8 @@ ERRAND_JOB(ContextJob);
 
 std::shared_ptr<Store> fresh_store() { return open_store("memory://").value(); }
 
-ServerOptions fast_options(const Clock* clock = nullptr) {
-  ServerOptions o;
-  o.concurrency = 4;
-  o.fetch_wait = 50ms;
-  o.poll_interval = 40ms;
-  o.heartbeat_interval = 50ms;
-  o.process_ttl = 1s;
-  o.rescue_interval = 100ms;
-  o.shutdown_timeout = 2s;
-  o.log_jobs = false;
-  o.clock = clock;
-  return o;
-}
-
-template <class Pred>
-bool eventually(Pred pred, std::chrono::milliseconds limit = 10s) {
-  auto end = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < end) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(5ms);
-  }
-  return pred();
-}
+using testing::eventually;
+using testing::fast_options;
 
 class ServerTest : public ::testing::Test {
  protected:

@@ -8,11 +8,8 @@
 namespace errand {
 
 std::vector<std::string> queue_order(Source& source, std::mt19937& rng) {
-  std::vector<std::string> paused;
-  {
-    std::lock_guard lk(source.paused_mu);
-    paused = source.paused;
-  }
+  const auto snapshot = source.paused.load();
+  const std::vector<std::string>& paused = *snapshot;
   auto is_paused = [&](const std::string& q) {
     return std::find(paused.begin(), paused.end(), q) != paused.end();
   };
@@ -104,7 +101,7 @@ void Fetcher::note_run(double seconds) {
 
 std::size_t Fetcher::read_ahead() const {
   if (avg_run_.load(std::memory_order_relaxed) >= kShortJob) return 0;
-  return 4 * static_cast<std::size_t>(std::max(rt_.options.concurrency, 1));
+  return 8 * static_cast<std::size_t>(std::max(rt_.options.concurrency, 1));
 }
 
 std::vector<Work> Fetcher::fetch_once(std::size_t want, bool block) {

@@ -40,7 +40,7 @@ class Fetcher {
  private:
   std::vector<Work> fetch_once(std::size_t want, bool block);
   /// How many jobs to hold claimed beyond the waiting threads: while jobs
-  /// are short (they average under kShortJob), up to 4 × concurrency, so a
+  /// are short (they average under kShortJob), up to 8 × concurrency, so a
   /// fetch round trip serves many jobs and overlaps their running; while
   /// they are long, none, so no job waits here while another process idles.
   std::size_t read_ahead() const;

@@ -202,8 +202,7 @@ void Server::Impl::refresh_paused() {
   for (auto& s : rt().sources) {
     auto paused = s->store->paused_queues();
     if (!paused) continue;  // keep the last known state while the store is away
-    std::lock_guard lk(s->paused_mu);
-    s->paused = std::move(paused).value();
+    s->paused.store(std::make_shared<const std::vector<std::string>>(std::move(paused).value()));
   }
 }
 
@@ -328,7 +327,7 @@ Status Server::start() {
   }
   for (auto& s : rt.sources)
     if (!s->store->in_process())
-      s->acker = std::make_unique<Acker>(*s->store, static_cast<std::size_t>(o.concurrency) * 2);
+      s->acker = std::make_unique<Acker>(*s->store, static_cast<std::size_t>(o.concurrency) * 4);
   for (int i = 0; i < o.concurrency; ++i) rt.slots.push_back(std::make_shared<Slot>());
   engine->fetcher = std::make_unique<Fetcher>(rt);
 

@@ -24,8 +24,10 @@ struct Source {
   std::vector<QueueWeight> queues;  // set-up only
   bool weighted = false;            // set-up only
   std::vector<std::string> strict;  // set-up only: the strict order, duplicates removed
-  std::mutex paused_mu;
-  std::vector<std::string> paused;  // guarded by paused_mu: refreshed every second
+  /// The paused queues, replaced whole every second; a fetch reads the
+  /// pointer without a lock.
+  std::atomic<std::shared_ptr<const std::vector<std::string>>> paused{
+      std::make_shared<const std::vector<std::string>>()};
   // Counters not yet reported by a heartbeat.
   std::atomic<std::int64_t> processed{0};
   std::atomic<std::int64_t> failed{0};

@@ -250,11 +250,13 @@ class RedisStore final : public Store {
   }
 
   Status ack(std::span<const Fetched> jobs) override {
+    // LREM -1 searches from the tail, where the oldest claims are (the fetch
+    // pushes new ones at the head), so a finished job is found in a few steps.
     std::vector<Argv> cmds;
     for (const auto& job : jobs) {
       auto k = claim_key_of(job);
       if (!k) return k.status();
-      if (!k->empty()) cmds.push_back({"LREM", *k, "1", job.payload});
+      if (!k->empty()) cmds.push_back({"LREM", *k, "-1", job.payload});
     }
     auto r = client_.pipe(cmds);
     if (!r) return r.status();
@@ -283,7 +285,7 @@ class RedisStore final : public Store {
     auto k = claim_key_of(job);
     if (!k) return k.status();
     std::vector<Argv> cmds;
-    if (!k->empty()) cmds.push_back({"LREM", *k, "1", job.payload});
+    if (!k->empty()) cmds.push_back({"LREM", *k, "-1", job.payload});
     cmds.push_back({"ZADD", key("retry"), number_text(at), payload});
     auto r = client_.multi(cmds);
     if (!r) return r.status();
@@ -296,7 +298,7 @@ class RedisStore final : public Store {
     auto k = claim_key_of(job);
     if (!k) return k.status();
     std::vector<Argv> cmds;
-    if (!k->empty()) cmds.push_back({"LREM", *k, "1", job.payload});
+    if (!k->empty()) cmds.push_back({"LREM", *k, "-1", job.payload});
     append_dead(cmds, payload, now, limits);
     auto r = client_.multi(cmds);
     if (!r) return r.status();
