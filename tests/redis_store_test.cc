@@ -297,14 +297,14 @@ TEST_F(RedisStoreTest, KillTrimsTheDeadSetLikeSidekiq) {
   for (int i = 0; i < 5; ++i) {
     std::string jid = "d" + std::to_string(i);
     ASSERT_TRUE(
-        store_->kill(Fetched{"default", job_json(jid), 0}, jid, job_json(jid), now + i, limits)
+        store_->kill(Fetched{"default", job_json(jid), 0, ""}, jid, job_json(jid), now + i, limits)
             .ok());
   }
   // ZREMRANGEBYRANK dead 0 -3 keeps max_jobs - 1 entries (WIRE §6.4).
   EXPECT_EQ(raw_->run({"ZRANGE", "dead", "0", "-1"}).strings(),
             (std::vector<std::string>{job_json("d3"), job_json("d4")}));
   ASSERT_TRUE(store_
-                  ->kill(Fetched{"default", job_json("late"), 0}, "late", job_json("late"),
+                  ->kill(Fetched{"default", job_json("late"), 0, ""}, "late", job_json("late"),
                          now + 2000, limits)
                   .ok());
   EXPECT_EQ(raw_->run({"ZRANGE", "dead", "0", "-1"}).strings(),

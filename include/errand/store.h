@@ -46,6 +46,10 @@ struct Fetched {
   std::string queue;    ///< the queue it came from
   std::string payload;  ///< the payload text exactly as stored
   std::int64_t id = 0;  ///< store-private handle (e.g. a row id); 0 if unused
+  /// The identity whose claim this is (set by fetch). A late ack from an
+  /// owner whose claim was rescued and claimed again by another process
+  /// leaves the new claim alone. Empty: any owner (a Fetched made by hand).
+  std::string owner;
 };
 
 /// The three sorted sets, as in Sidekiq.

@@ -48,7 +48,7 @@ TEST_P(StoreConformance, KillMovesClaimToDeadSet) {
 TEST_P(StoreConformance, RetryAndKillOfAJobNeverFetchedStillRecordIt) {
   // E.g. a payload that failed before a claim existed: the failure is not lost.
   const double now = wall();
-  Fetched none{"default", job_payload("n1"), 0};
+  Fetched none{"default", job_payload("n1"), 0, ""};
   ASSERT_TRUE(store->retry(none, "n1", job_payload("n1"), now + 10).ok());
   ASSERT_TRUE(store->kill(none, "n2", job_payload("n2"), now, {}).ok());
   EXPECT_EQ(jids(*store->set_range(SetKind::retry, 0, 10)), Jids{"n1"});
@@ -260,6 +260,25 @@ TEST_P(StoreConformance, RescuedJobsAreNotAckableTwice) {
   EXPECT_EQ(*store->rescue_orphans(now + 100, 10), 0u);
   ASSERT_TRUE(store->ack(second).ok());
   EXPECT_EQ(store->stats()->enqueued, 0u);
+}
+
+TEST_P(StoreConformance, LateAckOfARescuedClaimLeavesTheNewClaimAlone) {
+  const double now = wall();
+  push_jobs(*store, {item("j")});
+  auto first = fetch(*store, {"default"}, 1, "host:1:stalled");
+  ASSERT_EQ(first.size(), 1u);
+  EXPECT_EQ(first[0].owner, "host:1:stalled");
+  // The first owner looks dead; its claim goes back and another takes it.
+  ASSERT_EQ(*store->rescue_orphans(now + 100, 10), 1u);
+  auto second = fetch(*store, {"default"}, 1, "host:2:new");
+  ASSERT_EQ(jids(second), Jids{"j"});
+  ASSERT_TRUE(store->heartbeat(beat_for("host:2:new", now + 100)).ok());
+  // The stalled owner wakes up and acks: the job is still claimed by the
+  // second, which a crash of the second would put back.
+  ASSERT_TRUE(store->ack(first).ok());
+  ASSERT_TRUE(store->heartbeat(beat_for("host:2:new", now + 100, 1)).ok());
+  EXPECT_EQ(*store->rescue_orphans(now + 200, 10), 1u) << "the new claim was deleted";
+  EXPECT_EQ(store->stats()->enqueued, 1u);
 }
 
 }  // namespace

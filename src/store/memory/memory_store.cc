@@ -115,7 +115,10 @@ class MemoryStore final : public Store {
 
   Status ack(std::span<const Fetched> jobs) override {
     std::lock_guard lock(mu_);
-    for (const auto& job : jobs) claimed_.erase(job.id);
+    for (const auto& job : jobs)
+      if (auto c = claimed_.find(job.id);
+          c != claimed_.end() && (job.owner.empty() || c->second.owner == job.owner))
+        claimed_.erase(c);
     return {};
   }
 
@@ -521,7 +524,7 @@ class MemoryStore final : public Store {
         auto& lane = lit->second;
         while (!lane.empty() && out.size() < max) {
           Job& job = lane.front();
-          out.push_back(Fetched{name, job.payload, job.id});
+          out.push_back(Fetched{name, job.payload, job.id, owner});
           claimed_.emplace(job.id, Claim{owner, name, std::move(job.jid), std::move(job.payload),
                                          lit->first, now, job.pushed_at});
           lane.pop_front();

@@ -213,7 +213,8 @@ class RedisStore final : public Store {
           if (qi < 1 || qi > qs.size())
             return fail(Errc::internal,
                         "redis fetch script returned queue index " + std::to_string(qi));
-          out.push_back(Fetched{qs[qi - 1], std::string(redis::str(redis::at(reply, i + 1))), id});
+          out.push_back(
+              Fetched{qs[qi - 1], std::string(redis::str(redis::at(reply, i + 1))), id, owner});
         }
         track_claims(owner, out);
         return out;
@@ -242,7 +243,7 @@ class RedisStore final : public Store {
         return got.error();
       }
       if (!redis::is_nil(got->get())) {
-        out.push_back(Fetched{q, std::string(redis::str(got->get())), id});
+        out.push_back(Fetched{q, std::string(redis::str(got->get())), id, owner});
         track_claims(owner, out);
         return out;
       }

@@ -180,7 +180,11 @@ class SqliteStore final : public Store, public std::enable_shared_from_this<Sqli
       Lease conn = lease();
       Txn txn(*this, *conn, "ack");
       for (const auto& job : jobs)
-        conn->stmt("DELETE FROM jobs WHERE id = ?1 AND state = 'claimed'").bind(1, job.id).run();
+        conn->stmt(
+                "DELETE FROM jobs WHERE id = ?1 AND state = 'claimed' AND (?2 = '' OR owner = ?2)")
+            .bind(1, job.id)
+            .bind(2, job.owner)
+            .run();
       txn.commit();
       return {};
     });
@@ -928,7 +932,7 @@ class SqliteStore final : public Store, public std::enable_shared_from_this<Sqli
       std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) {
         return a.priority != b.priority ? a.priority > b.priority : a.id < b.id;
       });
-      for (auto& r : rows) out.push_back(Fetched{queue, std::move(r.payload), r.id});
+      for (auto& r : rows) out.push_back(Fetched{queue, std::move(r.payload), r.id, owner});
     }
     txn.commit();
   }
