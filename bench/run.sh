@@ -5,6 +5,7 @@
 #
 #   BENCH_JOBS=100000   jobs for bulk enqueue and drain (default 100000)
 #   BENCH_DJ_JOBS=1000  jobs for Delayed Job (it drains ~20 jobs/s here)
+#   BENCH_REPEAT=3      runs of each errand store and of each peer; the table shows medians
 #   BENCH_SMOKE=1       tiny sizes, writes to build/BENCHMARKS.smoke.md (CI smoke test)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,9 +14,10 @@ JOBS=${BENCH_JOBS:-100000}
 SINGLE=${BENCH_SINGLE:-20000}
 DJ_JOBS=${BENCH_DJ_JOBS:-1000}
 LAT_S=${BENCH_LATENCY_SECONDS:-5}
+REPEAT=${BENCH_REPEAT:-3}
 OUT=docs/BENCHMARKS.md
 if [ "${BENCH_SMOKE:-0}" = 1 ]; then
-  JOBS=2000; SINGLE=500; DJ_JOBS=20; LAT_S=1; OUT=$BUILD/BENCHMARKS.smoke.md
+  JOBS=2000; SINGLE=500; DJ_JOBS=20; LAT_S=1; REPEAT=1; OUT=$BUILD/BENCHMARKS.smoke.md
 fi
 PORT=${BENCH_REDIS_PORT:-$((6400 + RANDOM % 500))}
 WORK=$(mktemp -d)
@@ -32,37 +34,48 @@ run_errand() {  # label url
   "$BUILD/errand_bench" --store "$2" --label "$1" --jobs "$JOBS" --single "$SINGLE" \
     --latency-seconds "$LAT_S" 2>"$WORK/$1.log" | tee -a "$RESULTS" >&2
 }
-run_errand memory "memory://bench"
-run_errand sqlite "sqlite://$WORK/bench.db"
-run_errand redis "redis://127.0.0.1:$PORT/12"
+# Peers and errand take turns, REPEAT rounds, so that a slow moment of the
+# machine does not fall on one side only; the table shows each figure's median.
+SK_JOBS=$(( (JOBS + 9999) / 10000 * 10000 ))  # sidekiq_load.rb pushes in slices of 10,000
+SK_BULK_ALL=""; SK_SINGLE_ALL=""; DJ_ALL=""
+for round in $(seq "$REPEAT"); do
+  echo "== round $round of $REPEAT" >&2
+  rm -f "$WORK"/bench.db*
+  run_errand memory "memory://bench"
+  run_errand sqlite "sqlite://$WORK/bench.db"
+  run_errand redis "redis://127.0.0.1:$PORT/12"
+  echo "== sidekiq" >&2
+  line=$(timeout 600 ruby ../shared/bench/sidekiq_load.rb "redis://127.0.0.1:$PORT/13" "$SK_JOBS" 10 2>/dev/null | tail -1)
+  echo "$line" >&2; SK_BULK_ALL+="$line"$'\n'
+  line=$(timeout 600 ruby bench/sidekiq_enqueue.rb "redis://127.0.0.1:$PORT/13" "$SINGLE" 2>/dev/null | tail -1)
+  echo "$line" >&2; SK_SINGLE_ALL+="$line"$'\n'
+  echo "== delayed_job" >&2
+  rm -f "$WORK/dj.sqlite3"
+  line=$(timeout 900 ruby ../shared/bench/delayed_job_load.rb "$WORK/dj.sqlite3" "$DJ_JOBS" 2>/dev/null | tail -1)
+  echo "$line" >&2; DJ_ALL+="$line"$'\n'
+done
 
-echo "== sidekiq" >&2
-# sidekiq_load.rb pushes in slices of 10,000: round up so it has work to wait for.
-SK_JOBS=$(( (JOBS + 9999) / 10000 * 10000 ))
-SK_BULK=$(timeout 600 ruby ../shared/bench/sidekiq_load.rb "redis://127.0.0.1:$PORT/13" "$SK_JOBS" 10 2>/dev/null | tail -1)
-echo "$SK_BULK" >&2
-SK_SINGLE=$(timeout 600 ruby bench/sidekiq_enqueue.rb "redis://127.0.0.1:$PORT/13" "$SINGLE" 2>/dev/null | tail -1)
-echo "$SK_SINGLE" >&2
-echo "== delayed_job" >&2
-DJ=$(timeout 900 ruby ../shared/bench/delayed_job_load.rb "$WORK/dj.sqlite3" "$DJ_JOBS" 2>/dev/null | tail -1)
-echo "$DJ" >&2
-
-val() {  # store figure → value
-  grep "\"store\":\"$1\"" "$RESULTS" | grep "\"figure\":\"$2\"" | sed -E 's/.*"value":([0-9.eE+-]+).*/\1/' | head -1
+median() { sort -g | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)] }'; }
+val() {  # store figure → median value
+  grep "\"store\":\"$1\"" "$RESULTS" | grep "\"figure\":\"$2\"" | sed -E 's/.*"value":([0-9.eE+-]+).*/\1/' | median
+}
+peer() {  # lines sed-expression → median of the extracted number
+  printf '%s' "$1" | grep -v '^$' | sed -E "$2" | grep -E '^[0-9.]+$' | median
 }
 fmt() { [ -n "$1" ] && printf "%.${2:-0}f" "$1" || printf "n/a"; }
-sk_proc=$(echo "$SK_BULK" | sed -E 's/.*process [0-9.]+s \(([0-9]+) jobs\/s\).*/\1/')
-sk_bulk=$(echo "$SK_BULK" | sed -E 's/.*enqueue [0-9]+ jobs [0-9.]+s \(([0-9]+)\/s\).*/\1/')
-sk_single=$(echo "$SK_SINGLE" | sed -E 's/.*\(([0-9]+)\/s\).*/\1/')
-dj_proc=$(echo "$DJ" | sed -E 's/.* \(([0-9]+) jobs\/s\) one worker.*/\1/')
-dj_enq=$(echo "$DJ" | sed -E 's/.*enqueue [0-9]+ jobs [0-9.]+s \(([0-9]+)\/s.*/\1/')
+sk_proc=$(peer "$SK_BULK_ALL" 's/.*process [0-9.]+s \(([0-9]+) jobs\/s\).*/\1/')
+sk_bulk=$(peer "$SK_BULK_ALL" 's/.*enqueue [0-9]+ jobs [0-9.]+s \(([0-9]+)\/s\).*/\1/')
+sk_single=$(peer "$SK_SINGLE_ALL" 's/.*\(([0-9]+)\/s\).*/\1/')
+dj_proc=$(peer "$DJ_ALL" 's/.* \(([0-9]+) jobs\/s\) one worker.*/\1/')
+dj_enq=$(peer "$DJ_ALL" 's/.*enqueue [0-9]+ jobs [0-9.]+s \(([0-9]+)\/s.*/\1/')
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0 && a != "") printf "%.1f×", a / b; else printf "n/a" }'; }
 
 CPU=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')
 {
   echo "# errand benchmarks"
   echo
-  echo "Measured by \`make bench\` (bench/run.sh) on $(date -u +%Y-%m-%d), one run, same machine:"
+  echo "Measured by \`make bench\` (bench/run.sh) on $(date -u +%Y-%m-%d), same machine, $REPEAT rounds"
+  echo "(errand on each store, then Sidekiq, then Delayed Job, in turn); each figure is the median of its rounds:"
   echo "$(nproc) cores ($CPU), $(free -g | awk '/Mem:/ {print $2}') GiB, $(uname -sr), redis-server $(redis-server --version | sed -E 's/.*v=([0-9.]+).*/\1/')."
   echo "Sizes: $JOBS jobs for bulk enqueue and drain, $SINGLE for single enqueue, $DJ_JOBS for Delayed Job;"
   echo "latency at 1,000 jobs/s for $LAT_S s; no-op jobs; concurrency 10; reliable fetch on (leases on every store)."
@@ -82,12 +95,12 @@ CPU=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')
   echo "redis bulk enqueue $(ratio "$(val redis enqueue_bulk)" "$sk_bulk") Sidekiq;"
   echo "sqlite processing $(ratio "$(val sqlite process)" "$dj_proc") Delayed Job."
   echo
-  echo "Peers, as printed:"
+  echo "Peers, as printed (every round):"
   echo
   echo '```'
-  echo "$SK_BULK"
-  echo "$SK_SINGLE"
-  echo "$DJ"
+  printf '%s' "$SK_BULK_ALL"
+  printf '%s' "$SK_SINGLE_ALL"
+  printf '%s' "$DJ_ALL"
   echo '```'
   echo
   echo "Commands: \`make bench\`, which runs \`bench/run.sh\`: \`build/errand_bench --store URL --jobs $JOBS --single $SINGLE --latency-seconds $LAT_S\`"

@@ -90,6 +90,11 @@ std::string thread_id() {
 
 void write(Level level, std::string_view message, std::initializer_list<Field> context,
            std::optional<double> elapsed) {
+  write(level, message, std::span<const Field>(context.begin(), context.size()), elapsed);
+}
+
+void write(Level level, std::string_view message, std::span<const Field> context,
+           std::optional<double> elapsed) {
   if (!enabled(level)) return;
   auto now = std::chrono::system_clock::now();
   auto ms = std::chrono::time_point_cast<std::chrono::milliseconds>(now);

@@ -4,6 +4,7 @@
 
 #include <initializer_list>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -25,6 +26,8 @@ bool enabled(Level level);
 
 /// Writes one line. Thread-safe.
 void write(Level level, std::string_view message, std::initializer_list<Field> context = {},
+           std::optional<double> elapsed_seconds = std::nullopt);
+void write(Level level, std::string_view message, std::span<const Field> context,
            std::optional<double> elapsed_seconds = std::nullopt);
 
 inline void info(std::string_view m, std::initializer_list<Field> c = {}) {

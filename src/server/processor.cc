@@ -2,6 +2,7 @@
 
 #include <cxxabi.h>
 
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <random>
@@ -258,12 +259,16 @@ void Processor::process(Work& w) {
   std::shared_ptr<const JobDescriptor> job;
   auto inv = resolve_invocation(doc);
   if (inv) job = rt_.registry->find(inv->job_class);
-  const log::Field f_class{"class", ctx.job_class}, f_jid{"jid", ctx.jid},
-      f_queue{"queue", ctx.queue};
+  // Log context, built only for a line that is written (no copies per job
+  // when job logging is off).
+  auto job_fields = [&] {
+    return std::array<log::Field, 3>{
+        {{"class", ctx.job_class}, {"jid", ctx.jid}, {"queue", ctx.queue}}};
+  };
 
   // Expired: not started in time, so not started at all.
   if (auto exp = payload::timestamp(doc, "expires_at"); exp && started > *exp) {
-    if (rt_.options.log_jobs) log::write(log::Level::info, "expired", {f_class, f_jid, f_queue});
+    if (rt_.options.log_jobs) log::write(log::Level::info, "expired", job_fields());
     apply("ack", [&] { return store.ack(std::span<const Fetched>(&w.job, 1)); });
     release_unique(store, doc);
     rt_.expired.fetch_add(1);
@@ -310,8 +315,7 @@ void Processor::process(Work& w) {
       }
     }
     if (retry_at) {
-      if (rt_.options.log_jobs)
-        log::write(log::Level::debug, "deferred: " + why, {f_class, f_jid, f_queue});
+      if (rt_.options.log_jobs) log::write(log::Level::debug, "deferred: " + why, job_fields());
       apply("reschedule",
             [&] { return store.reschedule(w.job, ctx.jid, w.job.payload, *retry_at); });
       rt_.deferred.fetch_add(1);
@@ -325,7 +329,7 @@ void Processor::process(Work& w) {
     slot_->deadline = started + job->timeout;
   }
 
-  if (rt_.options.log_jobs) log::write(log::Level::info, "start", {f_class, f_jid, f_queue});
+  if (rt_.options.log_jobs) log::write(log::Level::info, "start", job_fields());
 
   enum class Kind { done, failed, discarded, snoozed } kind = Kind::done;
   std::string error_class, error_message;
@@ -388,7 +392,8 @@ void Processor::process(Work& w) {
 
   if (abandoned()) {
     // stop() or the watchdog already settled this job: do not touch it again.
-    log::warn("finished after it was given up; its outcome was already recorded", {f_class, f_jid});
+    log::warn("finished after it was given up; its outcome was already recorded",
+              {{"class", ctx.job_class}, {"jid", ctx.jid}});
     finish();
     return;
   }
@@ -399,7 +404,7 @@ void Processor::process(Work& w) {
     case Kind::discarded: {
       if (rt_.options.log_jobs)
         log::write(log::Level::info, kind == Kind::done ? "done" : "discarded: " + error_message,
-                   {f_class, f_jid, f_queue}, elapsed);
+                   job_fields(), elapsed);
       if (unique_until(doc, "executed")) {
         // The lock goes only once the ack is stored: no second copy while
         // this one could still come back.
@@ -414,7 +419,7 @@ void Processor::process(Work& w) {
     case Kind::snoozed: {
       if (rt_.options.log_jobs)
         log::write(log::Level::info, "snoozed for " + std::to_string(snooze.count()) + "s",
-                   {f_class, f_jid, f_queue}, elapsed);
+                   job_fields(), elapsed);
       double at = rt_.now() + static_cast<double>(snooze.count());
       apply("snooze", [&] { return store.reschedule(w.job, ctx.jid, w.job.payload, at); });
       break;
@@ -422,7 +427,11 @@ void Processor::process(Work& w) {
     case Kind::failed: {
       if (rt_.options.log_jobs)
         log::write(log::Level::warn, "fail: " + error_class + ": " + error_message,
-                   {f_class, f_jid, f_queue, {"args", args_for_log(doc, job.get())}}, elapsed);
+                   std::array<log::Field, 4>{{{"class", ctx.job_class},
+                                              {"jid", ctx.jid},
+                                              {"queue", ctx.queue},
+                                              {"args", args_for_log(doc, job.get())}}},
+                   elapsed);
       settle_failure(rt_, store, w.job, doc, job.get(), error_class, error_message, action,
                      do_apply);
       rt_.failed.fetch_add(1);
