@@ -22,6 +22,14 @@ namespace {
 
 constexpr const char* kEvil = "<script>alert(1)</script>";
 
+CronEntry cron_entry(std::string name, std::string expression) {
+  CronEntry e;
+  e.name = std::move(name);
+  e.expression = std::move(expression);
+  e.job_class = "BuildSalesReport";
+  return e;
+}
+
 // ---- a strict parser for the Prometheus text format 0.0.4 -------------------
 
 struct Sample {
@@ -298,6 +306,14 @@ class WebTest : public ::testing::TestWithParam<std::string> {
     ASSERT_TRUE(web_->start().ok());
   }
 
+  /// Serves the dashboard with `e` as its one periodic job; its /cron page.
+  httplib::Result open_with_cron(const CronEntry& e) {
+    web::WebOptions o;
+    o.cron = {e};
+    open(o);
+    return client().Get("/cron");
+  }
+
   httplib::Client client() {
     httplib::Client c("127.0.0.1", web_->port());
     c.set_read_timeout(10, 0);
@@ -549,16 +565,9 @@ TEST_P(WebTest, ActionsRetryKillDeleteClearQuietAndRedirectForms) {
 }
 
 TEST_P(WebTest, CronPageListsEntriesWithTheirTimes) {
-  CronEntry e;
-  e.name = "nightly<b>";
-  e.expression = "0 3 * * *";
-  e.job_class = "BuildSalesReport";
+  CronEntry e = cron_entry("nightly<b>", "0 3 * * *");
   e.time_zone = "Europe/Paris";
-  web::WebOptions o;
-  o.cron = {e};
-  open(o);
-  auto c = client();
-  auto page = c.Get("/cron");
+  auto page = open_with_cron(e);
   ASSERT_TRUE(page);
   EXPECT_EQ(page->status, 200);
   EXPECT_NE(page->body.find("nightly&lt;b&gt;"), std::string::npos) << "escaped";
@@ -575,13 +584,6 @@ TEST_P(WebTest, CronPageListsEntriesWithTheirTimes) {
 
 TEST(WebCronTimes, LastTickIsTheMostRecentOneForEveryKindOfSchedule) {
   const double now = 1'800'000'000.5;  // 2027-01-15 08:00:00.5 UTC
-  auto entry = [](std::string expr) {
-    CronEntry e;
-    e.name = "x";
-    e.expression = std::move(expr);
-    e.job_class = "X";
-    return e;
-  };
   struct Case {
     std::string expr;
     double last, next;
@@ -593,25 +595,19 @@ TEST(WebCronTimes, LastTickIsTheMostRecentOneForEveryKindOfSchedule) {
            {"0 0 1 1 *", 1'798'761'600, 1'830'297'600},  // yearly, two weeks ago
            {"0 0 1 6 *", 0, 1'811'808'000},              // beyond the look-back: 0
        }) {
-    auto t = web::cron_times(entry(c.expr), now);
+    auto t = web::cron_times(cron_entry("x", c.expr), now);
     EXPECT_EQ(t.next, c.next) << c.expr;
     EXPECT_EQ(t.last, c.last) << c.expr;
   }
 }
 
 TEST_P(WebTest, CronEnqueueNowPushesTheEntryWithItsArgumentsAndNeedsCsrf) {
-  CronEntry e;
-  e.name = "hourly report";
-  e.expression = "0 * * * *";
-  e.job_class = "BuildSalesReport";
+  CronEntry e = cron_entry("hourly report", "0 * * * *");
   e.args = Json::array({"eu", 7});
   e.queue = "reports";
-  web::WebOptions o;
-  o.cron = {e};
-  open(o);
-  auto c = client();
-  auto page = c.Get("/cron");
+  auto page = open_with_cron(e);
   ASSERT_TRUE(page);
+  auto c = client();
   EXPECT_NE(page->body.find("action=\"/api/cron/hourly%20report/enqueue\""), std::string::npos);
   auto size_of = [&](const std::string& q) -> std::size_t {
     for (const auto& info : admin_->queues().value())
