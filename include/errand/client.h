@@ -115,6 +115,9 @@ class Client {
 
   Json build(const JobDescriptor* job, std::string_view job_class, Json args,
              const PushOptions& o) const;
+  /// One job of `job_class` (described by `job` when known) with `args`.
+  Result<std::string> push_one(const JobDescriptor* job, std::string_view job_class, Json args,
+                               const PushOptions& o);
   /// push_bulk without middleware or unique locks: payloads spliced as text.
   Result<std::vector<std::string>> push_bulk_plain(Json templ, const std::vector<Json>& arg_lists,
                                                    double at);

@@ -77,7 +77,12 @@ Json Client::build(const JobDescriptor* job, std::string_view job_class, Json ar
 
 Result<std::string> Client::push(const JobDescriptor& job, Json args, const PushOptions& o) {
   if (!args.is_array()) return fail(Errc::invalid_argument, "job args must be a JSON array");
-  Json item = build(&job, job.name, std::move(args), o);
+  return push_one(&job, job.name, std::move(args), o);
+}
+
+Result<std::string> Client::push_one(const JobDescriptor* job, std::string_view job_class,
+                                     Json args, const PushOptions& o) {
+  Json item = build(job, job_class, std::move(args), o);
   double at = 0;
   if (o.at && *o.at > now()) at = to_epoch(*o.at);
   std::vector<Json> items;
@@ -154,14 +159,7 @@ Result<std::string> Client::enqueue(std::string_view job_class, Json args, const
   if (!args.is_array()) return fail(Errc::invalid_argument, "job args must be a JSON array");
   if (job_class.empty()) return fail(Errc::invalid_argument, "job class must not be empty");
   auto known = Registry::global().find(job_class);
-  Json item = build(known.get(), job_class, std::move(args), o);
-  double at = 0;
-  if (o.at && *o.at > now()) at = to_epoch(*o.at);
-  std::vector<Json> items;
-  items.push_back(std::move(item));
-  auto jids = push_items(std::move(items), at);
-  if (!jids) return jids.error();
-  return std::move(jids->front());
+  return push_one(known.get(), job_class, std::move(args), o);
 }
 
 Result<std::string> Client::push(Json item) {
