@@ -4,24 +4,7 @@
 #   running jobs), Stats and Stats::History, Queue / ScheduledSet / RetrySet /
 #   DeadSet listing errand's jobs; actions: delete, add to queue, retry now,
 #   kill, and ProcessSet quiet! / stop!.
-require_relative "helper"
-
-module Interop
-  class EchoJob
-    include Sidekiq::Worker
-    sidekiq_options queue: "interop"
-  end
-
-  class SlowJob
-    include Sidekiq::Worker
-    sidekiq_options queue: "interop"
-  end
-
-  class FailLaterJob
-    include Sidekiq::Worker
-    sidekiq_options queue: "interop", retry: 3
-  end
-end
+require_relative "stand_ins"
 
 I = Interop
 worker = I.start_worker(queues: ["interop", "default"], concurrency: 3, extra: ["--tag", "interop-tag"])

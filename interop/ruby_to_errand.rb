@@ -2,25 +2,7 @@
 # perform_in, push_bulk) run in an errand worker with the arguments Ruby
 # sent; a failing job is retried and ends in the dead set, as Sidekiq's API
 # shows; the processed/failed counters and their history add up.
-require_relative "helper"
-
-# Ruby stand-ins for the C++ classes: only the client side is used here.
-module Interop
-  class EchoJob
-    include Sidekiq::Worker
-    sidekiq_options queue: "interop"
-  end
-
-  class TypedJob
-    include Sidekiq::Worker
-    sidekiq_options queue: "interop"
-  end
-
-  class FailJob
-    include Sidekiq::Worker
-    sidekiq_options queue: "interop", retry: 1
-  end
-end
+require_relative "stand_ins"
 
 I = Interop
 worker = I.start_worker(queues: ["interop"], concurrency: 4)

@@ -1,23 +1,11 @@
 # Sidekiq's own Web UI (Sidekiq::Web as a Rack app, through rack-test) over
 # an errand worker's data: every page answers 200 and shows errand's
 # process identity, job class names and jids.
-require_relative "helper"
+require_relative "stand_ins"
 require "rack/test"
 require "rack/session/cookie"
 require "securerandom"
 require "sidekiq/web"
-
-module Interop
-  class SlowJob
-    include Sidekiq::Worker
-    sidekiq_options queue: "interop"
-  end
-
-  class FailLaterJob
-    include Sidekiq::Worker
-    sidekiq_options queue: "interop", retry: 3
-  end
-end
 
 I = Interop
 # Sidekiq 6.4.1's CSRF protection needs a Rack session.
