@@ -69,28 +69,34 @@ void run_ruby(const std::string& script, const RedisServer& redis, const TempDir
 
 // ---- Ruby Sidekiq ↔ errand -----------------------------------------------------
 
-TEST(Interop, RubyClientToErrandWorker) {
+// Each script runs against its own redis-server and errand workers it starts
+// itself (interop/helper.rb); the script's checks are the assertions.
+struct RubyScript {
+  const char* test;  ///< the test's name
+  const char* file;  ///< interop/<file>
+};
+inline void PrintTo(const RubyScript& s, std::ostream* os) { *os << s.file; }
+
+class Interop : public ::testing::TestWithParam<RubyScript> {};
+
+TEST_P(Interop, RubyScriptPasses) {
   RedisServer redis;
   START_REDIS(redis);
   TempDir dir;
-  run_ruby("ruby_to_errand.rb", redis, dir);
+  run_ruby(GetParam().file, redis, dir);
 }
 
-TEST(Interop, PayloadVariantsOfSidekiq7And8) {
-  RedisServer redis;
-  START_REDIS(redis);
-  TempDir dir;
-  run_ruby("payload_variants.rb", redis, dir);
-}
+INSTANTIATE_TEST_SUITE_P(
+    Scripts, Interop,
+    ::testing::Values(RubyScript{"RubyClientToErrandWorker", "ruby_to_errand.rb"},
+                      RubyScript{"PayloadVariantsOfSidekiq7And8", "payload_variants.rb"},
+                      RubyScript{"ActiveJobThroughRailsSidekiqAdapter", "active_job.rb"},
+                      RubyScript{"SidekiqApiViewsAndActionsOnErrandWorker", "api_views.rb"},
+                      RubyScript{"SidekiqWebUiRendersErrandData", "web_ui.rb"},
+                      RubyScript{"MalformedPayloadsGoToDeadSet", "malformed.rb"}),
+    [](const ::testing::TestParamInfo<RubyScript>& p) { return std::string(p.param.test); });
 
-TEST(Interop, ActiveJobThroughRailsSidekiqAdapter) {
-  RedisServer redis;
-  START_REDIS(redis);
-  TempDir dir;
-  run_ruby("active_job.rb", redis, dir);
-}
-
-TEST(Interop, ErrandClientToRubySidekiq) {
+TEST(InteropClient, ErrandClientToRubySidekiq) {
   RedisServer redis;
   START_REDIS(redis);
   TempDir dir;
@@ -113,27 +119,6 @@ TEST(Interop, ErrandClientToRubySidekiq) {
   for (const auto& j : *jids) joined += (joined.empty() ? "" : ",") + j;
   run_ruby("errand_to_ruby.rb", redis, dir,
            {{"ERRAND_PUSHED_JIDS", joined}, {"ERRAND_SCHEDULED_JID", *scheduled}});
-}
-
-TEST(Interop, SidekiqApiViewsAndActionsOnErrandWorker) {
-  RedisServer redis;
-  START_REDIS(redis);
-  TempDir dir;
-  run_ruby("api_views.rb", redis, dir);
-}
-
-TEST(Interop, SidekiqWebUiRendersErrandData) {
-  RedisServer redis;
-  START_REDIS(redis);
-  TempDir dir;
-  run_ruby("web_ui.rb", redis, dir);
-}
-
-TEST(Interop, MalformedPayloadsGoToDeadSet) {
-  RedisServer redis;
-  START_REDIS(redis);
-  TempDir dir;
-  run_ruby("malformed.rb", redis, dir);
 }
 
 // ---- chaos: no job lost ---------------------------------------------------------
