@@ -99,7 +99,7 @@ struct CronTickJob {
   static inline std::vector<double> created;  // guarded by mu
   void perform(std::string) {
     std::lock_guard lk(mu);
-    created.push_back(current_job().payload->at("created_at").get<double>());
+    created.push_back(current_job().payload().at("created_at").get<double>());
   }
 };
 ERRAND_JOB(CronTickJob);

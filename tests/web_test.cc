@@ -815,11 +815,10 @@ TEST(WebMetrics, MiddlewareCountsAndEscapesLabels) {
   Metrics m;
   m.observe("Weird\"Class\\\nName", "q1", 0.02, 1.5, false);
   m.observe("Weird\"Class\\\nName", "q1", 3.0, 0.001, true);
-  Json doc = {{"enqueued_at", to_epoch(std::chrono::system_clock::now()) - 2}};
   JobContext ctx;
   ctx.job_class = "Ok";
   ctx.queue = "q2";
-  ctx.payload = &doc;
+  ctx.enqueued_at = to_epoch(std::chrono::system_clock::now()) - 2;
   m.call(ctx, [] {});
   EXPECT_THROW(m.call(ctx, [] { throw std::runtime_error("x"); }), std::runtime_error);
   EXPECT_THROW(m.call(ctx, [] { throw Discard(); }), Discard);

@@ -90,9 +90,27 @@ struct JobContext {
   std::string jid;
   std::string job_class;
   std::string queue;
-  int retry_count = -1;  ///< -1 on the first run; 0 on the first retry, ...
-  const Json* payload = nullptr;
-  std::stop_token stop;  ///< requested when the job should give up (shutdown, timeout)
+  int retry_count = -1;    ///< -1 on the first run; 0 on the first retry, ...
+  double enqueued_at = 0;  ///< when it was last put in its queue (epoch seconds); 0 if unknown
+  std::stop_token stop;    ///< requested when the job should give up (shutdown, timeout)
+
+  /// The job's whole payload (Sidekiq's job hash). The worker reads only the
+  /// fields it needs from the stored text, so the document is parsed on the
+  /// first call (an empty object if the text is not a JSON object).
+  const Json& payload() const;
+  /// For whoever runs a job: the stored text (which must outlive the
+  /// context), or an already parsed document (likewise).
+  void set_payload(std::string_view text) {
+    text_ = text;
+    doc_ = nullptr;
+    parsed_.reset();
+  }
+  void set_payload(const Json* doc) { doc_ = doc; }
+
+ private:
+  std::string_view text_;
+  const Json* doc_ = nullptr;
+  mutable std::optional<Json> parsed_;
 };
 
 /// The running job's context. Valid only on a worker thread inside perform();

@@ -2,12 +2,10 @@
 
 namespace errand {
 
-namespace {
 bool is_active_job_wrapper(const std::string& cls) {
   return cls == "ActiveJob::QueueAdapters::SidekiqAdapter::JobWrapper" ||
          cls == "Sidekiq::ActiveJob::Wrapper";
 }
-}  // namespace
 
 Json decode_active_job_argument(const Json& arg) {
   if (arg.is_array()) {

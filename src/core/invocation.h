@@ -9,6 +9,9 @@
 
 namespace errand {
 
+/// True for the class names of ActiveJob's Sidekiq wrappers.
+bool is_active_job_wrapper(const std::string& cls);
+
 struct Invocation {
   std::string job_class;  ///< the name to look up in the registry
   Json args;              ///< the JSON array passed to perform()

@@ -77,6 +77,15 @@ const JobContext& current_job() {
   return *current_context;
 }
 
+const Json& JobContext::payload() const {
+  if (doc_) return *doc_;
+  if (!parsed_) {
+    Json doc = Json::parse(text_, nullptr, /*allow_exceptions=*/false);
+    parsed_ = doc.is_object() ? std::move(doc) : Json::object();
+  }
+  return *parsed_;
+}
+
 ScopedJobContext::ScopedJobContext(const JobContext& ctx) : previous_(current_context) {
   current_context = &ctx;
 }

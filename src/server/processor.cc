@@ -7,6 +7,7 @@
 #include <cmath>
 #include <random>
 
+#include "core/envelope.h"
 #include "core/invocation.h"
 #include "core/job_context.h"
 #include "core/log.h"
@@ -186,6 +187,42 @@ void settle_failure(Runtime& rt, Store& store, const Fetched& job, Json& doc,
   }
 }
 
+void Processor::park_bad_payload(Work& w, const std::string& why, double started) {
+  // Not a job errand can run: park it in the dead set where an operator sees
+  // it, with the reason when the payload is at least a JSON object.
+  Store& store = *w.source->store;
+  std::string text = w.job.payload;
+  std::string jid;
+  Json doc = Json::parse(text, nullptr, false);
+  if (!doc.is_discarded() && !doc.is_object()) {
+    // Valid JSON but not an object (an array, a number, ...): Sidekiq's
+    // readers index every dead entry as a hash, so one such entry would
+    // break DeadSet#each and the Morgue page. Wrap it, keeping the original
+    // text as the one argument (how Sidekiq's UI shows unparsable entries).
+    doc = Json{{"class", "errand::BadPayload"},
+               {"args", Json::array({text})},
+               {"jid", payload::new_jid()},
+               {"queue", w.job.queue},
+               {"retry", false}};
+  }
+  if (!doc.is_discarded() && doc.is_object()) {
+    doc["error_class"] = "errand::BadPayload";
+    doc["error_message"] = why;
+    if (auto j = doc.find("jid"); j != doc.end() && j->is_string()) jid = j->get<std::string>();
+    if (!doc.contains("failed_at")) doc["failed_at"] = started;
+    text = payload::dump(doc);
+  }
+  log::error("bad payload moved to the dead set", {{"queue", w.job.queue}, {"error", why}});
+  bool abandoned = false;
+  {
+    std::lock_guard lk(slot_->mu);
+    abandoned = slot_->abandoned;
+  }
+  if (!abandoned)
+    apply("kill", [&] { return store.kill(w.job, jid, text, rt_.now(), rt_.options.dead); });
+  rt_.dead.fetch_add(1);
+}
+
 void Processor::process(Work& w) {
   Store& store = *w.source->store;
   const double started = rt_.now();
@@ -212,52 +249,49 @@ void Processor::process(Work& w) {
   };
   auto do_apply = [this](const char* what, const std::function<Status()>& op) { apply(what, op); };
 
-  auto parsed = payload::parse_for_work(w.job.payload);
-  if (!parsed) {
-    // Not a job errand can run: park it in the dead set where an operator
-    // sees it, with the reason when the payload is at least a JSON object.
-    std::string text = w.job.payload;
-    std::string jid;
-    Json doc = Json::parse(text, nullptr, false);
-    if (!doc.is_discarded() && !doc.is_object()) {
-      // Valid JSON but not an object (an array, a number, ...): Sidekiq's
-      // readers index every dead entry as a hash, so one such entry would
-      // break DeadSet#each and the Morgue page. Wrap it, keeping the original
-      // text as the one argument (how Sidekiq's UI shows unparsable entries).
-      doc = Json{{"class", "errand::BadPayload"},
-                 {"args", Json::array({text})},
-                 {"jid", payload::new_jid()},
-                 {"queue", w.job.queue},
-                 {"retry", false}};
-    }
-    if (!doc.is_discarded() && doc.is_object()) {
-      doc["error_class"] = "errand::BadPayload";
-      doc["error_message"] = parsed.error().message();
-      if (auto j = doc.find("jid"); j != doc.end() && j->is_string()) jid = j->get<std::string>();
-      if (!doc.contains("failed_at")) doc["failed_at"] = started;
-      text = payload::dump(doc);
-    }
-    log::error("bad payload moved to the dead set",
-               {{"queue", w.job.queue}, {"error", parsed.error().message()}});
-    if (!abandoned())
-      apply("kill", [&] { return store.kill(w.job, jid, text, rt_.now(), rt_.options.dead); });
-    rt_.dead.fetch_add(1);
-    finish();
-    return;
-  }
-  Json doc = std::move(parsed).value();
-
+  // The plain case reads only the fields it needs (core/envelope.h); the
+  // others, and every failure, get the whole document.
+  Json doc;
+  bool have_doc = false;
   JobContext ctx;
-  ctx.jid = doc["jid"].get<std::string>();
-  ctx.job_class = payload::display_class(doc);
   ctx.queue = w.job.queue;
-  if (auto rc = doc.find("retry_count"); rc != doc.end() && rc->is_number_integer())
-    ctx.retry_count = rc->get<int>();
-  ctx.payload = &doc;
   ctx.stop = stop;
+  std::optional<Invocation> fast;
+  if (auto env = read_envelope(w.job.payload)) {
+    ctx.jid = std::move(env->jid);
+    ctx.job_class = env->job_class;
+    ctx.retry_count = env->retry_count;
+    ctx.enqueued_at = env->enqueued_at;
+    ctx.set_payload(w.job.payload);
+    fast = Invocation{std::move(env->job_class), std::move(env->args), false};
+  } else {
+    auto parsed = payload::parse_for_work(w.job.payload);
+    if (!parsed) {
+      park_bad_payload(w, parsed.error().message(), started);
+      finish();
+      return;
+    }
+    doc = std::move(parsed).value();
+    have_doc = true;
+    ctx.jid = doc["jid"].get<std::string>();
+    ctx.job_class = payload::display_class(doc);
+    if (auto rc = doc.find("retry_count"); rc != doc.end() && rc->is_number_integer())
+      ctx.retry_count = rc->get<int>();
+    ctx.enqueued_at = payload::timestamp(doc, "enqueued_at").value_or(0);
+    ctx.set_payload(&doc);
+  }
+  // The whole document, for the paths that edit or inspect it (failures).
+  auto ensure_doc = [&]() -> bool {
+    if (have_doc) return true;
+    auto parsed = payload::parse_for_work(w.job.payload);
+    if (!parsed) return false;
+    doc = std::move(parsed).value();
+    have_doc = true;
+    return true;
+  };
 
   std::shared_ptr<const JobDescriptor> job;
-  auto inv = resolve_invocation(doc);
+  Result<Invocation> inv = fast ? Result<Invocation>(std::move(*fast)) : resolve_invocation(doc);
   if (inv) job = rt_.registry->find(inv->job_class);
   // Log context, built only for a line that is written (no copies per job
   // when job logging is off).
@@ -425,6 +459,13 @@ void Processor::process(Work& w) {
       break;
     }
     case Kind::failed: {
+      if (!ensure_doc()) {
+        // Only the fast reader accepted it (the full parse is stricter).
+        park_bad_payload(w, "payload is not valid JSON", started);
+        rt_.failed.fetch_add(1);
+        src.failed.fetch_add(1);
+        break;
+      }
       if (rt_.options.log_jobs)
         log::write(log::Level::warn, "fail: " + error_class + ": " + error_message,
                    std::array<log::Field, 4>{{{"class", ctx.job_class},

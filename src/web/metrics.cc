@@ -143,9 +143,7 @@ void Metrics::observe(const std::string& job_class, const std::string& queue, do
 
 void Metrics::call(const JobContext& job, const std::function<void()>& next) {
   const double started = wall_now();
-  double wait = -1;
-  if (job.payload)
-    if (auto at = payload::timestamp(*job.payload, "enqueued_at")) wait = started - *at;
+  const double wait = job.enqueued_at > 0 ? started - job.enqueued_at : -1;
   const auto t0 = std::chrono::steady_clock::now();
   auto elapsed = [&] {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
