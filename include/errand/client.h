@@ -40,7 +40,7 @@ struct PushOptions {
   std::optional<Retry> retry;
   std::optional<SystemTime> at;  ///< schedule for this time
   /// More payload fields (a JSON object), kept with the job and readable in
-  /// `current_job().payload`; `class`, `args` and `jid` cannot be replaced.
+  /// `current_job().payload()`; `class`, `args` and `jid` cannot be replaced.
   Json extra;
 };
 

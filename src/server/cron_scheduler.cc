@@ -70,7 +70,7 @@ bool CronScheduler::fire(State& s, SystemTime tick) {
   // A store without locks is a single-process store: no one else fires.
   if (won && !*won) return false;
   // The payload names its entry and tick, for the dashboard, logs and jobs
-  // that want to know which period they cover (errand::current_job().payload).
+  // that want to know which period they cover (errand::current_job().payload()).
   PushOptions o;
   o.queue = queue;
   o.extra = {{"cron", s.entry.name}, {"cron_at", t}};
