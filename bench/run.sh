@@ -37,7 +37,7 @@ run_errand() {  # label url
 # Peers and errand take turns, REPEAT rounds, so that a slow moment of the
 # machine does not fall on one side only; the table shows each figure's median.
 SK_JOBS=$(( (JOBS + 9999) / 10000 * 10000 ))  # sidekiq_load.rb pushes in slices of 10,000
-SK_BULK_ALL=""; SK_SINGLE_ALL=""; DJ_ALL=""
+SK_BULK_ALL=""; SK_DRAIN_ALL=""; SK_SINGLE_ALL=""; DJ_ALL=""
 for round in $(seq "$REPEAT"); do
   echo "== round $round of $REPEAT" >&2
   rm -f "$WORK"/bench.db*
@@ -47,6 +47,8 @@ for round in $(seq "$REPEAT"); do
   echo "== sidekiq" >&2
   line=$(timeout 600 ruby ../shared/bench/sidekiq_load.rb "redis://127.0.0.1:$PORT/13" "$SK_JOBS" 10 2>/dev/null | tail -1)
   echo "$line" >&2; SK_BULK_ALL+="$line"$'\n'
+  line=$(timeout 600 ruby bench/sidekiq_drain.rb "redis://127.0.0.1:$PORT/13" "$SK_JOBS" 10 2>/dev/null | tail -1)
+  echo "$line" >&2; SK_DRAIN_ALL+="$line"$'\n'
   line=$(timeout 600 ruby bench/sidekiq_enqueue.rb "redis://127.0.0.1:$PORT/13" "$SINGLE" 2>/dev/null | tail -1)
   echo "$line" >&2; SK_SINGLE_ALL+="$line"$'\n'
   echo "== delayed_job" >&2
@@ -63,7 +65,8 @@ peer() {  # lines sed-expression → median of the extracted number
   printf '%s' "$1" | grep -v '^$' | sed -E "$2" | grep -E '^[0-9.]+$' | median
 }
 fmt() { [ -n "$1" ] && printf "%.${2:-0}f" "$1" || printf "n/a"; }
-sk_proc=$(peer "$SK_BULK_ALL" 's/.*process [0-9.]+s \(([0-9]+) jobs\/s\).*/\1/')
+sk_load_proc=$(peer "$SK_BULK_ALL" 's/.*process [0-9.]+s \(([0-9]+) jobs\/s\).*/\1/')
+sk_proc=$(peer "$SK_DRAIN_ALL" 's/.*\(([0-9]+) jobs\/s\).*/\1/')
 sk_bulk=$(peer "$SK_BULK_ALL" 's/.*enqueue [0-9]+ jobs [0-9.]+s \(([0-9]+)\/s\).*/\1/')
 sk_single=$(peer "$SK_SINGLE_ALL" 's/.*\(([0-9]+)\/s\).*/\1/')
 dj_proc=$(peer "$DJ_ALL" 's/.* \(([0-9]+) jobs\/s\) one worker.*/\1/')
@@ -86,10 +89,15 @@ CPU=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')
   echo "| enqueue, push_bulk × 1,000 (jobs/s) | $(fmt "$(val memory enqueue_bulk)") | $(fmt "$(val sqlite enqueue_bulk)") | $(fmt "$(val redis enqueue_bulk)") | $(fmt "$sk_bulk") | — |"
   echo "| enqueue, aggregate stage (calls/s) | $(fmt "$(val memory enqueue_aggregate)") | $(fmt "$(val sqlite enqueue_aggregate)") | $(fmt "$(val redis enqueue_aggregate)") | — | — |"
   echo "| aggregate perform_async call p50 / p99 (µs) | $(fmt "$(val memory aggregate_call_p50)" 2) / $(fmt "$(val memory aggregate_call_p99)" 2) | $(fmt "$(val sqlite aggregate_call_p50)" 2) / $(fmt "$(val sqlite aggregate_call_p99)" 2) | $(fmt "$(val redis aggregate_call_p50)" 2) / $(fmt "$(val redis aggregate_call_p99)" 2) | — | — |"
-  echo "| processing, drain (jobs/s) | $(fmt "$(val memory process)") | $(fmt "$(val sqlite process)") | $(fmt "$(val redis process)") | $(fmt "$sk_proc") | $(fmt "$dj_proc") |"
+  echo "| processing, drain (jobs/s) | $(fmt "$(val memory process)") | $(fmt "$(val sqlite process)") | $(fmt "$(val redis process)") | $(fmt "$sk_proc") ¹ | $(fmt "$dj_proc") |"
   echo "| latency enqueue → perform p50 / p99 / max (ms) | $(fmt "$(val memory latency_p50)" 2) / $(fmt "$(val memory latency_p99)" 2) / $(fmt "$(val memory latency_max)" 2) | $(fmt "$(val sqlite latency_p50)" 2) / $(fmt "$(val sqlite latency_p99)" 2) / $(fmt "$(val sqlite latency_max)" 2) | $(fmt "$(val redis latency_p50)" 2) / $(fmt "$(val redis latency_p99)" 2) / $(fmt "$(val redis latency_max)" 2) | — | — |"
   echo "| worker RSS idle / peak (MB) | $(fmt "$(val memory rss_idle)" 1) / $(fmt "$(val memory rss_peak)" 1) | $(fmt "$(val sqlite rss_idle)" 1) / $(fmt "$(val sqlite rss_peak)" 1) | $(fmt "$(val redis rss_idle)" 1) / $(fmt "$(val redis rss_peak)" 1) | — | — |"
   echo "| CPU per job, user+sys (µs) | $(fmt "$(val memory cpu_per_job)" 2) | $(fmt "$(val sqlite cpu_per_job)" 2) | $(fmt "$(val redis cpu_per_job)" 2) | — | — |"
+  echo
+  echo "¹ Sidekiq's drain timed by its jobs (\`bench/sidekiq_drain.rb\`: each job bumps an in-process"
+  echo "counter). The shared baseline \`sidekiq_load.rb\` reads \`stat:processed\`, which Sidekiq writes"
+  echo "with its heartbeat every 5 s, so its times come in 5-second steps (5.05 s, 10.05 s, ...); its median"
+  echo "here: $(fmt "$sk_load_proc") jobs/s (as printed below)."
   echo
   echo "Ratios in this run: redis processing $(ratio "$(val redis process)" "$sk_proc") Sidekiq;"
   echo "redis bulk enqueue $(ratio "$(val redis enqueue_bulk)" "$sk_bulk") Sidekiq;"
@@ -99,12 +107,14 @@ CPU=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')
   echo
   echo '```'
   printf '%s' "$SK_BULK_ALL"
+  printf '%s' "$SK_DRAIN_ALL"
   printf '%s' "$SK_SINGLE_ALL"
   printf '%s' "$DJ_ALL"
   echo '```'
   echo
   echo "Commands: \`make bench\`, which runs \`bench/run.sh\`: \`build/errand_bench --store URL --jobs $JOBS --single $SINGLE --latency-seconds $LAT_S\`"
   echo "for each store, \`ruby ../shared/bench/sidekiq_load.rb redis://127.0.0.1:$PORT/13 $SK_JOBS 10\`,"
+  echo "\`ruby bench/sidekiq_drain.rb redis://127.0.0.1:$PORT/13 $SK_JOBS 10\`,"
   echo "\`ruby bench/sidekiq_enqueue.rb redis://127.0.0.1:$PORT/13 $SINGLE\` and \`ruby ../shared/bench/delayed_job_load.rb DB $DJ_JOBS\`."
   echo "RSS and CPU are the errand bench process (client and worker in one process; for the memory store the queued jobs live in it too); redis-server's own CPU is not counted."
   [ -f bench/analysis.md ] && cat bench/analysis.md
