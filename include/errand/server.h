@@ -72,8 +72,10 @@ struct ServerOptions {
   std::chrono::milliseconds process_ttl{60'000};
   /// How often to look for orphaned jobs.
   std::chrono::milliseconds rescue_interval{15'000};
-  /// Jobs claimed at most per store round trip (per fetch).
-  std::size_t fetch_batch = 0;  ///< 0: concurrency
+  /// Jobs claimed at most per blocking fetch for the threads waiting (0:
+  /// concurrency). While jobs are short (under 2 ms on average) the fetcher
+  /// also reads ahead up to 8 × concurrency; see docs/internals.md.
+  std::size_t fetch_batch = 0;
   int max_retries = 25;         ///< what `retry: true` means
   DeadLimits dead;
   std::string tag;
