@@ -34,6 +34,15 @@ run_errand() {  # label url
   "$BUILD/errand_bench" --store "$2" --label "$1" --jobs "$JOBS" --single "$SINGLE" \
     --latency-seconds "$LAT_S" 2>"$WORK/$1.log" | tee -a "$RESULTS" >&2
 }
+# The peers' baselines (../shared/bench); a peer that cannot run leaves its
+# column "n/a" and says why on stderr, rather than failing the whole run.
+SHARED=${BENCH_SHARED:-../shared/bench}
+peer() {  # timeout script args... → the script's last line of output
+  local limit=$1 script=$2; shift 2
+  if [ ! -f "$script" ]; then echo "bench: $script not found; that peer is skipped" >&2; return 0; fi
+  timeout "$limit" ruby "$script" "$@" 2>"$WORK/peer.err" | tail -1 || {
+    echo "bench: $script failed: $(tail -3 "$WORK/peer.err")" >&2; true; }
+}
 # Peers and errand take turns, REPEAT rounds, so that a slow moment of the
 # machine does not fall on one side only; the table shows each figure's median.
 SK_JOBS=$(( (JOBS + 9999) / 10000 * 10000 ))  # sidekiq_load.rb pushes in slices of 10,000
@@ -45,32 +54,32 @@ for round in $(seq "$REPEAT"); do
   run_errand sqlite "sqlite://$WORK/bench.db"
   run_errand redis "redis://127.0.0.1:$PORT/12"
   echo "== sidekiq" >&2
-  line=$(timeout 600 ruby ../shared/bench/sidekiq_load.rb "redis://127.0.0.1:$PORT/13" "$SK_JOBS" 10 2>/dev/null | tail -1)
+  line=$(peer 600 "$SHARED/sidekiq_load.rb" "redis://127.0.0.1:$PORT/13" "$SK_JOBS" 10)
   echo "$line" >&2; SK_BULK_ALL+="$line"$'\n'
-  line=$(timeout 600 ruby bench/sidekiq_drain.rb "redis://127.0.0.1:$PORT/13" "$SK_JOBS" 10 2>/dev/null | tail -1)
+  line=$(peer 600 bench/sidekiq_drain.rb "redis://127.0.0.1:$PORT/13" "$SK_JOBS" 10)
   echo "$line" >&2; SK_DRAIN_ALL+="$line"$'\n'
-  line=$(timeout 600 ruby bench/sidekiq_enqueue.rb "redis://127.0.0.1:$PORT/13" "$SINGLE" 2>/dev/null | tail -1)
+  line=$(peer 600 bench/sidekiq_enqueue.rb "redis://127.0.0.1:$PORT/13" "$SINGLE")
   echo "$line" >&2; SK_SINGLE_ALL+="$line"$'\n'
   echo "== delayed_job" >&2
   rm -f "$WORK/dj.sqlite3"
-  line=$(timeout 900 ruby ../shared/bench/delayed_job_load.rb "$WORK/dj.sqlite3" "$DJ_JOBS" 2>/dev/null | tail -1)
+  line=$(peer 900 "$SHARED/delayed_job_load.rb" "$WORK/dj.sqlite3" "$DJ_JOBS")
   echo "$line" >&2; DJ_ALL+="$line"$'\n'
 done
 
 median() { sort -g | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)] }'; }
 val() {  # store figure → median value
-  grep "\"store\":\"$1\"" "$RESULTS" | grep "\"figure\":\"$2\"" | sed -E 's/.*"value":([0-9.eE+-]+).*/\1/' | median
+  { grep "\"store\":\"$1\"" "$RESULTS" | grep "\"figure\":\"$2\"" | sed -E 's/.*"value":([0-9.eE+-]+).*/\1/' || true; } | median
 }
-peer() {  # lines sed-expression → median of the extracted number
-  printf '%s' "$1" | grep -v '^$' | sed -E "$2" | grep -E '^[0-9.]+$' | median
+peer_median() {  # lines sed-expression → median of the extracted number
+  { printf '%s' "$1" | grep -v '^$' | sed -E "$2" | grep -E '^[0-9.]+$' || true; } | median
 }
 fmt() { [ -n "$1" ] && printf "%.${2:-0}f" "$1" || printf "n/a"; }
-sk_load_proc=$(peer "$SK_BULK_ALL" 's/.*process [0-9.]+s \(([0-9]+) jobs\/s\).*/\1/')
-sk_proc=$(peer "$SK_DRAIN_ALL" 's/.*\(([0-9]+) jobs\/s\).*/\1/')
-sk_bulk=$(peer "$SK_BULK_ALL" 's/.*enqueue [0-9]+ jobs [0-9.]+s \(([0-9]+)\/s\).*/\1/')
-sk_single=$(peer "$SK_SINGLE_ALL" 's/.*\(([0-9]+)\/s\).*/\1/')
-dj_proc=$(peer "$DJ_ALL" 's/.* \(([0-9]+) jobs\/s\) one worker.*/\1/')
-dj_enq=$(peer "$DJ_ALL" 's/.*enqueue [0-9]+ jobs [0-9.]+s \(([0-9]+)\/s.*/\1/')
+sk_load_proc=$(peer_median "$SK_BULK_ALL" 's/.*process [0-9.]+s \(([0-9]+) jobs\/s\).*/\1/')
+sk_proc=$(peer_median "$SK_DRAIN_ALL" 's/.*\(([0-9]+) jobs\/s\).*/\1/')
+sk_bulk=$(peer_median "$SK_BULK_ALL" 's/.*enqueue [0-9]+ jobs [0-9.]+s \(([0-9]+)\/s\).*/\1/')
+sk_single=$(peer_median "$SK_SINGLE_ALL" 's/.*\(([0-9]+)\/s\).*/\1/')
+dj_proc=$(peer_median "$DJ_ALL" 's/.* \(([0-9]+) jobs\/s\) one worker.*/\1/')
+dj_enq=$(peer_median "$DJ_ALL" 's/.*enqueue [0-9]+ jobs [0-9.]+s \(([0-9]+)\/s.*/\1/')
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0 && a != "") printf "%.1f×", a / b; else printf "n/a" }'; }
 
 CPU=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')
@@ -113,9 +122,9 @@ CPU=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')
   echo '```'
   echo
   echo "Commands: \`make bench\`, which runs \`bench/run.sh\`: \`build/errand_bench --store URL --jobs $JOBS --single $SINGLE --latency-seconds $LAT_S\`"
-  echo "for each store, \`ruby ../shared/bench/sidekiq_load.rb redis://127.0.0.1:$PORT/13 $SK_JOBS 10\`,"
+  echo "for each store, \`ruby $SHARED/sidekiq_load.rb redis://127.0.0.1:$PORT/13 $SK_JOBS 10\`,"
   echo "\`ruby bench/sidekiq_drain.rb redis://127.0.0.1:$PORT/13 $SK_JOBS 10\`,"
-  echo "\`ruby bench/sidekiq_enqueue.rb redis://127.0.0.1:$PORT/13 $SINGLE\` and \`ruby ../shared/bench/delayed_job_load.rb DB $DJ_JOBS\`."
+  echo "\`ruby bench/sidekiq_enqueue.rb redis://127.0.0.1:$PORT/13 $SINGLE\` and \`ruby $SHARED/delayed_job_load.rb DB $DJ_JOBS\`."
   echo "RSS and CPU are the errand bench process (client and worker in one process; for the memory store the queued jobs live in it too); redis-server's own CPU is not counted."
   [ -f bench/analysis.md ] && cat bench/analysis.md
 } > "$OUT"

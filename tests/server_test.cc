@@ -208,6 +208,27 @@ TEST_F(ServerTest, PushBulkFastPathWritesTheSamePayloadAsTheGeneralPath) {
   }
 }
 
+struct UniqueBulkJob {
+  static constexpr JobOptions options{.unique = Unique::until_executed};
+  static std::string unique_key(const Json& args) { return args.at(0).dump(); }
+  void perform(int, int) {}
+};
+ERRAND_JOB(UniqueBulkJob);
+
+TEST_F(ServerTest, PushBulkOfAUniqueJobKeysEachJobByItsOwnArguments) {
+  auto store = fresh_store();
+  Client client{QueueMap(store)};
+  auto jids = client.push_bulk<UniqueBulkJob>(
+      {Json::array({1, 0}), Json::array({2, 0}), Json::array({1, 9}), Json::array({3, 0})});
+  ASSERT_TRUE(jids.ok()) << jids.error().message();
+  ASSERT_EQ(jids->size(), 4u);
+  EXPECT_FALSE((*jids)[0].empty());
+  EXPECT_FALSE((*jids)[1].empty());
+  EXPECT_TRUE((*jids)[2].empty()) << "same key (first argument 1) as the first job";
+  EXPECT_FALSE((*jids)[3].empty());
+  EXPECT_EQ(store->queue_jobs("default", 0, 10).value().size(), 3u);
+}
+
 TEST_F(ServerTest, ClientMiddlewareEditsAndStops) {
   auto store = fresh_store();
   ClientOptions co;

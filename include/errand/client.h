@@ -40,7 +40,8 @@ struct PushOptions {
   std::optional<Retry> retry;
   std::optional<SystemTime> at;  ///< schedule for this time
   /// More payload fields (a JSON object), kept with the job and readable in
-  /// `current_job().payload()`; `class`, `args` and `jid` cannot be replaced.
+  /// `current_job().payload()`; `class`, `args`, `jid` and `queue` (set it
+  /// with `queue`) cannot be replaced.
   Json extra;
 };
 

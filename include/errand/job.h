@@ -96,7 +96,9 @@ struct JobContext {
 
   /// The job's whole payload (Sidekiq's job hash). The worker reads only the
   /// fields it needs from the stored text, so the document is parsed on the
-  /// first call (an empty object if the text is not a JSON object).
+  /// first call (an empty object if the text is not a JSON object). Call it
+  /// from the job's own thread (the first call fills a cache), or copy the
+  /// result before handing it to other threads.
   const Json& payload() const;
   /// For whoever runs a job: the stored text (which must outlive the
   /// context), or an already parsed document (likewise).

@@ -76,7 +76,7 @@ struct ServerOptions {
   /// concurrency). While jobs are short (under 2 ms on average) the fetcher
   /// also reads ahead up to 8 × concurrency; see docs/internals.md.
   std::size_t fetch_batch = 0;
-  int max_retries = 25;         ///< what `retry: true` means
+  int max_retries = 25;  ///< what `retry: true` means
   DeadLimits dead;
   std::string tag;
   std::vector<std::string> labels;

@@ -71,7 +71,7 @@ Json Client::build(const JobDescriptor* job, std::string_view job_class, Json ar
   }
   if (o.extra.is_object())
     for (const auto& [k, v] : o.extra.items())
-      if (k != "class" && k != "args" && k != "jid") item[k] = v;
+      if (k != "class" && k != "args" && k != "jid" && k != "queue") item[k] = v;
   return item;
 }
 
@@ -95,16 +95,21 @@ Result<std::string> Client::push_one(const JobDescriptor* job, std::string_view 
 Result<std::vector<std::string>> Client::push_bulk(const JobDescriptor& job,
                                                    const std::vector<Json>& arg_lists,
                                                    const PushOptions& o) {
-  Json templ = build(&job, job.name, Json::array(), o);
-  double at = 0;
-  if (o.at && *o.at > now()) at = to_epoch(*o.at);
-  if (options_.middleware.empty() && !templ.contains("unique_key"))
-    return push_bulk_plain(std::move(templ), arg_lists, at);
-  std::vector<Json> items;
-  items.reserve(arg_lists.size());
-  for (const auto& args : arg_lists) {
+  for (const auto& args : arg_lists)
     if (!args.is_array())
       return fail(Errc::invalid_argument, "push_bulk: every element must be a JSON array of args");
+  double at = 0;
+  if (o.at && *o.at > now()) at = to_epoch(*o.at);
+  std::vector<Json> items;
+  items.reserve(arg_lists.size());
+  if (job.unique != Unique::none) {
+    // Each job's unique key comes from its own arguments.
+    for (const auto& args : arg_lists) items.push_back(build(&job, job.name, args, o));
+    return push_items(std::move(items), at);
+  }
+  Json templ = build(&job, job.name, Json::array(), o);
+  if (options_.middleware.empty()) return push_bulk_plain(std::move(templ), arg_lists, at);
+  for (const auto& args : arg_lists) {
     Json item = templ;
     item["args"] = args;
     item["jid"] = payload::new_jid();
@@ -121,6 +126,7 @@ Result<std::vector<std::string>> Client::push_bulk_plain(Json templ,
   // serializing a JSON document per job (what push_items does, for
   // middleware and unique locks, which this path has none of).
   const std::string queue = templ["queue"].get<std::string>();
+  if (queue.empty()) return fail(Errc::invalid_argument, "job queue must not be empty");
   Store* store = queues_->store_for(queue);
   if (!store)
     return fail(Errc::invalid_argument,

@@ -1,8 +1,8 @@
 // The worker's fast read of a payload: the few fields it needs to run a job
-// (class, jid, args, retry_count, enqueued_at), read with simdjson's
-// on-demand parser instead of building the whole nlohmann document, which
-// costs about as much as everything else errand does per job. Only the args
-// become a Json (perform() converts from it).
+// (class, jid, args, retry_count, enqueued_at), read with simdjson's DOM
+// parser (its kernel chosen for this CPU at run time) instead of building the
+// whole nlohmann document, which cost about as much as everything else errand
+// does per job. Only the args become a Json (perform() converts from it).
 //
 // A payload that asks for more (ActiveJob wrappers, display classes, expiry,
 // unique locks, odd field types) is left to the full parse: read_envelope

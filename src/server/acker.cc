@@ -12,20 +12,24 @@ Acker::Acker(Store& store, std::size_t cap) : store_(store), cap_(std::max<std::
 Acker::~Acker() { stop(); }
 
 void Acker::start() {
+  std::lock_guard lk(mu_);
+  if (running_ || stopping_) return;
+  running_ = true;
   thread_ = std::thread([this] { loop(); });
 }
 
 void Acker::add(Fetched job) {
   std::unique_lock lk(mu_);
-  if (stopped_ || !thread_.joinable()) {
-    // Not running (a job that outlived shutdown): ack it here and now.
+  has_room_.wait(lk, [&] { return pending_.size() < cap_ || stopping_ || !running_; });
+  if (stopping_ || !running_) {
+    // Not started, or shutting down (the thread may have taken its last
+    // batch already): ack it here and now.
     lk.unlock();
     std::vector<Fetched> one;
     one.push_back(std::move(job));
     store_batch(one, true);
     return;
   }
-  has_room_.wait(lk, [&] { return pending_.size() < cap_ || stopping_; });
   pending_.push_back(std::move(job));
   if (pending_.size() == 1) has_work_.notify_one();
 }
@@ -33,15 +37,14 @@ void Acker::add(Fetched job) {
 void Acker::stop() {
   {
     std::lock_guard lk(mu_);
-    if (stopped_) return;
+    if (stopping_) return;
     stopping_ = true;
     stop_flag_.store(true);
   }
   has_work_.notify_one();
   has_room_.notify_all();
+  // Only stop() joins, and only once (stopping_ is set once, under mu_).
   if (thread_.joinable()) thread_.join();
-  std::lock_guard lk(mu_);
-  stopped_ = true;
 }
 
 void Acker::loop() {
@@ -49,7 +52,8 @@ void Acker::loop() {
   std::unique_lock lk(mu_);
   for (;;) {
     has_work_.wait(lk, [&] { return !pending_.empty() || stopping_; });
-    if (pending_.empty()) return;  // stopping, and everything is stored
+    // Once stopping, add() acks inline; what was queued before is stored here.
+    if (pending_.empty()) return;
     batch.swap(pending_);
     lk.unlock();
     has_room_.notify_all();
@@ -64,8 +68,17 @@ void Acker::store_batch(std::vector<Fetched>& batch, bool stopping) {
     Status st = store_.ack(batch);
     if (st.ok()) return;
     if (st.code() != Errc::unavailable && st.code() != Errc::busy) {
-      log::error("store refused an acknowledgement",
-                 {{"jobs", std::to_string(batch.size())}, {"error", st.message()}});
+      if (batch.size() > 1) {
+        // One job's trouble must not leave the others claimed: one by one.
+        for (auto& job : batch) {
+          std::vector<Fetched> one;
+          one.push_back(std::move(job));
+          store_batch(one, stopping);
+        }
+        return;
+      }
+      log::error("store refused an acknowledgement; the job stays claimed and runs again",
+                 {{"error", st.message()}});
       return;
     }
     if (attempt == 0 || attempt % 20 == 0)

@@ -28,9 +28,12 @@ class Acker {
   Acker& operator=(const Acker&) = delete;
 
   void start();
-  /// Queues `job` for acknowledgement (acks it at once after stop()).
+  /// Queues `job` for acknowledgement; before start() and from stop() on,
+  /// acks it at once on the calling thread.
   void add(Fetched job);
-  /// Stores everything pending and joins the thread. Idempotent.
+  /// Stores what is pending (giving up after a few tries if the store is
+  /// unreachable: those jobs stay claimed and run again) and joins the
+  /// thread. Idempotent.
   void stop();
 
  private:
@@ -45,9 +48,9 @@ class Acker {
   std::condition_variable has_work_;
   std::condition_variable has_room_;
   std::vector<Fetched> pending_;        // guarded by mu_
-  bool stopping_ = false;               // guarded by mu_
+  bool running_ = false;                // guarded by mu_: start() made the thread
+  bool stopping_ = false;               // guarded by mu_: stop() was called (set once)
   std::atomic<bool> stop_flag_{false};  // stopping_, readable without mu_ during a retry
-  bool stopped_ = false;                // guarded by mu_: the thread is gone
   std::thread thread_;
 };
 

@@ -125,8 +125,13 @@ std::vector<Work> Fetcher::fetch_once(std::size_t want, bool block) {
       if (failures_ == 1 || failures_ % 50 == 0)
         log::error("fetch failed",
                    {{"store", std::string(s.store->scheme())}, {"error", got.error().message()}});
-      auto backoff = std::chrono::milliseconds(std::min(100 * (1 << std::min(failures_, 6)), 5000));
-      std::this_thread::sleep_for(backoff);
+      // Back off only on a blocking fetch: a read-ahead refill is made by a
+      // thread that holds a job, which must not wait for the store's return.
+      if (wait.count() > 0) {
+        auto backoff =
+            std::chrono::milliseconds(std::min(100 * (1 << std::min(failures_, 6)), 5000));
+        std::this_thread::sleep_for(backoff);
+      }
       return false;
     }
     if (failures_ > 0) {

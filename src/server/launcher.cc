@@ -113,6 +113,7 @@ void Server::Impl::on_store_signal(const std::string& sig) {
   if (sig == "TSTP") {
     rt().quiet.store(true);
     engine->fetcher->quiet();
+    requeue(engine->fetcher->drain());  // jobs read ahead: back for other processes
   } else if (sig == "TERM" || sig == "INT") {
     stop_flag.store(true);
     cv.notify_all();
@@ -375,10 +376,18 @@ Status Server::start() {
 
 void Server::quiet() {
   auto& I = *impl_;
-  std::lock_guard lk(I.mu);
-  if (I.state != Impl::State::running || !I.engine) return;
-  if (!I.rt().quiet.exchange(true)) log::info("quiet: no new jobs will be fetched");
-  I.engine->fetcher->quiet();
+  Fetcher* fetcher = nullptr;
+  {
+    std::lock_guard lk(I.mu);
+    if (I.state != Impl::State::running || !I.engine) return;
+    if (!I.rt().quiet.exchange(true)) log::info("quiet: no new jobs will be fetched");
+    fetcher = I.engine->fetcher.get();
+    fetcher->quiet();
+  }
+  // Jobs claimed ahead that no thread will take now go back to their queues,
+  // for other processes to run (drain waits for a fetch in flight: not
+  // under the lock).
+  I.requeue(fetcher->drain());
 }
 
 void Server::stop() {
