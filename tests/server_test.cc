@@ -477,6 +477,35 @@ TEST_F(ServerTest, QuietStopsFetching) {
   EXPECT_EQ(store->queue_jobs("default", 0, 10).value().size(), 1u);
 }
 
+struct ShortJob {
+  void perform(int) {
+    std::this_thread::sleep_for(200us);
+    g_runs.fetch_add(1);
+  }
+};
+ERRAND_JOB(ShortJob);
+
+// Short jobs turn read-ahead on; quieting must not leave the jobs read
+// ahead claimed by a process that will not run them.
+TEST_F(ServerTest, QuietPutsTheJobsReadAheadBack) {
+  constexpr int kJobs = 5000;
+  auto store = fresh_store();
+  Client client{QueueMap(store)};
+  std::vector<Json> args;
+  for (int i = 0; i < kJobs; ++i) args.push_back(Json::array({i}));
+  ASSERT_TRUE(client.push_bulk<ShortJob>(args).ok());
+  Server server(QueueMap(store), fast_options());
+  ASSERT_TRUE(server.start().ok());
+  ASSERT_TRUE(eventually([&] { return g_runs.load() >= 1000; }));
+  server.quiet();
+  std::this_thread::sleep_for(200ms);  // the jobs running at the quiet finish
+  const auto waiting = store->queue_jobs("default", 0, kJobs).value().size();
+  EXPECT_LT(g_runs.load(), kJobs) << "everything ran before the quiet; the test proves nothing";
+  EXPECT_EQ(static_cast<int>(waiting) + g_runs.load(), kJobs)
+      << "jobs neither run nor back in the queue";
+  server.stop();
+}
+
 TEST_F(ServerTest, SignalsThroughTheStoreQuietAndStop) {
   auto store = fresh_store();
   Server server(QueueMap(store), fast_options());
