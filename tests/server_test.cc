@@ -506,6 +506,44 @@ TEST_F(ServerTest, QuietPutsTheJobsReadAheadBack) {
   server.stop();
 }
 
+std::atomic<bool> g_release_limited{false};
+struct LimitedBlockJob {
+  static constexpr JobOptions options{.concurrency_limit = 1};
+  void perform() {
+    g_runs.fetch_add(1);
+    while (!g_release_limited.load()) std::this_thread::sleep_for(1ms);
+  }
+};
+ERRAND_JOB(LimitedBlockJob);
+
+/// A store written before Store::lock_extend existed.
+struct NoExtendStore : ForwardingStore {
+  using ForwardingStore::ForwardingStore;
+  Result<bool> lock_extend(const std::string&, const std::string&, double) override {
+    return fail(Errc::unsupported, "no lock_extend");
+  }
+};
+
+// Without lock_extend a slot cannot be renewed, so it is leased for the
+// job's whole possible run (10 minutes here), not for process_ttl.
+TEST_F(ServerTest, ConcurrencySlotOnAStoreWithoutLockExtendOutlastsTheProcessTtl) {
+  g_release_limited = false;
+  auto inner = fresh_store();
+  auto store = std::make_shared<NoExtendStore>(inner);
+  Client client{QueueMap(store)};
+  ASSERT_TRUE(client.perform_async<LimitedBlockJob>().ok());
+  Server server(QueueMap(store), fast_options());  // process_ttl 1 s
+  ASSERT_TRUE(server.start().ok());
+  ASSERT_TRUE(eventually([&] { return g_runs.load() == 1; }));
+  const double now = SystemClock::instance().epoch();
+  EXPECT_FALSE(inner->lock_acquire("limit:LimitedBlockJob:0", "other", now + 5, now + 10).value())
+      << "the slot would lapse while the job runs";
+  EXPECT_TRUE(
+      inner->lock_acquire("limit:LimitedBlockJob:0", "other", now + 700, now + 710).value());
+  g_release_limited = true;
+  server.stop();
+}
+
 TEST_F(ServerTest, SignalsThroughTheStoreQuietAndStop) {
   auto store = fresh_store();
   Server server(QueueMap(store), fast_options());

@@ -186,6 +186,7 @@ void Server::Impl::renew_slot_locks() {
     }
     for (const auto& key : locks) {
       auto held = store->lock_extend(key, holder, until);
+      if (!held && held.code() == Errc::unsupported) break;  // leased long enough instead
       if (held && !*held) {
         std::lock_guard lk(slot->mu);
         if (slot->locks.empty() || slot->lock_holder != holder) continue;  // the job just ended
@@ -351,6 +352,11 @@ Status Server::start() {
     return fail(st.code(), "cannot start: first heartbeat failed: " + st.message());
   }
   I.refresh_paused();  // before the first fetch
+  for (auto& s : I.rt().sources) {
+    // A lock nobody holds: false where lock_extend works, unsupported where not.
+    auto probe = s->store->lock_extend("errand:extend-probe", I.rt().identity, I.rt().now());
+    s->renewable_locks = probe.ok() || probe.code() != Errc::unsupported;
+  }
   for (auto& s : I.rt().sources)
     if (s->acker) s->acker->start();
   {

@@ -332,8 +332,11 @@ void Processor::process(Work& w) {
     if (!retry_at && job->concurrency_limit > 0) {
       // Leased for the process TTL and renewed with every heartbeat (see
       // Server::Impl::renew_slot_locks): a dead worker's slot comes back
-      // when its heartbeat expires, like its jobs.
-      const double lease = std::chrono::duration<double>(rt_.options.process_ttl).count();
+      // when its heartbeat expires, like its jobs. A store that cannot
+      // extend locks gets a lease long enough for the job instead.
+      const double lease = w.source->renewable_locks
+                               ? std::chrono::duration<double>(rt_.options.process_ttl).count()
+                               : (job->timeout > 0 ? job->timeout + 60.0 : 600.0);
       auto slot = take_slot(store, "limit:" + lk, job->concurrency_limit, ctx.jid, started,
                             started + lease);
       if (slot && *slot) {

@@ -34,6 +34,10 @@ struct Source {
   // Batches the acknowledgements of finished jobs; null for an in-process
   // store (acked one by one: there is no round trip to save).
   std::unique_ptr<Acker> acker;  // set-up only (the pointer)
+  // Whether the store can extend a lock (Store::lock_extend): concurrency
+  // slots are then leased for process_ttl and renewed; otherwise for the
+  // job's timeout plus a minute, or 10 minutes.
+  bool renewable_locks = true;  // set-up only
 };
 
 /// A claimed job and where it came from.
