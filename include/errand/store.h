@@ -238,6 +238,8 @@ class Store {
   virtual Status lock_release(const std::string& key, const std::string& holder);
   /// Moves the lock's end to `expires_at` if `holder` still holds it; false
   /// if it does not (it expired and another took it, or it was released).
+  /// The server renews concurrency slots with it; where it is unsupported,
+  /// slots are leased for a job's whole possible run instead.
   virtual Result<bool> lock_extend(const std::string& key, const std::string& holder,
                                    double expires_at);
 
