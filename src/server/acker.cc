@@ -1,9 +1,9 @@
 #include "server/acker.h"
 
 #include <algorithm>
-#include <chrono>
 
 #include "core/log.h"
+#include "server/transition.h"
 
 namespace errand {
 
@@ -64,35 +64,20 @@ void Acker::loop() {
 }
 
 void Acker::store_batch(std::vector<Fetched>& batch, bool stopping) {
-  for (int attempt = 0;; ++attempt) {
-    Status st = store_.ack(batch);
-    if (st.ok()) return;
-    if (st.code() != Errc::unavailable && st.code() != Errc::busy) {
-      if (batch.size() > 1) {
-        // One job's trouble must not leave the others claimed: one by one.
-        for (auto& job : batch) {
-          std::vector<Fetched> one;
-          one.push_back(std::move(job));
-          store_batch(one, stopping);
-        }
-        return;
-      }
-      log::error("store refused an acknowledgement; the job stays claimed and runs again",
-                 {{"error", st.message()}});
-      return;
+  Status st = retry_transition(
+      "ack", [&] { return store_.ack(batch); }, [&] { return stopping || stop_flag_.load(); });
+  if (st.ok() || transient(st)) return;  // stored, or given up on at shutdown (logged)
+  if (batch.size() > 1) {
+    // One job's trouble must not leave the others claimed: one by one.
+    for (auto& job : batch) {
+      std::vector<Fetched> one;
+      one.push_back(std::move(job));
+      store_batch(one, stopping);
     }
-    if (attempt == 0 || attempt % 20 == 0)
-      log::warn("store unreachable; retrying acknowledgement",
-                {{"jobs", std::to_string(batch.size())}, {"error", st.message()}});
-    if ((stopping || stop_flag_.load()) && attempt >= 3) {
-      log::error(
-          "giving up on acknowledgements at shutdown; the jobs stay claimed and run again "
-          "once this process is gone",
-          {{"jobs", std::to_string(batch.size())}});
-      return;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(std::min(50 * (attempt + 1), 2000)));
+    return;
   }
+  log::error("store refused an acknowledgement; the job stays claimed and runs again",
+             {{"error", st.message()}});
 }
 
 }  // namespace errand

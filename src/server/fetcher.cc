@@ -47,30 +47,15 @@ std::optional<Work> Fetcher::next() {
       // Read ahead: refill before the buffer runs dry, without blocking, so
       // the other threads keep running buffered jobs during the round trip.
       const std::size_t ahead = read_ahead();
-      if (ahead > 0 && !fetching_ && buffer_.size() < ahead / 2) {
-        fetching_ = true;
-        const std::size_t want = ahead - buffer_.size();
-        lk.unlock();
-        auto got = fetch_once(want, false);
-        lk.lock();
-        fetching_ = false;
-        for (auto& g : got) buffer_.push_back(std::move(g));
-        cv_.notify_all();
-      }
+      if (ahead > 0 && !fetching_ && buffer_.size() < ahead / 2)
+        fill(lk, ahead - buffer_.size(), false);
       return w;
     }
     if (!fetching_) {
-      fetching_ = true;
       std::size_t want = std::max<std::size_t>(waiting_, 1);
       std::size_t cap = rt_.options.fetch_batch ? rt_.options.fetch_batch
                                                 : static_cast<std::size_t>(rt_.options.concurrency);
-      want = std::min(want, std::max<std::size_t>(cap, 1)) + read_ahead();
-      lk.unlock();
-      auto got = fetch_once(want, true);  // store I/O without the lock
-      lk.lock();
-      fetching_ = false;
-      for (auto& w : got) buffer_.push_back(std::move(w));
-      cv_.notify_all();
+      fill(lk, std::min(want, std::max<std::size_t>(cap, 1)) + read_ahead(), true);
       continue;
     }
     cv_.wait(lk);
@@ -90,6 +75,16 @@ std::vector<Work> Fetcher::drain() {
                         std::make_move_iterator(buffer_.end()));
   buffer_.clear();
   return out;
+}
+
+void Fetcher::fill(std::unique_lock<std::mutex>& lk, std::size_t want, bool block) {
+  fetching_ = true;
+  lk.unlock();
+  auto got = fetch_once(want, block);  // store I/O without the lock
+  lk.lock();
+  fetching_ = false;
+  for (auto& w : got) buffer_.push_back(std::move(w));
+  cv_.notify_all();
 }
 
 void Fetcher::note_run(double seconds) {

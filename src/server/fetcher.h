@@ -39,6 +39,10 @@ class Fetcher {
 
  private:
   std::vector<Work> fetch_once(std::size_t want, bool block);
+  /// With `lk` held and no fetch running: fetches `want` jobs without the
+  /// lock (one thread at a time, marked by fetching_) into the buffer and
+  /// wakes the waiters.
+  void fill(std::unique_lock<std::mutex>& lk, std::size_t want, bool block);
   /// How many jobs to hold claimed beyond the waiting threads: while jobs
   /// are short (they average under kShortJob), up to 8 × concurrency, so a
   /// fetch round trip serves many jobs and overlaps their running; while

@@ -179,8 +179,8 @@ void Server::Impl::renew_slot_locks() {
     std::vector<std::string> locks;
     {
       std::lock_guard lk(slot->mu);
-      if (slot->locks.empty()) continue;
-      store = slot->lock_store;
+      if (slot->locks.empty() || !slot->current) continue;
+      store = slot->current->source->store.get();
       holder = slot->lock_holder;
       locks = slot->locks;
     }

@@ -12,6 +12,7 @@
 #include "core/job_context.h"
 #include "core/log.h"
 #include "server/retrier.h"
+#include "server/transition.h"
 
 namespace errand {
 
@@ -74,25 +75,14 @@ void Processor::loop() {
 }
 
 void Processor::apply(const char* what, const std::function<Status()>& op) {
-  for (int attempt = 0;; ++attempt) {
-    Status st = op();
-    if (st.ok()) return;
-    if (st.code() != Errc::unavailable && st.code() != Errc::busy) {
-      log::error("store refused a job transition", {{"op", what}, {"error", st.message()}});
-      return;
-    }
-    if (attempt == 0 || attempt % 20 == 0)
-      log::warn("store unreachable; retrying job transition",
-                {{"op", what}, {"error", st.message()}});
-    if (rt_.stop_requested.load() && attempt >= 3) {
-      log::error(
-          "giving up on job transition at shutdown; the job stays claimed and returns "
-          "to its queue once this process is gone",
-          {{"op", what}});
-      return;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(std::min(50 * (attempt + 1), 2000)));
-  }
+  Status st = retry_transition(what, op, [this] { return rt_.stop_requested.load(); });
+  if (!st && !transient(st))
+    log::error("store refused a job transition", {{"op", what}, {"error", st.message()}});
+}
+
+bool Processor::abandoned() const {
+  std::lock_guard lk(slot_->mu);
+  return slot_->abandoned;
 }
 
 void Processor::ack_done(Source& src, Fetched job) {
@@ -213,12 +203,7 @@ void Processor::park_bad_payload(Work& w, const std::string& why, double started
     text = payload::dump(doc);
   }
   log::error("bad payload moved to the dead set", {{"queue", w.job.queue}, {"error", why}});
-  bool abandoned = false;
-  {
-    std::lock_guard lk(slot_->mu);
-    abandoned = slot_->abandoned;
-  }
-  if (!abandoned)
+  if (!abandoned())
     apply("kill", [&] { return store.kill(w.job, jid, text, rt_.now(), rt_.options.dead); });
   rt_.dead.fetch_add(1);
 }
@@ -242,10 +227,6 @@ void Processor::process(Work& w) {
     rt_.busy.fetch_sub(1);
     std::lock_guard lk(slot_->mu);
     slot_->current.reset();
-  };
-  auto abandoned = [&] {
-    std::lock_guard lk(slot_->mu);
-    return slot_->abandoned;
   };
   auto do_apply = [this](const char* what, const std::function<Status()>& op) { apply(what, op); };
 
@@ -342,7 +323,6 @@ void Processor::process(Work& w) {
       if (slot && *slot) {
         held_slots.push_back(**slot);
         std::lock_guard guard(slot_->mu);
-        slot_->lock_store = &store;
         slot_->lock_holder = ctx.jid;
         slot_->locks = held_slots;
       } else {
@@ -409,7 +389,6 @@ void Processor::process(Work& w) {
     {
       std::lock_guard lk(slot_->mu);
       slot_->locks.clear();
-      slot_->lock_store = nullptr;
     }
     for (const auto& key : held_slots) (void)store.lock_release(key, ctx.jid);
   }

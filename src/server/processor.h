@@ -39,6 +39,8 @@ class Processor {
   /// (unless the server is stopping: then the claim stays, and the rescuer
   /// returns the job after this process is gone).
   void apply(const char* what, const std::function<Status()>& op);
+  /// stop() or the watchdog settled the current job already: do not touch it.
+  bool abandoned() const;
   /// Moves a payload errand cannot run to the dead set, with `why`.
   void park_bad_payload(Work& w, const std::string& why, double started);
   /// Acknowledges a finished job: through the source's Acker (batched, from

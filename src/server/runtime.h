@@ -57,8 +57,7 @@ struct Slot {
   std::stop_source stop;        // guarded by mu (replaced per job)
   // Concurrency-limit slots the running job holds, leased for process_ttl and
   // renewed with each heartbeat, so that a killed worker's slots come back
-  // when its heartbeat expires.
-  Store* lock_store = nullptr;     // guarded by mu
+  // when its heartbeat expires. Their store is current->source->store.
   std::string lock_holder;         // guarded by mu: the job's jid
   std::vector<std::string> locks;  // guarded by mu
   std::string tid;                 // set-up only
