@@ -5,7 +5,7 @@ BUILD ?= build
 JOBS ?= 2
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
 
-.PHONY: all deps configure build test demo bench format clean
+.PHONY: all deps configure build test demo bench format lint clean
 
 all: build
 
@@ -30,8 +30,17 @@ demo: build
 bench: build
 	bench/run.sh
 
+# Builds the library, the CLI and the job libraries with clang, warnings as errors, including
+# -Wthread-safety (GUARDED_BY / REQUIRES, src/core/thread_annotations.h). Own build directory.
+LINT_BUILD ?= build-lint
+LINT_FLAGS ?=
+lint: deps
+	cmake -S . -B $(LINT_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_COMPILER=clang++ \
+	  -DERRAND_WERROR=ON $(LINT_FLAGS)
+	cmake --build $(LINT_BUILD) -j $(JOBS) --target errand errand_cli errand_test_jobs errand_hello
+
 format:
 	git ls-files '*.cc' '*.h' | xargs clang-format -i
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) $(LINT_BUILD)
