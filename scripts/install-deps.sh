@@ -3,7 +3,7 @@
 # missing. Idempotent: does nothing (and needs no network) when all are there.
 set -euo pipefail
 pkgs=(cmake ninja-build g++ make pkg-config git
-      libsqlite3-dev sqlite3 libhiredis-dev nlohmann-json3-dev libsimdjson-dev libspdlog-dev libfmt-dev
+      libsqlite3-dev sqlite3 libpq-dev postgresql-15 libhiredis-dev nlohmann-json3-dev libsimdjson-dev libspdlog-dev libfmt-dev
       libcli11-dev libyaml-cpp-dev libhowardhinnant-date-dev tzdata libcpp-httplib-dev libgtest-dev libgmock-dev libbenchmark-dev
       redis-server redis-tools clang python3 ruby ruby-sidekiq ruby-rack-test nodejs chromium
       ruby-delayed-job ruby-delayed-job-active-record ruby-sqlite3

@@ -4,6 +4,7 @@
 #include "errand/aggregate.h"
 #include "errand/store.h"
 #include "store/memory/memory_store.h"
+#include "store/postgres/postgres_store.h"
 #include "store/redis/redis_store.h"
 #include "store/sqlite/sqlite_store.h"
 
@@ -32,15 +33,17 @@ Result<std::shared_ptr<Store>> open_store(std::string_view url) {
   if (pos == std::string_view::npos)
     return fail(Errc::invalid_argument,
                 "store URL '" + std::string(url) +
-                    "' has no scheme: expected memory://NAME, sqlite://PATH or "
-                    "redis://host:port/db");
+                    "' has no scheme: expected memory://NAME, sqlite://PATH, "
+                    "redis://host:port/db or postgres://user:pass@host:port/db");
   std::string scheme(url.substr(0, pos));
   std::string rest(url.substr(pos + 3));
   if (scheme == "memory") return memory_store(rest);
   if (scheme == "sqlite") return open_sqlite_store(rest);
   if (scheme == "redis") return open_redis_store(std::string(url));
+  if (scheme == "postgres" || scheme == "postgresql") return open_postgres_store(std::string(url));
   return fail(Errc::invalid_argument, "unknown store scheme '" + scheme + "' in '" +
-                                          std::string(url) + "': expected memory, sqlite or redis");
+                                          std::string(url) +
+                                          "': expected memory, sqlite, redis or postgres");
 }
 
 }  // namespace errand

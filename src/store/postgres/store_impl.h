@@ -1,0 +1,120 @@
+// The PostgreSQL store's class, shared by the files that implement it by
+// role: worker.cc (job transitions), registry.cc (processes, signals,
+// counters, locks, pause), admin.cc (queues and sets for the UI),
+// postgres_store.cc (open, URL).
+//
+// Concurrency: every call leases its own connection from the pool; writes
+// that take several statements run in one transaction; fetch claims with
+// FOR UPDATE SKIP LOCKED, so concurrent fetchers (threads or processes)
+// never wait on each other or share a job.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "errand/store.h"
+#include "store/postgres/listener.h"
+#include "store/postgres/pool.h"
+#include "store/postgres/postgres_store.h"
+#include "store/postgres/statements.h"
+
+namespace errand::pg {
+
+/// Runs `body`, turning the internal Error exceptions into the returned value.
+template <class F>
+auto guarded(std::string_view op, F&& body) -> decltype(body()) {
+  try {
+    return body();
+  } catch (const Error& e) {
+    return e;
+  } catch (const std::exception& e) {
+    return Error(Errc::internal, "postgres store: " + std::string(op) + ": " + e.what());
+  }
+}
+
+/// The state column's value for a set.
+const char* state_name(SetKind kind);
+
+/// The parameters of statement kPush for `jobs` (checked: no empty queue
+/// name for a ready job). Used on the store's connections and, for
+/// transactional enqueue, on an application's own.
+Params push_params(std::span<const PushItem> jobs, const std::string& channel);
+
+class PgStore final : public Store {
+ public:
+  PgStore(PostgresOptions options, std::string conninfo, std::string where);
+  ~PgStore() override;
+  /// Connects once, checks the server is writable, migrates the schema.
+  void init();
+
+  std::string_view scheme() const override { return "postgres"; }
+  const PostgresOptions& options() const { return options_; }
+  const std::string& channel() const { return channel_; }
+  const Statements& statements() const { return statements_; }
+
+  // worker.cc
+  Status push(std::span<const PushItem> jobs) override;
+  Result<std::vector<Fetched>> fetch(std::span<const std::string> queues, std::size_t max,
+                                     std::chrono::milliseconds wait,
+                                     const std::string& owner) override;
+  Status ack(std::span<const Fetched> jobs) override;
+  Status requeue(std::span<const Fetched> jobs) override;
+  Status retry(const Fetched& job, const std::string& jid, const std::string& payload,
+               double at) override;
+  Status kill(const Fetched& job, const std::string& jid, const std::string& payload, double now,
+              const DeadLimits& limits) override;
+  Status reschedule(const Fetched& job, const std::string& jid, const std::string& payload,
+                    double at) override;
+  Result<std::size_t> promote_due(double now, std::size_t limit) override;
+  Result<std::size_t> rescue_orphans(double now, double grace_seconds) override;
+
+  // registry.cc
+  Result<std::vector<std::string>> heartbeat(const ProcessBeat& beat) override;
+  Status unregister(const std::string& identity) override;
+  Result<Stats> stats() override;
+  Result<std::vector<std::int64_t>> history(std::string_view what, int days, double now) override;
+  Status reset_stats() override;
+  Result<std::vector<ProcessRecord>> processes(double now) override;
+  Result<std::vector<WorkRecord>> workers(double now) override;
+  Status signal(const std::string& identity, const std::string& sig) override;
+  Status set_paused(const std::string& queue, bool paused) override;
+  Result<std::vector<std::string>> paused_queues() override;
+  Result<bool> lock_acquire(const std::string& key, const std::string& holder, double now,
+                            double expires_at) override;
+  Status lock_release(const std::string& key, const std::string& holder) override;
+  Result<bool> lock_extend(const std::string& key, const std::string& holder,
+                           double expires_at) override;
+
+  // admin.cc
+  Result<std::vector<QueueInfo>> queues() override;
+  Result<std::vector<std::string>> queue_jobs(const std::string& queue, std::size_t offset,
+                                              std::size_t count) override;
+  Status queue_delete(const std::string& queue, const std::string& jid) override;
+  Status clear_queue(const std::string& queue) override;
+  Result<std::size_t> set_size(SetKind kind) override;
+  Result<std::vector<SetEntry>> set_range(SetKind kind, std::size_t offset,
+                                          std::size_t count) override;
+  Result<SetEntry> set_find(SetKind kind, double score, const std::string& jid) override;
+  Status set_delete(SetKind kind, double score, const std::string& jid) override;
+  Status set_move(SetKind kind, double score, const std::string& jid, MoveTo to,
+                  const std::string& queue, const std::string& new_payload, double now,
+                  const DeadLimits& limits) override;
+  Status set_clear(SetKind kind) override;
+
+ private:
+  Lease lease() { return pool_.lease(); }
+  void claim(Conn& conn, std::span<const std::string> queues, std::size_t max,
+             const std::string& owner, std::vector<Fetched>& out);
+  void park(Conn& conn, const Fetched& job, const std::string& jid, const std::string& payload,
+            const char* state, double score);
+  void trim_dead(Conn& conn, double now, const DeadLimits& limits);
+
+  const PostgresOptions options_;
+  const std::string channel_;  // NOTIFY channel: "errand:<schema>"
+  const Statements statements_;
+  Pool pool_;
+  Listener listener_;
+};
+
+}  // namespace errand::pg
