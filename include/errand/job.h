@@ -65,6 +65,26 @@ struct Retry {
 enum class Unique { none, until_executing, until_executed };
 
 /// A job class's options; declare `static constexpr errand::JobOptions options{...}`.
+/// Where a job's perform() runs (see docs/isolation.md):
+///  - thread:  on a worker thread of the worker process (fastest; a crash
+///             takes the worker down, and a job that crashes `max_crashes`
+///             workers is quarantined in the dead set);
+///  - process: in a pre-forked child process, reused for many jobs; a crash
+///             fails that job only, and the child is replaced;
+///  - fork:    in a fresh child process per job (Resque's model), for jobs
+///             that leak or corrupt global state;
+///  - inherit: whatever the queue or the server says.
+enum class Isolation { inherit, thread, process, fork };
+
+/// "thread", "process", "fork" (and "inherit") → Isolation; nullopt otherwise.
+inline std::optional<Isolation> isolation_from_string(std::string_view s) {
+  if (s == "thread") return Isolation::thread;
+  if (s == "process") return Isolation::process;
+  if (s == "fork") return Isolation::fork;
+  if (s == "inherit") return Isolation::inherit;
+  return std::nullopt;
+}
+
 struct JobOptions {
   std::string_view queue = "default";
   Retry retry{};
@@ -79,6 +99,7 @@ struct JobOptions {
   int concurrency_limit = 0;  ///< at most this many running at once, cluster-wide (0: none)
   int rate_limit = 0;         ///< at most this many starts per rate_period (0: none)
   int rate_period = 1;        ///< seconds
+  Isolation isolation = Isolation::inherit;  ///< where perform() runs
 };
 
 /// A list of exception types, for `using retry_on = ...` and `using discard_on = ...`.
@@ -162,6 +183,7 @@ struct JobDescriptor {
   int concurrency_limit = 0;
   int rate_limit = 0;
   int rate_period = 1;
+  Isolation isolation = Isolation::inherit;
   /// The unique key for `args`; empty function: class name + args.
   std::function<std::string(const Json& args)> unique_key;
   /// The limit key for `args` (jobs sharing it share the limits); empty: the class name.
@@ -339,6 +361,7 @@ JobDescriptor describe_job(std::string name) {
   d.concurrency_limit = o.concurrency_limit;
   d.rate_limit = o.rate_limit;
   d.rate_period = o.rate_period < 1 ? 1 : o.rate_period;
+  d.isolation = o.isolation;
   if constexpr (requires(const Json& a) {
                   { J::unique_key(a) } -> std::convertible_to<std::string>;
                 }) {

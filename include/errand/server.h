@@ -42,6 +42,27 @@ namespace errand {
 struct QueueWeight {
   std::string name;
   int weight = 0;
+  /// Where this queue's jobs run, unless their class says otherwise
+  /// (inherit: ServerOptions::isolation).
+  Isolation isolation = Isolation::inherit;
+};
+
+/// The limits of child processes (isolation process or fork).
+struct ChildOptions {
+  /// A child whose resident memory is above this after a job is replaced
+  /// (0: no limit).
+  std::size_t max_memory_mb = 0;
+  /// A child whose resident memory passes this while a job runs is killed
+  /// and the job fails with errand::MemoryLimit (0: no limit).
+  std::size_t hard_memory_mb = 0;
+  /// How much address space each child may add to what it inherited
+  /// (RLIMIT_AS): allocations past it fail with std::bad_alloc (0: no limit).
+  std::size_t address_space_mb = 0;
+  /// A child is replaced after this many jobs (0: never).
+  std::size_t max_jobs_per_child = 0;
+  /// After a job's stop token fires (timeout, shutdown), how long its child
+  /// may go on before it is killed.
+  std::chrono::milliseconds kill_grace{2'000};
 };
 
 /// What an error handler is told about a failed job.
@@ -72,11 +93,26 @@ struct ServerOptions {
   std::chrono::milliseconds process_ttl{60'000};
   /// How often to look for orphaned jobs.
   std::chrono::milliseconds rescue_interval{15'000};
+  /// How often finished-job counters are flushed to the store when they
+  /// changed (what `errand stats` and the dashboard read).
+  std::chrono::milliseconds stats_interval{1'000};
+  /// How often the concurrency slots of running jobs are renewed (0: every
+  /// heartbeat_interval).
+  std::chrono::milliseconds lease_renew_interval{0};
+  /// How often running jobs are checked against their timeout.
+  std::chrono::milliseconds watchdog_interval{100};
+  /// How often periodic (cron) jobs are checked for a due tick.
+  std::chrono::milliseconds cron_interval{250};
+  /// How often the paused queues are read from the store.
+  std::chrono::milliseconds pause_refresh_interval{1'000};
   /// Jobs claimed at most per blocking fetch for the threads waiting (0:
   /// concurrency). While jobs are short (under 2 ms on average) the fetcher
   /// also reads ahead up to 8 × concurrency; see docs/internals.md.
   std::size_t fetch_batch = 0;
   int max_retries = 25;  ///< what `retry: true` means
+  /// Where jobs run unless their queue or class says otherwise.
+  Isolation isolation = Isolation::thread;
+  ChildOptions children;
   DeadLimits dead;
   std::string tag;
   std::vector<std::string> labels;
@@ -89,6 +125,11 @@ struct ServerOptions {
   const Clock* clock = nullptr;  ///< nullptr: the system clock
   Registry* registry = nullptr;  ///< nullptr: Registry::global()
 };
+
+/// Checks `o`: invalid_argument naming the first field out of range
+/// (concurrency < 1, no queues, a non-positive interval, process_ttl not
+/// above heartbeat_interval, ...). Server::start() calls it.
+Status validate(const ServerOptions& o);
 
 /// Counters of this server since start (not the store's lifetime counters).
 struct ServerCounters {

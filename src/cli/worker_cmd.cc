@@ -36,6 +36,7 @@ struct WorkerFlags {
   double process_ttl = 0;
   double rescue_interval = 0;
   bool verbose = false;
+  std::string isolation;
   WorkerWebFlags web;
   // Which flags were given, so that only those override the config file.
   CLI::Option* concurrency_opt = nullptr;
@@ -106,6 +107,12 @@ int run_worker(const WorkerFlags& f) {
   if (f.ttl_opt->count() > 0) o.process_ttl = millis(f.process_ttl);
   if (f.rescue_opt->count() > 0) o.rescue_interval = millis(f.rescue_interval);
   if (!f.tag.empty()) o.tag = f.tag;
+  if (!f.isolation.empty()) {
+    auto iso = isolation_from_string(f.isolation);
+    if (!iso || *iso == Isolation::inherit)
+      return fail_with("--isolation must be thread, process or fork (got '" + f.isolation + "')");
+    o.isolation = *iso;
+  }
   if (f.log_format == "json") o.log_format = LogFormat::json;
   if (f.log_format == "text") o.log_format = LogFormat::text;
   // The server does not apply log_format itself; the process-wide logger does.
@@ -184,6 +191,9 @@ void add_worker_command(CLI::App& app, Context& ctx) {
   f->rescue_opt = cmd->add_option("--rescue-interval", f->rescue_interval,
                                   "seconds between looks for jobs of dead processes")
                       ->check(CLI::PositiveNumber);
+  cmd->add_option("--isolation", f->isolation,
+                  "where jobs run: thread (default), process (pre-forked children) or fork "
+                  "(a child per job); see docs/isolation.md");
   cmd->add_flag("-v,--verbose", f->verbose, "debug logging");
   add_store_flags(*cmd, f->store);
   add_worker_web_flags(*cmd, f->web);

@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <map>
 
+#include "server/flow_control.h"
+
 namespace errand {
 
 namespace {
@@ -191,12 +193,11 @@ Result<std::vector<std::string>> Client::push_items(std::vector<Json> items, dou
   jids.reserve(items.size());
   struct HeldLock {
     Store* store;
-    std::string key;
-    std::string holder;
+    flow::UniqueLock lock;
   };
   std::vector<HeldLock> locks;  // unique locks taken by this call, released if the push fails
   auto release_locks = [](std::vector<HeldLock>& held) {
-    for (auto& l : held) (void)l.store->lock_release(l.key, l.holder);
+    for (auto& l : held) flow::release(*l.store, l.lock);
   };
   // Group by store, keeping order within each store.
   std::map<Store*, std::vector<PushItem>> batches;
@@ -221,8 +222,8 @@ Result<std::vector<std::string>> Client::push_items(std::vector<Json> items, dou
       // Unique jobs: the lock is the admission ticket; its holder is the jid.
       double ttl = item.value("unique_for", 3600.0);
       double until = std::max(at, enqueued_at) + ttl;
-      auto got = store->lock_acquire(uk->get<std::string>(), item["jid"].get<std::string>(),
-                                     enqueued_at, until);
+      auto got = flow::acquire_unique(*store, uk->get<std::string>(),
+                                      item["jid"].get<std::string>(), enqueued_at, until);
       if (!got) {
         release_locks(locks);
         return fail(got.code(), "unique job lock: " + got.error().message());
@@ -231,7 +232,7 @@ Result<std::vector<std::string>> Client::push_items(std::vector<Json> items, dou
         jids.emplace_back();  // a copy is already pending: not enqueued
         continue;
       }
-      locks.push_back({store, uk->get<std::string>(), item["jid"].get<std::string>()});
+      locks.push_back({store, {uk->get<std::string>(), item["jid"].get<std::string>()}});
     }
     PushItem p;
     p.queue = std::move(queue);

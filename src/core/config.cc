@@ -65,6 +65,56 @@ Result<std::chrono::milliseconds> seconds(const YAML::Node& node, const std::str
 
 }  // namespace
 
+namespace {
+
+Result<Isolation> isolation_value(const YAML::Node& v) {
+  auto s = scalar<std::string>(v, "isolation");
+  if (!s) return s.error();
+  auto iso = isolation_from_string(*s);
+  if (!iso || *iso == Isolation::inherit)
+    return bad(v, "'isolation' must be thread, process or fork (got '" + *s + "')");
+  return *iso;
+}
+
+Result<Isolation> queue_isolation(const YAML::Node& v) {
+  if (!v.IsMap() || v.size() != 1 || !v["isolation"])
+    return bad(v, "a queue's third element must be {isolation: thread|process|fork}");
+  return isolation_value(v["isolation"]);
+}
+
+Status parse_children(const YAML::Node& v, ChildOptions& out) {
+  if (!v.IsMap())
+    return bad(v,
+               "'children' must map max_memory_mb, hard_memory_mb, address_space_mb, "
+               "max_jobs_per_child, kill_grace to numbers");
+  for (auto it = v.begin(); it != v.end(); ++it) {
+    const std::string key = it->first.as<std::string>();
+    if (key == "kill_grace") {
+      auto d = seconds(it->second, key);
+      if (!d) return d.error();
+      out.kill_grace = *d;
+      continue;
+    }
+    auto n = scalar<long long>(it->second, key);
+    if (!n) return n.error();
+    if (*n < 0) return bad(it->second, "'" + key + "' must not be negative");
+    const auto value = static_cast<std::size_t>(*n);
+    if (key == "max_memory_mb")
+      out.max_memory_mb = value;
+    else if (key == "hard_memory_mb")
+      out.hard_memory_mb = value;
+    else if (key == "address_space_mb")
+      out.address_space_mb = value;
+    else if (key == "max_jobs_per_child")
+      out.max_jobs_per_child = value;
+    else
+      return bad(it->first, "unknown key 'children." + key + "'");
+  }
+  return {};
+}
+
+}  // namespace
+
 Result<Config> parse_config(std::string_view text) {
   YAML::Node root;
   try {
@@ -79,7 +129,7 @@ Result<Config> parse_config(std::string_view text) {
       "store",       "concurrency", "timeout",       "queues",        "stores",
       "tag",         "labels",      "log_format",    "poll_interval", "heartbeat_interval",
       "process_ttl", "max_retries", "dead_max_jobs", "dead_timeout",  "rescue_interval",
-      "cron"};
+      "cron",        "isolation",   "children"};
   for (auto it = root.begin(); it != root.end(); ++it) {
     std::string key = it->first.as<std::string>();
     const YAML::Node& v = it->second;
@@ -113,19 +163,32 @@ Result<Config> parse_config(std::string_view text) {
         QueueWeight qw;
         if (q.IsScalar()) {
           qw.name = q.as<std::string>();
-        } else if (q.IsSequence() && q.size() == 2 && q[0].IsScalar() && q[1].IsScalar()) {
+        } else if (q.IsSequence() && (q.size() == 2 || q.size() == 3) && q[0].IsScalar() &&
+                   q[1].IsScalar()) {
           qw.name = q[0].as<std::string>();
           auto w = scalar<int>(q[1], "queue weight");
           if (!w) return w.error();
           if (*w < 0) return bad(q, "queue weight must not be negative");
           qw.weight = *w;
+          if (q.size() == 3) {
+            auto iso = queue_isolation(q[2]);
+            if (!iso) return iso.error();
+            qw.isolation = *iso;
+          }
         } else {
-          return bad(q, "each queue must be a name or [name, weight]");
+          return bad(
+              q, "each queue must be a name, [name, weight] or [name, weight, {isolation: ...}]");
         }
         if (qw.name.empty()) return bad(q, "queue name must not be empty");
         c.server.queues.push_back(std::move(qw));
       }
       if (c.server.queues.empty()) return bad(v, "'queues' must not be empty");
+    } else if (key == "isolation") {
+      auto iso = isolation_value(v);
+      if (!iso) return iso.error();
+      c.server.isolation = *iso;
+    } else if (key == "children") {
+      if (auto st = parse_children(v, c.server.children); !st) return st.error();
     } else if (key == "stores") {
       if (!v.IsMap()) return bad(v, "'stores' must map queue names to store URLs");
       for (auto s = v.begin(); s != v.end(); ++s) {

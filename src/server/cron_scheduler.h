@@ -8,12 +8,19 @@
 #include "errand/client.h"
 #include "errand/cron.h"
 #include "server/runtime.h"
+#include "server/service.h"
 
 namespace errand {
 
-class CronScheduler {
+class CronScheduler : public Service {
  public:
   CronScheduler(Runtime& rt, const QueueMap& queues, std::vector<CronEntry> entries);
+  const char* name() const override { return "cron"; }
+  std::chrono::milliseconds next_interval() override { return rt_.options.cron_interval; }
+  /// Fires what is due unless the server is quiet.
+  void run_once() override {
+    if (!rt_.quiet.load()) tick();
+  }
   /// Parses every entry; invalid_argument naming the entry on error.
   Status prepare();
   /// Fires every tick due by now. Returns how many jobs this process enqueued.

@@ -103,7 +103,7 @@ std::vector<Work> Fetcher::fetch_once(std::size_t want, bool block) {
   std::vector<Work> out;
   auto& sources = rt_.sources;
   if (sources.empty()) {
-    std::this_thread::sleep_for(rt_.options.fetch_wait);
+    std::this_thread::sleep_for(std::min(rt_.options.fetch_wait, kWaitSlice));
     return out;
   }
   auto claim = [&](Source& s, std::chrono::milliseconds wait) -> bool {
@@ -137,7 +137,8 @@ std::vector<Work> Fetcher::fetch_once(std::size_t want, bool block) {
     return !out.empty();
   };
   if (sources.size() == 1) {
-    claim(*sources[0], block ? rt_.options.fetch_wait : std::chrono::milliseconds(0));
+    claim(*sources[0],
+          block ? std::min(rt_.options.fetch_wait, kWaitSlice) : std::chrono::milliseconds(0));
     return out;
   }
   if (!block) {

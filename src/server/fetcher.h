@@ -4,6 +4,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -36,6 +37,9 @@ class Fetcher {
 
   /// Read-ahead applies while jobs average less than this.
   static constexpr double kShortJob = 0.002;
+  /// A blocking fetch waits at most this long (or fetch_wait, if shorter)
+  /// before the thread looks at quiet again: an idle server stops within it.
+  static constexpr std::chrono::milliseconds kWaitSlice{250};
 
  private:
   std::vector<Work> fetch_once(std::size_t want, bool block);

@@ -33,27 +33,43 @@ std::int64_t current_rss_kb() {
 Heartbeat::Heartbeat(Runtime& rt, SignalHandler on_signal)
     : rt_(rt), on_signal_(std::move(on_signal)) {}
 
+Json Heartbeat::info() const {
+  auto colon = rt_.identity.find(':');
+  std::vector<std::string> queues;
+  for (const auto& s : rt_.sources)
+    for (const auto& q : s->queues)
+      if (std::find(queues.begin(), queues.end(), q.name) == queues.end()) queues.push_back(q.name);
+  return Json{{"hostname", rt_.identity.substr(0, colon)},
+              {"started_at", rt_.started_at},
+              {"pid", static_cast<std::int64_t>(::getpid())},
+              {"tag", rt_.options.tag},
+              {"concurrency", rt_.options.concurrency},
+              {"queues", queues},
+              {"labels", rt_.options.labels},
+              {"identity", rt_.identity},
+              {"version", "errand 0.1.0"}};
+}
+
+bool Heartbeat::counters_pending() const {
+  for (const auto& s : rt_.sources)
+    if (s->processed.load() != 0 || s->failed.load() != 0) return true;
+  return false;
+}
+
+void HeartbeatService::run_once() {
+  if (auto st = hb_.beat(); !st) log::warn("heartbeat failed", {{"error", st.message()}});
+}
+
+void StatsService::run_once() {
+  if (!hb_.counters_pending()) return;
+  if (auto st = hb_.beat(); !st) log::warn("stats flush failed", {{"error", st.message()}});
+}
+
 Status Heartbeat::beat() {
-  if (info_.is_null()) {
-    auto colon = rt_.identity.find(':');
-    std::vector<std::string> queues;
-    for (const auto& s : rt_.sources)
-      for (const auto& q : s->queues)
-        if (std::find(queues.begin(), queues.end(), q.name) == queues.end())
-          queues.push_back(q.name);
-    info_ = Json{{"hostname", rt_.identity.substr(0, colon)},
-                 {"started_at", rt_.started_at},
-                 {"pid", static_cast<std::int64_t>(::getpid())},
-                 {"tag", rt_.options.tag},
-                 {"concurrency", rt_.options.concurrency},
-                 {"queues", queues},
-                 {"labels", rt_.options.labels},
-                 {"identity", rt_.identity},
-                 {"version", "errand 0.1.0"}};
-  }
+  std::lock_guard beat_lock(mu_);
   ProcessBeat b;
   b.identity = rt_.identity;
-  b.info = info_;
+  b.info = info();
   b.beat = rt_.now();
   b.quiet = rt_.quiet.load();
   b.rss_kb = current_rss_kb();

@@ -4,9 +4,11 @@
 #pragma once
 
 #include <functional>
+#include <mutex>
 #include <string>
 
 #include "server/runtime.h"
+#include "server/service.h"
 
 namespace errand {
 
@@ -21,14 +23,48 @@ class Heartbeat {
   Heartbeat(Runtime& rt, SignalHandler on_signal);
   /// Beats once to every store. Returns the first error (the other stores
   /// still got their beat). Counters that could not be reported are kept for
-  /// the next beat.
+  /// the next beat. Thread-safe (beats are serialised).
   Status beat();
+  /// Whether finished jobs wait to be counted in the store.
+  bool counters_pending() const;
+
+ private:
+  Json info() const;
+
+  Runtime& rt_;
+  SignalHandler on_signal_;
+  std::mutex mu_;            // serialises beats
+  std::int64_t rtt_us_ = 0;  // guarded by mu_
+};
+
+/// Beats every heartbeat_interval.
+class HeartbeatService : public Service {
+ public:
+  HeartbeatService(Runtime& rt, Heartbeat& hb) : rt_(rt), hb_(hb) {}
+  const char* name() const override { return "heartbeat"; }
+  std::chrono::milliseconds first_delay() override { return rt_.options.heartbeat_interval; }
+  std::chrono::milliseconds next_interval() override { return rt_.options.heartbeat_interval; }
+  void run_once() override;
 
  private:
   Runtime& rt_;
-  SignalHandler on_signal_;
-  Json info_;  // built once, on the first beat
-  std::int64_t rtt_us_ = 0;
+  Heartbeat& hb_;
+};
+
+/// Flushes the processed/failed counters to the stores every stats_interval
+/// when jobs finished since the last beat, so `errand stats` lags the work
+/// by about that interval rather than by a whole heartbeat.
+class StatsService : public Service {
+ public:
+  StatsService(Runtime& rt, Heartbeat& hb) : rt_(rt), hb_(hb) {}
+  const char* name() const override { return "stats"; }
+  std::chrono::milliseconds first_delay() override { return rt_.options.stats_interval; }
+  std::chrono::milliseconds next_interval() override { return rt_.options.stats_interval; }
+  void run_once() override;
+
+ private:
+  Runtime& rt_;
+  Heartbeat& hb_;
 };
 
 }  // namespace errand

@@ -1,5 +1,8 @@
 #include "server/poller.h"
 
+#include <cmath>
+#include <limits>
+
 #include "core/log.h"
 
 namespace errand {
@@ -21,27 +24,31 @@ std::size_t Poller::poll() {
   return total;
 }
 
+std::chrono::milliseconds Poller::first_delay() {
+  return std::min(rt_.options.poll_interval, std::chrono::milliseconds(500));
+}
+
 std::chrono::milliseconds Poller::next_interval() {
   auto avg = rt_.options.poll_interval.count();
   std::uniform_int_distribution<std::int64_t> d(avg / 2, avg + avg / 2);
-  return std::chrono::milliseconds(std::max<std::int64_t>(d(rng_), 1));
+  auto wait = std::chrono::milliseconds(std::max<std::int64_t>(d(rng_), 1));
+  const double due = rt_.next_due.load();
+  if (std::isfinite(due)) {
+    // A little after the due time: the store compares with its own clock.
+    const double until_due = std::max(0.0, due - rt_.now()) + 0.05;
+    wait = std::min(wait, std::chrono::milliseconds(static_cast<std::int64_t>(until_due * 1000)));
+  }
+  return wait;
 }
 
-std::size_t Rescuer::rescue() {
-  std::size_t total = 0;
-  const double grace = std::chrono::duration<double>(rt_.options.process_ttl).count();
-  for (const auto& s : rt_.sources) {
-    auto moved = s->store->rescue_orphans(rt_.now(), grace);
-    if (!moved) {
-      log::warn("rescuer failed", {{"error", moved.error().message()}});
-      continue;
-    }
-    if (*moved > 0)
-      log::warn("rescued jobs of a process that died",
-                {{"jobs", std::to_string(*moved)}, {"store", std::string(s->store->scheme())}});
-    total += *moved;
+void Poller::run_once() {
+  if (rt_.quiet.load()) return;
+  // Forget the hints that are due now (this poll moves them); keep a later one.
+  double due = rt_.next_due.load();
+  while (due <= rt_.now() &&
+         !rt_.next_due.compare_exchange_weak(due, std::numeric_limits<double>::infinity())) {
   }
-  return total;
+  poll();
 }
 
 }  // namespace errand

@@ -1,37 +1,33 @@
-// The background services that keep jobs moving: the poller (due scheduled
-// and retry jobs into their queues) and the rescuer (jobs claimed by dead
-// processes back into their queues). Each store makes its transition atomic,
-// so every process runs both and a job still moves exactly once.
+// The poller: moves due scheduled and retry jobs into their queues. Each
+// store makes the move atomic, so every process polls and a job still moves
+// exactly once. It wakes early for a retry or snooze this process scheduled
+// (Runtime::note_due), so a short retry_in is not held up by the interval.
 #pragma once
 
 #include <random>
 
 #include "server/runtime.h"
+#include "server/service.h"
 
 namespace errand {
 
-class Poller {
+class Poller : public Service {
  public:
   explicit Poller(Runtime& rt) : rt_(rt) {}
+  const char* name() const override { return "poller"; }
+  /// Soon after start: jobs may have come due while no worker ran.
+  std::chrono::milliseconds first_delay() override;
+  /// Uniform over [avg/2, 1.5·avg] (Sidekiq's spread, so processes do not
+  /// poll in step), or until the next due time this process knows of.
+  std::chrono::milliseconds next_interval() override;
+  /// Polls unless the server is quiet.
+  void run_once() override;
   /// Moves everything due now, in batches. Returns how many moved.
   std::size_t poll();
-  /// The next wait: uniform over [avg/2, 1.5·avg] (Sidekiq's spread, so
-  /// processes do not poll in step).
-  std::chrono::milliseconds next_interval();
 
  private:
   Runtime& rt_;
   std::mt19937 rng_{std::random_device{}()};
-};
-
-class Rescuer {
- public:
-  explicit Rescuer(Runtime& rt) : rt_(rt) {}
-  /// Returns orphaned jobs to their queues. Returns how many moved.
-  std::size_t rescue();
-
- private:
-  Runtime& rt_;
 };
 
 }  // namespace errand

@@ -1,23 +1,24 @@
-// A processor: one worker thread running one job at a time. This is the one
-// place where exceptions thrown by user jobs are caught; each becomes an
-// outcome (done, retry, dead, dropped, snoozed) applied to the store.
+// A processor: one worker thread running one claimed job at a time through
+//   decode → admit → run → settle
+// decode reads the payload into a JobView (job_view.h); admit checks expiry
+// and the rate and concurrency limits (flow_control.h); run calls perform()
+// and classifies what it threw (executor.h); settle stores the outcome
+// (settle.h). Each step returns; nothing but settle touches the store's job
+// state. With isolation process or fork, run hands the job to a child
+// process (child.h) and the rest stays here.
 #pragma once
 
-#include <functional>
 #include <memory>
 #include <thread>
 
+#include "server/child.h"
 #include "server/fetcher.h"
+#include "server/flow_control.h"
+#include "server/job_view.h"
+#include "server/outcome.h"
 #include "server/runtime.h"
 
 namespace errand {
-
-/// Applies the failure policy to a claimed job: retry, dead or drop, with
-/// error and death handlers. `doc` is updated with the failure fields.
-void settle_failure(Runtime& rt, Store& store, const Fetched& job, Json& doc,
-                    const JobDescriptor* desc, const std::string& error_class,
-                    const std::string& error_message, ErrorAction action,
-                    const std::function<void(const char*, const std::function<Status()>&)>& apply);
 
 class Processor {
  public:
@@ -35,21 +36,22 @@ class Processor {
 
  private:
   void loop();
-  /// Applies a store transition, retrying while the store is unreachable
-  /// (unless the server is stopping: then the claim stays, and the rescuer
-  /// returns the job after this process is gone).
-  void apply(const char* what, const std::function<Status()>& op);
-  /// stop() or the watchdog settled the current job already: do not touch it.
-  bool abandoned() const;
-  /// Moves a payload errand cannot run to the dead set, with `why`.
-  void park_bad_payload(Work& w, const std::string& why, double started);
-  /// Acknowledges a finished job: through the source's Acker (batched, from
-  /// its thread), or at once for an in-process store.
-  void ack_done(Source& src, Fetched job);
+  /// Expiry, then the limits. Returns the outcome when the job must not run
+  /// now; otherwise the limit slots it holds are in `held`.
+  std::optional<Outcome> admit(Work& w, DecodedJob& job, const JobDescriptor* desc, double started,
+                               flow::HeldSlots& held);
+  /// Where this job runs: its class's isolation, else its queue's, else the server's.
+  Isolation isolation_for(const Work& w, const JobDescriptor* desc) const;
+  /// Runs the admitted job on this thread or in a child process.
+  Outcome run(Work& w, DecodedJob& job, const JobDescriptor* desc, Isolation mode,
+              std::stop_token stop, double started);
+  /// Runs it in this processor's child (process) or a fresh one (fork).
+  Outcome run_in_child(Work& w, const JobDescriptor& desc, Isolation mode, std::stop_token stop);
 
   Runtime& rt_;
   Fetcher& fetcher_;
   std::shared_ptr<Slot> slot_;
+  std::unique_ptr<Child> child_;  // used by this processor's thread only
   std::thread thread_;
 };
 

@@ -5,6 +5,9 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
+#include <functional>
+#include <limits>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -23,6 +26,7 @@ struct Source {
   std::shared_ptr<Store> store;     // set-up only
   std::vector<QueueWeight> queues;  // set-up only
   bool weighted = false;            // set-up only
+  bool isolated_queues = false;     // set-up only: some queue sets its own isolation
   std::vector<std::string> strict;  // set-up only: the strict order, duplicates removed
   /// The paused queues, replaced whole every second; a fetch reads the
   /// pointer without a lock.
@@ -76,6 +80,15 @@ struct Runtime {
 
   std::atomic<bool> quiet{false};
   std::atomic<bool> stop_requested{false};
+  /// Notified (once stop_requested is set) whenever a slot's job ends, so
+  /// that stop() waits for running jobs without polling.
+  std::mutex idle_mu;
+  std::condition_variable idle_cv;
+  /// The earliest retry or snooze this process scheduled (epoch s; +inf:
+  /// none): the poller wakes for it instead of waiting for its next round.
+  std::atomic<double> next_due{std::numeric_limits<double>::infinity()};
+  /// Set-up only: wakes the poller (see next_due).
+  std::function<void()> wake_poller;
 
   std::atomic<std::int64_t> processed{0};
   std::atomic<std::int64_t> failed{0};
@@ -93,6 +106,20 @@ struct Runtime {
   }
 
   double now() const { return clock->epoch(); }
+
+  /// A job of this process is due again at `at`: let the poller know.
+  void note_due(double at) {
+    double cur = next_due.load();
+    while (at < cur && !next_due.compare_exchange_weak(cur, at)) {
+    }
+    if (at <= cur && wake_poller) wake_poller();
+  }
+  /// A slot's job ended (see idle_cv).
+  void note_idle() {
+    if (!stop_requested.load()) return;
+    { std::lock_guard lk(idle_mu); }
+    idle_cv.notify_all();
+  }
 };
 
 }  // namespace errand

@@ -1,0 +1,256 @@
+#include "server/settle.h"
+
+#include <array>
+
+#include "core/log.h"
+#include "server/retrier.h"
+#include "server/transition.h"
+
+namespace errand {
+
+namespace {
+
+std::string args_for_log(const Json& doc, const JobDescriptor* job) {
+  if (job && job->redact_args) return "[REDACTED]";
+  auto it = doc.find("args");
+  if (it == doc.end()) return "[]";
+  std::string s = payload::dump(*it);
+  if (s.size() > 500) s = s.substr(0, 497) + "...";
+  return s;
+}
+
+/// Sidekiq's `backtrace` option: true keeps every line of the error's
+/// backtrace in `error_backtrace`, a number that many.
+void store_backtrace(Json& doc, const std::vector<std::string>& lines) {
+  if (lines.empty()) return;
+  auto bt = doc.find("backtrace");
+  if (bt == doc.end()) return;
+  std::size_t n = 0;
+  if (bt->is_boolean() && bt->get<bool>()) n = lines.size();
+  if (bt->is_number_integer() && bt->get<std::int64_t>() > 0)
+    n = std::min(lines.size(), static_cast<std::size_t>(bt->get<std::int64_t>()));
+  if (n == 0) return;
+  doc["error_backtrace"] =
+      std::vector<std::string>(lines.begin(), lines.begin() + static_cast<std::ptrdiff_t>(n));
+}
+
+template <class Handlers>
+void run_handlers(const Handlers& handlers, const JobFailure& failure, const char* on_throw) {
+  for (const auto& h : handlers) {
+    try {
+      h(failure);
+    } catch (...) {
+      log::error(on_throw, {{"jid", failure.payload.value("jid", std::string())}});
+    }
+  }
+}
+
+/// The settle of one job: its context and the steps per outcome.
+class Settle {
+ public:
+  Settle(Runtime& rt, Work& w, DecodedJob* job, const JobDescriptor* desc)
+      : rt_(rt), w_(w), src_(*w.source), store_(*w.source->store), job_(job), desc_(desc) {}
+
+  void run(const Outcome& out);
+
+ private:
+  /// Applies a store transition, retrying while the store is unreachable
+  /// (unless the server is stopping: then the claim stays, and the rescuer
+  /// returns the job after this process is gone).
+  void apply(const char* what, const std::function<Status()>& op) {
+    Status st = retry_transition(what, op, [this] { return rt_.stop_requested.load(); });
+    if (!st && !transient(st))
+      log::error("store refused a job transition", {{"op", what}, {"error", st.message()}});
+  }
+  void ack_inline() {
+    apply("ack", [&] { return store_.ack(std::span<const Fetched>(&w_.job, 1)); });
+  }
+  void log_job(log::Level level, std::string_view message, double elapsed) {
+    if (!rt_.options.log_jobs || !job_) return;
+    const JobView& v = job_->view();
+    log::write(
+        level, message,
+        std::array<log::Field, 3>{{{"class", v.display_class}, {"jid", v.jid}, {"queue", v.queue}}},
+        elapsed);
+  }
+  void finished(const Outcome& out);
+  void failed(const Outcome& out);
+  void policy(Json& doc, const Outcome& out);
+  void park(const std::string& why);
+  void count_processed() {
+    rt_.processed.fetch_add(1);
+    src_.processed.fetch_add(1);
+  }
+
+  Runtime& rt_;
+  Work& w_;
+  Source& src_;
+  Store& store_;
+  DecodedJob* job_;
+  const JobDescriptor* desc_;
+};
+
+void Settle::run(const Outcome& out) {
+  using K = Outcome::Kind;
+  switch (out.kind) {
+    case K::done:
+    case K::discarded:
+      finished(out);
+      return;
+    case K::snoozed: {
+      log_job(log::Level::info, "snoozed for " + std::to_string(static_cast<long>(out.delay)) + "s",
+              out.elapsed);
+      const double at = rt_.now() + out.delay;
+      const auto& v = job_->view();
+      apply("snooze", [&] { return store_.reschedule(w_.job, v.jid, w_.job.payload, at); });
+      rt_.note_due(at);
+      count_processed();
+      return;
+    }
+    case K::failed:
+      failed(out);
+      return;
+    case K::expired:
+      log_job(log::Level::info, "expired", 0);
+      ack_inline();
+      flow::release(store_, job_->view().unique);
+      rt_.expired.fetch_add(1);
+      return;
+    case K::deferred: {
+      log_job(log::Level::debug, "deferred: " + out.error_message, 0);
+      const auto& v = job_->view();
+      apply("reschedule", [&] { return store_.reschedule(w_.job, v.jid, w_.job.payload, out.at); });
+      rt_.note_due(out.at);
+      rt_.deferred.fetch_add(1);
+      return;
+    }
+    case K::bad_payload:
+      park(out.error_message);
+      return;
+  }
+}
+
+void Settle::finished(const Outcome& out) {
+  const bool done = out.kind == Outcome::Kind::done;
+  log_job(log::Level::info, done ? "done" : "discarded: " + out.error_message, out.elapsed);
+  const auto& unique = job_->view().unique;
+  if (unique.held_until(flow::UniqueUntil::executed)) {
+    // The lock goes only once the ack is stored: no second copy while this
+    // one could still come back.
+    ack_inline();
+    flow::release(store_, unique);
+  } else if (src_.acker) {
+    src_.acker->add(std::move(w_.job));  // batched, from the acker's thread
+  } else {
+    ack_inline();  // an in-process store: no round trip to save
+  }
+  if (!done) rt_.discarded.fetch_add(1);
+  count_processed();
+}
+
+void Settle::failed(const Outcome& out) {
+  Json* doc = job_ ? job_->document() : nullptr;
+  if (!doc) {
+    // Only the fast reader accepted it (the full parse is stricter).
+    park("payload is not valid JSON");
+  } else {
+    if (rt_.options.log_jobs) {
+      const JobView& v = job_->view();
+      log::write(log::Level::warn, "fail: " + out.error_class + ": " + out.error_message,
+                 std::array<log::Field, 4>{{{"class", v.display_class},
+                                            {"jid", v.jid},
+                                            {"queue", v.queue},
+                                            {"args", args_for_log(*doc, desc_)}}},
+                 out.elapsed);
+    }
+    policy(*doc, out);
+  }
+  rt_.failed.fetch_add(1);
+  src_.failed.fetch_add(1);
+  count_processed();
+}
+
+void Settle::policy(Json& doc, const Outcome& out) {
+  const std::string jid = job_->view().jid;
+  FailureInput in;
+  in.error_class = out.error_class;
+  in.error_message = out.error_message;
+  in.fetched_queue = w_.job.queue;
+  in.job = desc_;
+  in.action = out.action;
+  in.now = rt_.now();
+  in.max_retries = rt_.options.max_retries;
+  const FailureOutcome plan = plan_failure(doc, in);
+  store_backtrace(doc, out.backtrace);
+  const std::string text = payload::dump(doc);
+  const JobFailure failure{doc, out.error_class, out.error_message,
+                           plan.kind == FailureOutcome::Kind::retry};
+  run_handlers(rt_.options.error_handlers, failure, "error handler threw");
+  const auto& unique = job_->view().unique;
+  switch (plan.kind) {
+    case FailureOutcome::Kind::retry:
+      apply("retry", [&] { return store_.retry(w_.job, jid, text, plan.at); });
+      rt_.note_due(plan.at);
+      rt_.retried.fetch_add(1);
+      break;
+    case FailureOutcome::Kind::dead:
+      log::warn("moved to the dead set: " + out.error_class + ": " + out.error_message,
+                {{"class", job_->view().display_class}, {"jid", jid}, {"queue", w_.job.queue}});
+      apply("kill", [&] { return store_.kill(w_.job, jid, text, rt_.now(), rt_.options.dead); });
+      rt_.dead.fetch_add(1);
+      if (unique.held_until(flow::UniqueUntil::executed)) flow::release(store_, unique);
+      break;
+    case FailureOutcome::Kind::drop:
+      log::warn(
+          "dropped (retry disabled, no dead entry): " + out.error_class + ": " + out.error_message,
+          {{"class", job_->view().display_class}, {"jid", jid}, {"queue", w_.job.queue}});
+      ack_inline();
+      rt_.discarded.fetch_add(1);
+      if (unique.held_until(flow::UniqueUntil::executed)) flow::release(store_, unique);
+      break;
+  }
+  if (plan.run_death_handlers)
+    run_handlers(rt_.options.death_handlers, failure, "death handler threw");
+}
+
+void Settle::park(const std::string& why) {
+  // Not a job errand can run: park it in the dead set where an operator sees
+  // it, with the reason when the payload is at least a JSON object.
+  auto bad = bad_payload_entry(w_.job, why, rt_.now());
+  log::error("bad payload moved to the dead set", {{"queue", w_.job.queue}, {"error", why}});
+  apply("kill",
+        [&] { return store_.kill(w_.job, bad.jid, bad.text, rt_.now(), rt_.options.dead); });
+  rt_.dead.fetch_add(1);
+}
+
+}  // namespace
+
+BadPayloadEntry bad_payload_entry(const Fetched& job, const std::string& why, double now) {
+  BadPayloadEntry out{job.payload, {}};
+  Json doc = Json::parse(job.payload, nullptr, false);
+  if (!doc.is_discarded() && !doc.is_object()) {
+    // Valid JSON but not an object (an array, a number, ...): Sidekiq's
+    // readers index every dead entry as a hash, so one such entry would
+    // break DeadSet#each and the Morgue page. Wrap it, keeping the original
+    // text as the one argument (how Sidekiq's UI shows unparsable entries).
+    doc = Json{{"class", "errand::BadPayload"},
+               {"args", Json::array({job.payload})},
+               {"jid", payload::new_jid()},
+               {"queue", job.queue},
+               {"retry", false}};
+  }
+  if (!doc.is_discarded() && doc.is_object()) {
+    doc["error_class"] = "errand::BadPayload";
+    doc["error_message"] = why;
+    if (auto j = doc.find("jid"); j != doc.end() && j->is_string()) out.jid = j->get<std::string>();
+    if (!doc.contains("failed_at")) doc["failed_at"] = now;
+    out.text = payload::dump(doc);
+  }
+  return out;
+}
+
+void settle(Runtime& rt, Work& w, DecodedJob* job, const JobDescriptor* desc, const Outcome& out) {
+  Settle(rt, w, job, desc).run(out);
+}
+
+}  // namespace errand
