@@ -264,5 +264,25 @@ TEST(Isolation, ChildrenAreRecycledAfterMaxJobsAndForkUsesOnePerJob) {
   }
 }
 
+TEST(Isolation, TheHeartbeatReportsTheChildren) {
+  auto store = open_store("memory://").value();
+  Server server(QueueMap(store), isolated(Isolation::process));
+  ASSERT_TRUE(server.start().ok());
+  // Pre-forked: both children exist before any job.
+  ASSERT_TRUE(eventually([&] {
+    auto procs = store->processes(0).value();
+    if (procs.size() != 1) return false;
+    auto kids = procs[0].info.find("children");
+    return kids != procs[0].info.end() && kids->size() == 2;
+  }));
+  const auto info = store->processes(0).value().at(0).info;
+  for (const auto& kid : info["children"]) {
+    EXPECT_GT(kid["pid"].get<int>(), 0);
+    EXPECT_NE(kid["pid"].get<int>(), ::getpid());
+    EXPECT_GT(kid["rss_kb"].get<std::int64_t>(), 0);
+  }
+  server.stop();
+}
+
 }  // namespace
 }  // namespace errand::testing

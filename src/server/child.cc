@@ -13,11 +13,11 @@
 #include <unistd.h>
 
 #include <cstring>
-#include <fstream>
 #include <thread>
 
 #include "server/child_crash.h"
 #include "server/frame.h"
+#include "server/heartbeat.h"
 
 namespace errand {
 
@@ -112,13 +112,7 @@ Child::~Child() {
   if (crash_page_) ::munmap(crash_page_, sizeof(CrashPage));
 }
 
-std::int64_t Child::rss_kb() const {
-  if (!alive_) return 0;
-  std::ifstream statm("/proc/" + std::to_string(pid_) + "/statm");
-  std::int64_t total = 0, rss = 0;
-  if (!(statm >> total >> rss)) return 0;
-  return rss * (::sysconf(_SC_PAGESIZE) / 1024);
-}
+std::int64_t Child::rss_kb() const { return alive_ ? rss_kb_of(pid_) : 0; }
 
 bool Child::worn_out() const {
   if (!alive_) return true;

@@ -23,8 +23,10 @@ std::string make_identity() {
   return host + ":" + std::to_string(::getpid()) + ":" + payload::new_jid().substr(0, 12);
 }
 
-std::int64_t current_rss_kb() {
-  std::ifstream statm("/proc/self/statm");
+std::int64_t current_rss_kb() { return rss_kb_of(::getpid()); }
+
+std::int64_t rss_kb_of(int pid) {
+  std::ifstream statm("/proc/" + std::to_string(pid) + "/statm");
   std::int64_t pages_total = 0, pages_rss = 0;
   if (!(statm >> pages_total >> pages_rss)) return 0;
   return pages_rss * (::sysconf(_SC_PAGESIZE) / 1024);
@@ -50,6 +52,21 @@ Json Heartbeat::info() const {
               {"version", "errand 0.1.0"}};
 }
 
+Json Heartbeat::children() const {
+  Json out = Json::array();
+  for (const auto& slot : rt_.slot_list()) {
+    int pid = 0;
+    std::size_t jobs = 0;
+    {
+      std::lock_guard lk(slot->mu);
+      pid = slot->child_pid;
+      jobs = slot->child_jobs;
+    }
+    if (pid > 0) out.push_back({{"pid", pid}, {"rss_kb", rss_kb_of(pid)}, {"jobs", jobs}});
+  }
+  return out;
+}
+
 bool Heartbeat::counters_pending() const {
   for (const auto& s : rt_.sources)
     if (s->processed.load() != 0 || s->failed.load() != 0) return true;
@@ -70,6 +87,7 @@ Status Heartbeat::beat() {
   ProcessBeat b;
   b.identity = rt_.identity;
   b.info = info();
+  if (Json kids = children(); !kids.empty()) b.info["children"] = std::move(kids);
   b.beat = rt_.now();
   b.quiet = rt_.quiet.load();
   b.rss_kb = current_rss_kb();

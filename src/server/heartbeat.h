@@ -16,6 +16,8 @@ namespace errand {
 std::string make_identity();
 /// This process's resident set size in KiB (0 if unknown).
 std::int64_t current_rss_kb();
+/// Process `pid`'s resident set size in KiB (0 if unknown or gone).
+std::int64_t rss_kb_of(int pid);
 
 class Heartbeat {
  public:
@@ -30,6 +32,8 @@ class Heartbeat {
 
  private:
   Json info() const;
+  /// The child processes of the processors: pid, rss_kb, jobs (may be empty).
+  Json children() const;
 
   Runtime& rt_;
   SignalHandler on_signal_;

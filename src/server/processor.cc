@@ -86,6 +86,7 @@ void Processor::loop() {
     // Pre-forked: the first job does not wait for a fork.
     if (auto c = Child::spawn(ChildRunner{rt_.registry, &rt_.chain}, rt_.options.children))
       child_ = std::move(c).value();
+    publish_child();
   }
   while (auto w = fetcher_.next()) process(*w);
 }
@@ -148,6 +149,12 @@ Outcome Processor::run_in_child(Work& w, const JobDescriptor& desc, Isolation mo
   return out;
 }
 
+void Processor::publish_child() {
+  std::lock_guard lk(slot_->mu);
+  slot_->child_pid = child_ ? child_->pid() : 0;
+  slot_->child_jobs = child_ ? child_->jobs_run() : 0;
+}
+
 Outcome Processor::run(Work& w, DecodedJob& job, const JobDescriptor* desc, Isolation mode,
                        std::stop_token stop, double started) {
   Outcome out;
@@ -155,6 +162,7 @@ Outcome Processor::run(Work& w, DecodedJob& job, const JobDescriptor* desc, Isol
     out = run_in_thread(RunRequest{&job, desc, &rt_.chain, std::move(stop)});
   else
     out = run_in_child(w, *desc, mode, std::move(stop));
+  if (mode != Isolation::thread) publish_child();
   out.elapsed = rt_.now() - started;
   return out;
 }

@@ -45,6 +45,8 @@ class Processor {
   /// Runs the admitted job on this thread or in a child process.
   Outcome run(Work& w, DecodedJob& job, const JobDescriptor* desc, Isolation mode,
               std::stop_token stop, double started);
+  /// Tells the heartbeat which child this processor has now.
+  void publish_child();
   /// Runs it in this processor's child (process) or a fresh one (fork).
   Outcome run_in_child(Work& w, const JobDescriptor& desc, Isolation mode, std::stop_token stop);
 

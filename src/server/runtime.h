@@ -65,6 +65,10 @@ struct Slot {
   std::string lock_holder;         // guarded by mu: the job's jid
   std::vector<std::string> locks;  // guarded by mu
   std::string tid;                 // set-up only
+  // The child process this slot's jobs run in (isolation process or fork),
+  // for the heartbeat: its pid (0: none) and how many jobs it ran.
+  int child_pid = 0;           // guarded by mu
+  std::size_t child_jobs = 0;  // guarded by mu
 };
 
 struct Runtime {
