@@ -209,6 +209,9 @@ class WriteLock {
  public:
   explicit WriteLock(const std::filesystem::path& db) {
     EXPECT_EQ(sqlite3_open(db.c_str(), &db_), SQLITE_OK);
+    // A running worker may be in a short transaction (an ack, a stats flush):
+    // wait for it rather than fail to take the lock.
+    sqlite3_busy_timeout(db_, 10'000);
     char* err = nullptr;
     EXPECT_EQ(sqlite3_exec(db_, "BEGIN EXCLUSIVE", nullptr, nullptr, &err), SQLITE_OK)
         << (err ? err : "");

@@ -37,10 +37,10 @@ TEST(IsolationCli, AWorkerWithProcessIsolationSurvivesCrashingJobs) {
     ASSERT_TRUE(client->push(abrt, Json::array(), dies).ok());
     ASSERT_TRUE(client->push_bulk(nothing, args, o).ok());
   }
-  Process worker(cmd({"worker", "-r", kCrashJobs, "--store", url, "-q", "crashy", "-c", "4",
-                      "--isolation", "process", "--heartbeat-interval", "0.5", "--process-ttl",
-                      "3"}),
-                 SpawnOptions{dir.path(), {}, dir / "worker.log", dir / "worker.log"});
+  Process worker(
+      cmd({"worker", "-r", kCrashJobs, "--store", url, "-q", "crashy", "-c", "4", "--isolation",
+           "process", "--heartbeat-interval", "0.5", "--process-ttl", "3"}),
+      SpawnOptions{dir.path(), {}, dir / "worker.log", dir / "worker.log"});
   auto store = open_store(url).value();
   ASSERT_TRUE(eventually(
       [&] {
