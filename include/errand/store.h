@@ -4,12 +4,10 @@
 // kill, promote due, rescue orphans) plus the admin reads and writes the CLI
 // and the dashboard share. Stores hold no policy: backoff, retry counts,
 // uniqueness and limits are decided above this seam and handed down as
-// finished payloads and times. A store says what it can do in
-// capabilities(); a call to something it lacks returns Errc::unsupported.
+// finished payloads and times. A store that lacks a capability returns
+// Errc::unsupported.
 //
-// Every store passes the shared conformance suite in tests/store_conformance/
-// (the errand_store_conformance library), which also checks that each
-// store's declared capabilities match what it does.
+// Every store passes the shared conformance suite in tests/store_conformance/.
 //
 // Thread safety: every Store method may be called from many threads at once.
 // Ownership: a Store is shared (std::shared_ptr) between the clients and
@@ -44,53 +42,14 @@ struct PushItem {
 /// A job claimed by a worker. The claim (a lease owned by the worker's process
 /// identity) holds until the job is acked, retried, killed or requeued; if the
 /// process dies first, rescue_orphans() puts the job back in its queue.
-/// Everything a store needs to settle the claim travels in this value: the
-/// settling calls (ack, requeue, retry, kill, reschedule) take no owner.
 struct Fetched {
   std::string queue;    ///< the queue it came from
   std::string payload;  ///< the payload text exactly as stored
-  /// Where the fetching store instance finds the claim (a row id on SQLite,
-  /// the owner's index on Redis); 0 if unused or unknown. Meaningful only to
-  /// the store object that set it.
-  std::int64_t id = 0;
-  /// The one owner of the claim: the identity fetch() claimed it for. A late
-  /// ack from an owner whose claim was rescued and claimed again by another
-  /// process leaves the new claim alone. Empty: any owner (a Fetched made by
-  /// hand).
+  std::int64_t id = 0;  ///< store-private handle (e.g. a row id); 0 if unused
+  /// The identity whose claim this is (set by fetch). A late ack from an
+  /// owner whose claim was rescued and claimed again by another process
+  /// leaves the new claim alone. Empty: any owner (a Fetched made by hand).
   std::string owner;
-};
-
-/// What a store can do, declared once so that callers need not probe (a
-/// probe may write, and an unsupported answer comes too late). The
-/// conformance suite checks each declaration against the store's behaviour.
-struct StoreCapabilities {
-  /// fetch() honours PushItem::priority: within a queue, higher priority runs
-  /// first, then oldest first. False: priority is ignored, queues are FIFO.
-  bool ordering = false;
-  /// set_paused() and paused_queues() work, and every process sharing the
-  /// store sees the same paused queues. False: set_paused() is unsupported.
-  bool pause = false;
-  /// lock_acquire() and lock_release() work (unique jobs, concurrency and
-  /// rate limits, cron ticks), atomically across processes. False: both are
-  /// unsupported, and so are the features built on them.
-  bool locks = false;
-  /// lock_extend() works: a holder can move its lock's end. False: it is
-  /// unsupported, and concurrency slots are leased for a job's whole possible
-  /// run instead of renewed.
-  bool lock_extend = false;
-  /// Calls are in-process work without I/O (the memory store): the server
-  /// then acknowledges jobs one by one instead of batching them from a
-  /// separate thread. Same as in_process().
-  bool in_process = false;
-  /// push() can run inside the application's own open database transaction,
-  /// committed or rolled back with it (enqueue "within" a transaction).
-  /// False: a push is its own write, whatever the application does.
-  bool transactional_push = false;
-  /// A fetch() waiting for work is woken at once by a push from any process
-  /// sharing the store (Redis: a blocking pop; PostgreSQL: LISTEN/NOTIFY).
-  /// False: pushes from other processes are noticed at the next poll
-  /// (pushes through the same store object still wake it at once).
-  bool listen_notify = false;
 };
 
 /// The three sorted sets, as in Sidekiq.
@@ -165,25 +124,12 @@ struct ProcessRecord {
   std::int64_t rss_kb = 0;
 };
 
-/// An application's own database connection with a transaction in progress,
-/// handed to Store::push_within() (through Client::within()). The application
-/// owns the connection and ends the transaction; errand only adds rows to it.
-struct AppTransaction {
-  enum class Kind { postgres, sqlite };
-  Kind kind = Kind::postgres;
-  void* handle = nullptr;  ///< a PGconn* (postgres) or a sqlite3* (sqlite)
-};
-
 class Store {
  public:
   virtual ~Store() = default;
 
-  /// "memory", "sqlite", "redis", "postgres".
+  /// "memory", "sqlite", "redis".
   virtual std::string_view scheme() const = 0;
-
-  /// What this store can do (see StoreCapabilities). Constant for the
-  /// store's life.
-  virtual StoreCapabilities capabilities() const = 0;
 
   // ---- enqueue -----------------------------------------------------------
 
@@ -274,8 +220,7 @@ class Store {
   virtual Status set_clear(SetKind kind) = 0;
 
   // ---- flow control ------------------------------------------------------
-  // Stores that lack one of these return Errc::unsupported (the defaults) and
-  // say so in capabilities().
+  // Stores that lack one of these return Errc::unsupported (the defaults).
 
   /// Pauses or resumes `queue` for every process sharing the store: a paused
   /// queue keeps accepting jobs and is not fetched.
@@ -298,34 +243,16 @@ class Store {
   virtual Result<bool> lock_extend(const std::string& key, const std::string& holder,
                                    double expires_at);
 
-  /// capabilities().in_process, kept for the callers that predate
-  /// capabilities().
-  virtual bool in_process() const { return capabilities().in_process; }
+  /// True when calls are in-process work without I/O (the memory store):
+  /// the server then acknowledges jobs one by one instead of batching them
+  /// from a separate thread.
+  virtual bool in_process() const { return false; }
 
   /// Releases the claim on `job` and schedules `payload` to run at `at` (the
   /// scheduled set). The default pushes, then acks: a crash in between
   /// runs the job twice, never zero times.
   virtual Status reschedule(const Fetched& job, const std::string& jid, const std::string& payload,
                             double at);
-
-  // ---- transactional enqueue --------------------------------------------
-
-  /// Enqueues `jobs` as push() does, but inside the application's transaction
-  /// `txn`, on its own connection to the database this store uses: the jobs
-  /// exist if and only if that transaction commits (workers see them after
-  /// the commit). Not thread-safe for one `txn` (the application's
-  /// connection is used by one thread at a time). If it fails, roll the
-  /// transaction back: on PostgreSQL the failed statement has already
-  /// aborted it. Stores whose jobs cannot live in the application's database
-  /// (memory, redis) return Errc::unsupported (the default); a connection of
-  /// the wrong kind, without a transaction in progress, or (SQLite) to
-  /// another file is Errc::invalid_argument.
-  virtual Status push_within(const AppTransaction& txn, std::span<const PushItem> jobs);
-  /// lock_acquire() inside `txn` (unique jobs enqueued within it): a rollback
-  /// releases the lock with the job. Errc::unsupported by default.
-  virtual Result<bool> lock_acquire_within(const AppTransaction& txn, const std::string& key,
-                                           const std::string& holder, double now,
-                                           double expires_at);
 
   virtual Result<std::vector<ProcessRecord>> processes(double now) = 0;
   virtual Result<std::vector<WorkRecord>> workers(double now) = 0;
@@ -343,7 +270,6 @@ class ForwardingStore : public Store {
   const std::shared_ptr<Store>& inner() const { return inner_; }
 
   std::string_view scheme() const override;
-  StoreCapabilities capabilities() const override;
   Status push(std::span<const PushItem> jobs) override;
   Result<std::vector<Fetched>> fetch(std::span<const std::string> queues, std::size_t max,
                                      std::chrono::milliseconds wait,
@@ -382,12 +308,9 @@ class ForwardingStore : public Store {
   Status lock_release(const std::string& key, const std::string& holder) override;
   Result<bool> lock_extend(const std::string& key, const std::string& holder,
                            double expires_at) override;
+  bool in_process() const override { return inner_->in_process(); }
   Status reschedule(const Fetched& job, const std::string& jid, const std::string& payload,
                     double at) override;
-  Status push_within(const AppTransaction& txn, std::span<const PushItem> jobs) override;
-  Result<bool> lock_acquire_within(const AppTransaction& txn, const std::string& key,
-                                   const std::string& holder, double now,
-                                   double expires_at) override;
   Result<std::vector<ProcessRecord>> processes(double now) override;
   Result<std::vector<WorkRecord>> workers(double now) override;
   Status signal(const std::string& identity, const std::string& sig) override;
@@ -400,7 +323,6 @@ class ForwardingStore : public Store {
 ///   memory://NAME        in-process; the same NAME in one process is the same store
 ///   sqlite://PATH        SQLite file (relative or absolute; sqlite:///abs/path also works)
 ///   redis://[:password@]host:port/db
-///   postgres://[user[:password]@]host[:port]/db[?schema=NAME]   (tables in that schema, "errand")
 /// Returns invalid_argument for an unknown scheme or malformed URL, and the
 /// store's own error (unavailable, busy, io, corrupt) if it cannot be opened.
 Result<std::shared_ptr<Store>> open_store(std::string_view url);

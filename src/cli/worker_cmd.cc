@@ -18,7 +18,6 @@
 #include "cli/cli.h"
 #include "cli/web_cmd.h"
 #include "core/log.h"
-#include "core/redact.h"
 
 namespace errand::cli {
 
@@ -32,7 +31,6 @@ struct WorkerFlags {
   std::vector<std::string> requires_;
   std::string tag;
   std::string log_format;
-  std::string log_level;
   double poll_interval = 0;
   double heartbeat_interval = 0;
   double process_ttl = 0;
@@ -95,20 +93,8 @@ std::vector<QueueWeight> queues_of_registered_jobs() {
   return out;
 }
 
-/// --log-level NAME (CLI11 checked the name); -v is --log-level debug.
-void apply_log_level(const WorkerFlags& f) {
-  static const std::pair<const char*, log::Level> kLevels[] = {{"debug", log::Level::debug},
-                                                               {"info", log::Level::info},
-                                                               {"warn", log::Level::warn},
-                                                               {"warning", log::Level::warn},
-                                                               {"error", log::Level::error}};
-  for (const auto& [name, level] : kLevels)
-    if (f.log_level == name) log::set_level(level);
-  if (f.verbose) log::set_level(log::Level::debug);
-}
-
 int run_worker(const WorkerFlags& f) {
-  apply_log_level(f);
+  if (f.verbose) log::set_level(log::Level::debug);
 
   auto loaded = resolve_config(f.store);
   if (!loaded) return fail_with(loaded.error());
@@ -150,8 +136,7 @@ int run_worker(const WorkerFlags& f) {
 
   auto queues = open_queues(config);
   if (!queues)
-    return fail_with("cannot open store " + redact_url(config.store) + ": " +
-                     queues.error().message());
+    return fail_with("cannot open store " + config.store + ": " + queues.error().message());
 
   std::string qs, classes;
   for (const auto& q : o.queues)
@@ -159,14 +144,13 @@ int run_worker(const WorkerFlags& f) {
   auto names = Registry::global().names();
   std::sort(names.begin(), names.end());
   for (const auto& n : names) classes += (classes.empty() ? "" : ",") + n;
-  log::info("errand " ERRAND_VERSION " worker", {{"store", redact_url(config.store)},
-                                                 {"concurrency", std::to_string(o.concurrency)},
-                                                 {"queues", qs}});
+  log::info(
+      "errand " ERRAND_VERSION " worker",
+      {{"store", config.store}, {"concurrency", std::to_string(o.concurrency)}, {"queues", qs}});
   log::info("job classes", {{"count", std::to_string(names.size())}, {"classes", classes}});
-  if (names.empty())
-    log::warn("no job classes are loaded: every job fetched will fail; load a job library with -r");
+  if (names.empty()) log::warn("no job classes are registered: load a job library with -r PATH");
 
-  auto web = start_worker_web(f.web, *queues, o);
+  auto web = start_worker_web(f.web, queues->default_store(), o);
   if (!web) return fail_with(web.error());
   Server server(std::move(queues).value(), o);
   if (auto st = server.run(); !st) return fail_with(st.error());
@@ -210,10 +194,7 @@ void add_worker_command(CLI::App& app, Context& ctx) {
   cmd->add_option("--isolation", f->isolation,
                   "where jobs run: thread (default), process (pre-forked children) or fork "
                   "(a child per job); see docs/isolation.md");
-  cmd->add_option("--log-level", f->log_level,
-                  "debug, info (default), warn (no per-job start/done lines) or error")
-      ->check(CLI::IsMember({"debug", "info", "warn", "warning", "error"}));
-  cmd->add_flag("-v,--verbose", f->verbose, "debug logging (--log-level debug)");
+  cmd->add_flag("-v,--verbose", f->verbose, "debug logging");
   add_store_flags(*cmd, f->store);
   add_worker_web_flags(*cmd, f->web);
   cmd->callback([&ctx, f] { ctx.action = [f] { return run_worker(*f); }; });

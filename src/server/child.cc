@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <mutex>
 #include <thread>
 
 #include "server/child_crash.h"
@@ -60,9 +61,35 @@ std::vector<std::string> symbolize(const CrashPage& page) {
   return out;
 }
 
+/// Children that were idle and told to exit (EOF) but had not exited yet:
+/// reaped without waiting before each spawn.
+class Reaper {
+ public:
+  static Reaper& instance() {
+    static Reaper* r = new Reaper();  // never destroyed: used until exit
+    return *r;
+  }
+  void later(pid_t pid) {
+    std::lock_guard lk(mu_);
+    pending_.push_back(pid);
+  }
+  void reap() {
+    std::lock_guard lk(mu_);
+    std::erase_if(pending_, [](pid_t pid) {
+      int status = 0;
+      return ::waitpid(pid, &status, WNOHANG) != 0;
+    });
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<pid_t> pending_;  // guarded by mu_
+};
+
 }  // namespace
 
 Result<std::unique_ptr<Child>> Child::spawn(const ChildRunner& runner, const ChildOptions& o) {
+  Reaper::instance().reap();
   int sv[2];
   if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
     return fail(Errc::unavailable, std::string("socketpair: ") + std::strerror(errno));
@@ -96,18 +123,12 @@ Result<std::unique_ptr<Child>> Child::spawn(const ChildRunner& runner, const Chi
 }
 
 Child::~Child() {
-  if (fd_ >= 0) ::close(fd_);  // the child reads EOF and exits
+  if (fd_ >= 0) ::close(fd_);  // an idle child reads EOF and exits
   if (alive_) {
-    const auto until = steady::now() + std::chrono::milliseconds(200);
     int status = 0;
-    while (::waitpid(pid_, &status, WNOHANG) == 0) {
-      if (steady::now() >= until) {
-        ::kill(pid_, SIGKILL);
-        ::waitpid(pid_, &status, 0);
-        break;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    }
+    // Not waited for here (a job does not wait for the last one's child to
+    // exit): reaped by a later spawn, or with the worker.
+    if (::waitpid(pid_, &status, WNOHANG) == 0) Reaper::instance().later(pid_);
   }
   if (crash_page_) ::munmap(crash_page_, sizeof(CrashPage));
 }

@@ -124,9 +124,18 @@ Outcome run_one(std::string_view frame_text, const ChildRunner& runner) {
   return out;
 }
 
+/// Closes every descriptor inherited from the worker but the standard ones
+/// and `keep`: the worker's store connections are not ours, and another
+/// child's socket held here would hide that child's EOF from it.
+void close_inherited(int keep) {
+  if (keep > 3) ::close_range(3, static_cast<unsigned>(keep - 1), 0);
+  ::close_range(static_cast<unsigned>(keep + 1), ~0U, 0);
+}
+
 }  // namespace
 
 void child_main(int fd, void* crash_page, const ChildRunner& runner, const ChildOptions& o) {
+  close_inherited(fd);
   apply_limits(o);
   install_crash_handler(static_cast<CrashPage*>(crash_page));
   start_stop_thread();

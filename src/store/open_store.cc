@@ -1,7 +1,6 @@
 // The one place that knows every store backend: maps a URL scheme to a store.
 #include <string>
 
-#include "core/redact.h"
 #include "errand/aggregate.h"
 #include "errand/store.h"
 #include "store/memory/memory_store.h"
@@ -43,7 +42,7 @@ Result<std::shared_ptr<Store>> open_store(std::string_view url) {
   if (scheme == "redis") return open_redis_store(std::string(url));
   if (scheme == "postgres" || scheme == "postgresql") return open_postgres_store(std::string(url));
   return fail(Errc::invalid_argument, "unknown store scheme '" + scheme + "' in '" +
-                                          redact_url(url) +
+                                          std::string(url) +
                                           "': expected memory, sqlite, redis or postgres");
 }
 
@@ -63,18 +62,6 @@ Status Store::lock_release(const std::string&, const std::string&) {
 }
 Result<bool> Store::lock_extend(const std::string&, const std::string&, double) {
   return fail(Errc::unsupported, std::string(scheme()) + " store has no locks");
-}
-Status Store::push_within(const AppTransaction&, std::span<const PushItem>) {
-  return fail(Errc::unsupported,
-              std::string(scheme()) +
-                  " store cannot enqueue inside an application's transaction (its jobs do not "
-                  "live in the application's database): use a postgres:// or sqlite:// store");
-}
-Result<bool> Store::lock_acquire_within(const AppTransaction&, const std::string&,
-                                        const std::string&, double, double) {
-  return fail(Errc::unsupported, std::string(scheme()) +
-                                     " store cannot take a lock inside an application's "
-                                     "transaction: use a postgres:// or sqlite:// store");
 }
 Status Store::reschedule(const Fetched& job, const std::string& jid, const std::string& payload,
                          double at) {

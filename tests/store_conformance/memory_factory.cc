@@ -12,13 +12,13 @@ std::weak_ptr<Store>& current() {
   return store;
 }
 
-ERRAND_STORE_CONFORMANCE(memory, StoreFactory{.make =
+ERRAND_STORE_FACTORY(memory_factory, StoreFactory{"memory",
                                                   [] {
                                                     auto store = memory_store("");
                                                     current() = store;
                                                     return store;
                                                   },
-                                              .second_view = [] { return current().lock(); }});
+                                                  [] { return current().lock(); }, nullptr});
 
 }  // namespace
 }  // namespace errand::testing

@@ -5,9 +5,6 @@
 #include "store_conformance/helpers.h"
 
 namespace errand::testing {
-namespace anchors {
-extern const int sets = 1;  // see registry.cc
-}  // namespace anchors
 namespace {
 
 using Jids = std::vector<std::string>;
@@ -59,7 +56,7 @@ TEST_P(StoreConformance, RetryAndKillOfAJobNeverFetchedStillRecordIt) {
 }
 
 TEST_P(StoreConformance, KillTrimsDeadSetToMaxJobsMinusOne) {
-  // Sidekiq's ZREMRANGEBYRANK dead 0 -max keeps max - 1 entries (redis-layout.md §6).
+  // Sidekiq's ZREMRANGEBYRANK dead 0 -max keeps max - 1 entries (WIRE §6.4).
   const double t0 = wall();
   DeadLimits limits{3, 1e9};
   for (int i = 0; i < 5; ++i) {

@@ -70,17 +70,6 @@ class MemoryStore final : public Store {
  public:
   std::string_view scheme() const override { return "memory"; }
 
-  StoreCapabilities capabilities() const override {
-    StoreCapabilities c;
-    c.ordering = true;  // a FIFO lane per priority, highest first
-    c.pause = true;
-    c.locks = true;
-    c.lock_extend = true;
-    c.in_process = true;     // no I/O: the server acks inline
-    c.listen_notify = true;  // one process: every push signals the waiting fetchers
-    return c;
-  }
-
   Status push(std::span<const PushItem> jobs) override {
     for (const auto& item : jobs)
       if (item.at == 0 && item.queue.empty())
@@ -476,6 +465,8 @@ class MemoryStore final : public Store {
     return {};
   }
 
+  bool in_process() const override { return true; }
+
   Result<bool> lock_extend(const std::string& key, const std::string& holder,
                            double expires_at) override {
     std::lock_guard lock(mu_);
@@ -560,7 +551,7 @@ class MemoryStore final : public Store {
     return c.claimed_at < now - grace;
   }
 
-  // Sidekiq's dead-set insert (redis-layout.md §6): add, drop entries older than
+  // Sidekiq's dead-set insert (WIRE §6.4): add, drop entries older than
   // max_age, then keep at most max_jobs - 1 (its ZREMRANGEBYRANK 0 -max).
   void add_dead_locked(const std::string& jid, const std::string& payload, double now,
                        const DeadLimits& limits) {

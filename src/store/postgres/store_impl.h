@@ -49,16 +49,6 @@ class PgStore final : public Store {
   void init();
 
   std::string_view scheme() const override { return "postgres"; }
-  StoreCapabilities capabilities() const override {
-    StoreCapabilities c;
-    c.ordering = true;  // ORDER BY priority DESC, id
-    c.pause = true;
-    c.locks = true;
-    c.lock_extend = true;
-    c.transactional_push = true;  // push_within()
-    c.listen_notify = true;       // one LISTEN connection per store wakes its fetchers
-    return c;
-  }
   const PostgresOptions& options() const { return options_; }
   const std::string& channel() const { return channel_; }
   const Statements& statements() const { return statements_; }
@@ -95,12 +85,6 @@ class PgStore final : public Store {
   Status lock_release(const std::string& key, const std::string& holder) override;
   Result<bool> lock_extend(const std::string& key, const std::string& holder,
                            double expires_at) override;
-
-  // within.cc (transactional enqueue on the application's connection)
-  Status push_within(const AppTransaction& txn, std::span<const PushItem> jobs) override;
-  Result<bool> lock_acquire_within(const AppTransaction& txn, const std::string& key,
-                                   const std::string& holder, double now,
-                                   double expires_at) override;
 
   // admin.cc
   Result<std::vector<QueueInfo>> queues() override;

@@ -12,8 +12,6 @@
 #include <cstring>
 #include <utility>
 
-#include "core/redact.h"
-
 namespace errand::redis {
 namespace {
 
@@ -127,7 +125,7 @@ std::string Endpoint::address() const {
 }
 
 Result<ParsedUrl> parse_url(std::string_view url) {
-  const std::string shown = redact_url(url);
+  const std::string shown(url);
   auto bad = [&](const std::string& why) -> Error {
     return fail(Errc::invalid_argument,
                 "bad redis URL '" + shown + "': " + why +

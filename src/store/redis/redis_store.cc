@@ -1,4 +1,4 @@
-// The Redis store: Sidekiq 6.4.1's layout (docs/redis-layout.md) plus errand's
+// The Redis store: Sidekiq 6.4.1's layout (SIDEKIQ_WIRE.md) plus errand's
 // reliable fetch.
 //
 // What a Ruby Sidekiq sharing the server sees is exactly Sidekiq's keys:
@@ -12,9 +12,9 @@
 // owner's list `errand:inprogress:<owner>:queue:<q>` (RPOPLPUSH in a Lua script
 // for batches, BRPOPLPUSH while waiting). ack LREMs it from there; requeue,
 // retry and kill remove it as they write it elsewhere; rescue_orphans moves the
-// lists of dead owners back. The claim's list is found from Fetched::id, this
-// store instance's numeric handle for Fetched::owner; a Fetched with an
-// unknown id (one made by hand) is looked up across all owners.
+// lists of dead owners back. Fetched::id is this store instance's handle for
+// the owner name (ack and requeue do not receive the owner); a Fetched with an
+// unknown id is looked up across all owners.
 //
 // Lost fetch replies: a fetch that fails on the connection (Redis restarting,
 // a network cut) may still have run in Redis, leaving jobs in the owner's
@@ -24,7 +24,7 @@
 // and after such a failure its next fetch for that owner first puts every
 // claim it did not hand out back in its queue (reconcile_claims).
 //
-// Every key name, and nothing else, gets the namespace prefix (redis-layout.md §9).
+// Every key name, and nothing else, gets the namespace prefix (WIRE §10).
 #include "store/redis/redis_store.h"
 
 #include <algorithm>
@@ -46,16 +46,12 @@
 namespace errand {
 namespace {
 
-/// The largest list or set index a range read asks for: Redis counts in
-/// signed 64 bits, and offset + count must not wrap.
-constexpr std::size_t kMaxIndex = std::size_t{1} << 40;
-
 using redis::Argv;
 using redis::Reply;
 using std::chrono::milliseconds;
 using std::chrono::steady_clock;
 
-constexpr std::int64_t kDailyStatTtl = 157'680'000;  // 5 × 365 days (redis-layout.md §8)
+constexpr std::int64_t kDailyStatTtl = 157'680'000;  // 5 × 365 days (WIRE §8)
 constexpr int kWorkersTtl = 60;
 constexpr int kSignalsTtl = 60;
 constexpr std::size_t kPromoteChunk = 100;  // entries per promote script run
@@ -142,25 +138,13 @@ class RedisStore final : public Store {
 
   std::string_view scheme() const override { return "redis"; }
 
-  StoreCapabilities capabilities() const override {
-    StoreCapabilities c;
-    c.ordering = false;  // Sidekiq's lists: FIFO, priority ignored
-    c.pause = true;
-    c.locks = true;
-    c.lock_extend = true;
-    // A waiting fetch blocks in Redis (BRPOPLPUSH) on its first queue and
-    // rechecks the others every kMultiQueueSlice.
-    c.listen_notify = true;
-    return c;
-  }
-
   // ---- enqueue -------------------------------------------------------------
 
   Status push(std::span<const PushItem> jobs) override {
     if (jobs.empty()) return {};
     // Ready jobs: one SADD + one multi-value LPUSH per queue, in the order the
     // queues first appear. LPUSH a b c leaves a nearest the tail, so the first
-    // job runs first (redis-layout.md §3). Scheduled: one ZADD. One MULTI, so the batch
+    // job runs first (WIRE §3.2). Scheduled: one ZADD. One MULTI, so the batch
     // lands whole.
     std::vector<std::string> order;
     std::map<std::string, Argv> lpush;
@@ -349,7 +333,7 @@ class RedisStore final : public Store {
     const std::string& id = beat.identity;
     if (id.empty()) return fail(Errc::invalid_argument, "heartbeat: empty identity");
     const std::string date = utc_date(beat.beat);
-    // Transaction 1 (redis-layout.md §7): counters, then the running-jobs hash under
+    // Transaction 1 (WIRE §7.2): counters, then the running-jobs hash under
     // both names (6.4 reads :workers, 6.5+ reads :work).
     std::vector<Argv> tx1;
     for (auto [what, n] : {std::pair<const char*, std::int64_t>{"processed", beat.processed},
@@ -361,7 +345,7 @@ class RedisStore final : public Store {
     }
     Argv hset_workers{"HSET", key(id + ":workers")};
     for (const auto& w : beat.work) {
-      // Sidekiq writes run_at as integer seconds (redis-layout.md §7); the exact
+      // Sidekiq writes run_at as integer seconds (WIRE §7.3); the exact
       // start time goes in an extra field that Sidekiq's readers ignore.
       Json entry{{"queue", w.queue},
                  {"payload", w.payload},
@@ -517,8 +501,7 @@ class RedisStore final : public Store {
   Result<std::vector<std::string>> queue_jobs(const std::string& queue, std::size_t offset,
                                               std::size_t count) override {
     std::vector<std::string> out;
-    // Past any real list (and before offset + count could wrap): nothing.
-    if (count == 0 || offset > kMaxIndex || count > kMaxIndex) return out;
+    if (count == 0) return out;
     // Next to run is the tail: read the page counting back from the end.
     auto start = -static_cast<std::int64_t>(offset + count);
     auto stop = -static_cast<std::int64_t>(offset + 1);
@@ -562,7 +545,7 @@ class RedisStore final : public Store {
   Result<std::vector<SetEntry>> set_range(SetKind kind, std::size_t offset,
                                           std::size_t count) override {
     std::vector<SetEntry> out;
-    if (count == 0 || offset > kMaxIndex || count > kMaxIndex) return out;
+    if (count == 0) return out;
     auto r =
         client_.cmd({kind == SetKind::dead ? "ZREVRANGE" : "ZRANGE", set_key(kind),
                      std::to_string(offset), std::to_string(offset + count - 1), "WITHSCORES"});
@@ -819,7 +802,7 @@ class RedisStore final : public Store {
 
   void append_dead(std::vector<Argv>& cmds, const std::string& payload, double now,
                    const DeadLimits& limits) const {
-    // redis-layout.md §6, including Sidekiq's rank arithmetic (it keeps max_jobs - 1).
+    // WIRE §6.4, including Sidekiq's rank arithmetic (it keeps max_jobs - 1).
     cmds.push_back({"ZADD", key("dead"), number_text(now), payload});
     cmds.push_back(
         {"ZREMRANGEBYSCORE", key("dead"), "-inf", number_text(now - limits.max_age_seconds)});
@@ -846,7 +829,7 @@ class RedisStore final : public Store {
     return out;
   }
 
-  // redis-layout.md §7: members of `processes` whose hash expired are removed; errand
+  // WIRE §7.4: members of `processes` whose hash expired are removed; errand
   // processes whose deadline (beat + ttl) is before `now` are left out.
   Result<std::vector<ProcessRecord>> live_processes(double now) {
     auto ids = scan_set(key("processes"));
