@@ -1,11 +1,20 @@
 #!/usr/bin/env bash
-# make bench: errand on every store and the peers (Sidekiq 6.4 on the same
-# redis-server, Delayed Job on SQLite), in one run on this machine; prints one
-# table and writes docs/BENCHMARKS.md.
+# make bench: the product as users run it, then the in-process figures, then
+# how cost grows with the work; in one run on this machine. Writes
+# docs/BENCHMARKS.md (and its charts, docs/bench/*.svg).
 #
-#   BENCH_JOBS=100000   jobs for bulk enqueue and drain (default 100000)
-#   BENCH_DJ_JOBS=1000  jobs for Delayed Job (it drains ~20 jobs/s here)
-#   BENCH_REPEAT=3      runs of each errand store and of each peer; the table shows medians
+#  1. Worker processes timed from outside (build/errand_outside): the jobs are
+#     pushed first, then `errand worker` / `sidekiq` / a Delayed Job worker is
+#     started at its defaults (job logging on, to a file), and the clock runs
+#     until the store shows every job acknowledged.
+#  2. The in-process harness (build/errand_bench) on every store, beside the
+#     peers' in-process baselines.
+#  3. bench/scaling.sh: backlogs, queues, worker processes.
+#
+#   BENCH_JOBS=100000   jobs for enqueue and drain (default 100000)
+#   BENCH_DJ_JOBS=1000  jobs for Delayed Job (it drains ~400 jobs/s here)
+#   BENCH_REPEAT=3      rounds of the product table and the in-process table; medians shown
+#   BENCH_SCALING=1     0 skips section 3 (SCALE_* in bench/scaling.sh set its sizes)
 #   BENCH_SMOKE=1       tiny sizes, writes to build/BENCHMARKS.smoke.md (CI smoke test)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,18 +24,58 @@ SINGLE=${BENCH_SINGLE:-20000}
 DJ_JOBS=${BENCH_DJ_JOBS:-1000}
 LAT_S=${BENCH_LATENCY_SECONDS:-5}
 REPEAT=${BENCH_REPEAT:-3}
+SCALING=${BENCH_SCALING:-1}
 OUT=docs/BENCHMARKS.md
+SVG_DIR=docs/bench
 if [ "${BENCH_SMOKE:-0}" = 1 ]; then
   JOBS=2000; SINGLE=500; DJ_JOBS=20; LAT_S=1; REPEAT=1; OUT=$BUILD/BENCHMARKS.smoke.md
+  SVG_DIR=$BUILD/bench-smoke
+  export SCALE_BACKLOGS="500 2000" SCALE_QUEUES="1 10" SCALE_QUEUE_JOBS=1000 SCALE_PROCS="1 2" \
+    SCALE_PROC_JOBS=2000 SCALE_LIMIT=120
 fi
 PORT=${BENCH_REDIS_PORT:-$((6400 + RANDOM % 500))}
 WORK=$(mktemp -d)
 trap 'redis-cli -p $PORT shutdown nosave >/dev/null 2>&1 || true; rm -rf "$WORK"' EXIT
+STARTED=$(date -u '+%Y-%m-%d %H:%M UTC')
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 
 redis-server --port "$PORT" --bind 127.0.0.1 --save '' --appendonly no --daemonize yes \
   --dir "$WORK" --logfile "$WORK/redis.log" >/dev/null
 for _ in $(seq 50); do redis-cli -p "$PORT" ping >/dev/null 2>&1 && break; sleep 0.1; done
 
+# 1. The product: worker processes started as a user starts them, timed from outside.
+OUTSIDE=$WORK/outside.jsonl
+: > "$OUTSIDE"
+mkdir -p "$WORK/logs"
+LIB=$BUILD/liberrand_bench_jobs.so
+outside() {  # label store-url outside-args...
+  local label=$1 url=$2; shift 2
+  echo "== outside: $label" >&2
+  rm -f "$WORK"/logs/*.log
+  "$BUILD/errand_outside" --label "$label" --store "$url" --log-dir "$WORK/logs" --time-limit 600 "$@" \
+    | tee -a "$OUTSIDE" >&2 || echo "bench: $label failed: $(tail -3 "$WORK"/logs/"$label"-*.log 2>/dev/null)" >&2
+}
+R_URL="redis://127.0.0.1:$PORT/11"
+for round in $(seq "$REPEAT"); do
+  echo "== product round $round of $REPEAT" >&2
+  outside errand-redis "$R_URL" --jobs "$JOBS" --push "ruby bench/sidekiq_push.rb $R_URL $JOBS" \
+    --worker "$BUILD/errand worker --store $R_URL -r $LIB"
+  REDIS_URL=$R_URL outside sidekiq "$R_URL" --jobs "$JOBS" --push "ruby bench/sidekiq_push.rb $R_URL $JOBS" \
+    --worker "sidekiq -r ./bench/sidekiq_jobs.rb"
+  rm -f "$WORK"/product.db*
+  outside errand-sqlite "sqlite://$WORK/product.db" --jobs "$JOBS" --push errand \
+    --worker "$BUILD/errand worker --store sqlite://$WORK/product.db -r $LIB"
+  rm -f "$WORK"/dj.sqlite3
+  outside delayed-job "sqlite://$WORK/dj.sqlite3" --table delayed_jobs --jobs "$DJ_JOBS" \
+    --push "ruby bench/dj_push.rb $WORK/dj.sqlite3 $DJ_JOBS" --worker "ruby bench/dj_worker.rb $WORK/dj.sqlite3"
+done
+redis-cli -p "$PORT" -n 11 flushdb >/dev/null
+outside errand-idle "$R_URL" --idle-seconds 2 --worker "$BUILD/errand worker --store $R_URL -r $LIB"
+rm -f "$WORK"/idle.db*
+outside errand-idle-sqlite "sqlite://$WORK/idle.db" --idle-seconds 2 \
+  --worker "$BUILD/errand worker --store sqlite://$WORK/idle.db -r $LIB"
+
+# 2. In-process.
 RESULTS=$WORK/results.jsonl
 : > "$RESULTS"
 run_errand() {  # label url
@@ -66,6 +115,12 @@ for round in $(seq "$REPEAT"); do
   echo "$line" >&2; DJ_ALL+="$line"$'\n'
 done
 
+# 3. How cost grows with the work.
+if [ "$SCALING" = 1 ]; then
+  PORT=$PORT WORK=$WORK BUILD=$BUILD bench/scaling.sh
+fi
+LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
+
 median() { sort -g | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)] }'; }
 val() {  # store figure → median value
   { grep "\"store\":\"$1\"" "$RESULTS" | grep "\"figure\":\"$2\"" | sed -E 's/.*"value":([0-9.eE+-]+).*/\1/' || true; } | median
@@ -86,11 +141,34 @@ CPU=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')
 {
   echo "# errand benchmarks"
   echo
-  echo "Measured by \`make bench\` (bench/run.sh) on $(date -u +%Y-%m-%d), same machine, $REPEAT rounds"
-  echo "(errand on each store, then Sidekiq, then Delayed Job, in turn); each figure is the median of its rounds:"
-  echo "$(nproc) cores ($CPU), $(free -g | awk '/Mem:/ {print $2}') GiB, $(uname -sr), redis-server $(redis-server --version | sed -E 's/.*v=([0-9.]+).*/\1/')."
-  echo "Sizes: $JOBS jobs for bulk enqueue and drain, $SINGLE for single enqueue, $DJ_JOBS for Delayed Job;"
-  echo "latency at 1,000 jobs/s for $LAT_S s; no-op jobs; concurrency 10; reliable fetch on (leases on every store)."
+  echo "Measured by \`make bench\` (bench/run.sh), started $STARTED on this machine:"
+  echo "$(nproc) cores ($CPU), $(free -g | awk '/Mem:/ {print $2}') GiB, $(uname -sr), redis-server $(redis-server --version | sed -E 's/.*v=([0-9.]+).*/\1/'),"
+  echo "$(ruby -e 'print "ruby #{RUBY_VERSION}"'). Load average (1, 5, 15 min) before the run: $LOAD_BEFORE; after: $LOAD_AFTER"
+  echo "(on this machine other engineers' compilers may share the two cores: see the notes below)."
+  echo "Every peer in these tables ran in the same run, on the same redis-server and disk, in turns with errand."
+  echo
+  echo "## The product: worker processes timed from outside"
+  echo
+  echo "\`build/errand_outside\` (bench/outside/) pushes the jobs, then starts the worker process as a user"
+  echo "starts it, at its defaults, with its output (the per-job log lines) going to a file, and times it from"
+  echo "the start of the process until the store shows every job acknowledged: on Redis \`queue:default\` and"
+  echo "every errand in-progress list empty (Sidekiq 6.4's basic fetch has none: its last ≤ 10 jobs in flight"
+  echo "are not waited for), on SQLite the jobs table (\`delayed_jobs\`) empty. CPU is user+sys of the worker"
+  echo "process from /proc at that moment. $REPEAT rounds, each figure the median; $JOBS no-op jobs"
+  echo "($DJ_JOBS for Delayed Job), pushed on Redis by Ruby's \`Sidekiq::Client.push_bulk\` (bench/sidekiq_push.rb)"
+  echo "for errand and Sidekiq alike, on SQLite by errand's \`push_bulk\` and by Delayed Job's \`enqueue\` in one transaction."
+  echo
+  echo "Commands: \`errand worker --store URL -r build/liberrand_bench_jobs.so\` (concurrency 10, INFO job logging),"
+  echo "\`REDIS_URL=URL sidekiq -r ./bench/sidekiq_jobs.rb\` (concurrency 10, INFO logging),"
+  echo "\`ruby bench/dj_worker.rb DB\` (\`Delayed::Worker#start\`, as \`rake jobs:work\`, INFO logging)."
+  echo
+  ruby bench/report.rb "$OUTSIDE" "$RESULTS"
+  echo
+  echo "## In process (second table)"
+  echo
+  echo "\`build/errand_bench\`: client and worker in one process, job logging off, timed by the jobs; the"
+  echo "peers' in-process baselines beside it. Sizes: $JOBS jobs for bulk enqueue and drain, $SINGLE for single enqueue,"
+  echo "$DJ_JOBS for Delayed Job; latency at 1,000 jobs/s for $LAT_S s; no-op jobs; concurrency 10; reliable fetch on."
   echo
   echo "| figure | errand memory | errand sqlite | errand redis | Sidekiq 6.4 (redis) | Delayed Job (sqlite) |"
   echo "| --- | ---: | ---: | ---: | ---: | ---: |"
@@ -126,6 +204,10 @@ CPU=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')
   echo "\`ruby bench/sidekiq_drain.rb redis://127.0.0.1:$PORT/13 $SK_JOBS 10\`,"
   echo "\`ruby bench/sidekiq_enqueue.rb redis://127.0.0.1:$PORT/13 $SINGLE\` and \`ruby $SHARED/delayed_job_load.rb DB $DJ_JOBS\`."
   echo "RSS and CPU are the errand bench process (client and worker in one process; for the memory store the queued jobs live in it too); redis-server's own CPU is not counted."
-  [ -f bench/analysis.md ] && cat bench/analysis.md
+  if [ "$SCALING" = 1 ] && [ -s "$WORK/scaling.jsonl" ]; then
+    echo
+    ruby bench/scaling.rb "$WORK/scaling.jsonl" "$SVG_DIR" bench
+  fi
+  if [ -f bench/analysis.md ]; then echo; cat bench/analysis.md; fi
 } > "$OUT"
 cat "$OUT"

@@ -1,15 +1,19 @@
 #include "core/log.h"
 
-#include <fmt/chrono.h>
 #include <fmt/format.h>
-#include <spdlog/sinks/stdout_sinks.h>
-#include <spdlog/spdlog.h>
+#include <pthread.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <charconv>
 #include <chrono>
+#include <ctime>
 #include <functional>
+#include <memory>
+#include <mutex>
 #include <thread>
+
+#include "core/log_output.h"
 
 namespace errand::log {
 
@@ -17,18 +21,18 @@ namespace {
 
 std::atomic<LogFormat> g_format{LogFormat::text};
 std::atomic<int> g_level{static_cast<int>(Level::info)};
+// getpid() is a system call; the pid is read once (and again in a forked child).
+std::atomic<int> g_pid{0};
 
-spdlog::logger& sink() {
-  // One stderr logger, created on first use; spdlog's _mt sink serialises lines.
-  static std::shared_ptr<spdlog::logger> logger = [] {
-    auto l = std::make_shared<spdlog::logger>("errand",
-                                              std::make_shared<spdlog::sinks::stderr_sink_mt>());
-    l->set_pattern("%v");
-    l->set_level(spdlog::level::trace);
-    l->flush_on(spdlog::level::trace);
-    return l;
-  }();
-  return *logger;
+int pid() {
+  int p = g_pid.load(std::memory_order_relaxed);
+  if (p == 0) {
+    static std::once_flag once;
+    std::call_once(once, [] { ::pthread_atfork(nullptr, nullptr, [] { g_pid.store(0); }); });
+    p = static_cast<int>(::getpid());
+    g_pid.store(p, std::memory_order_relaxed);
+  }
+  return p;
 }
 
 const char* level_name(Level l) {
@@ -45,10 +49,16 @@ const char* level_name(Level l) {
   return "INFO";
 }
 
+bool needs_escape(char c) { return c == '"' || c == '\\' || static_cast<unsigned char>(c) < 0x20; }
+
 void append_json_string(std::string& out, std::string_view s) {
   out += '"';
-  for (char c : s) {
-    switch (c) {
+  while (!s.empty()) {
+    std::size_t plain = 0;
+    while (plain < s.size() && !needs_escape(s[plain])) ++plain;
+    out.append(s.data(), plain);  // runs of plain characters are copied whole
+    if (plain == s.size()) break;
+    switch (const char c = s[plain]) {
       case '"':
         out += "\\\"";
         break;
@@ -65,11 +75,9 @@ void append_json_string(std::string& out, std::string_view s) {
         out += "\\t";
         break;
       default:
-        if (static_cast<unsigned char>(c) < 0x20)
-          out += fmt::format("\\u{:04x}", static_cast<int>(c));
-        else
-          out += c;
+        out += fmt::format("\\u{:04x}", static_cast<int>(c));
     }
+    s.remove_prefix(plain + 1);
   }
   out += '"';
 }
@@ -80,13 +88,120 @@ void set_format(LogFormat format) { g_format.store(format); }
 void set_level(Level level) { g_level.store(static_cast<int>(level)); }
 bool enabled(Level level) { return static_cast<int>(level) >= g_level.load(); }
 
-std::string thread_id() {
-  thread_local std::string id = [] {
+namespace {
+
+/// Everything a thread keeps for its lines, in one thread_local (each
+/// thread_local of a shared library costs a __tls_get_addr call).
+struct ThreadState {
+  std::string line;  // the line being formatted; its capacity is kept
+  std::string tid;   // Sidekiq's short thread id
+  std::string ids;   // " pid=1 tid=ab" or ",\"pid\":1,\"tid\":\"ab\"" for this pid and format
+  int ids_pid = 0;
+  LogFormat ids_format = LogFormat::text;
+  std::time_t second = -1;  // the second `ts` shows
+  char ts[32] = {};
+  std::size_t ts_len = 0;
+};
+
+ThreadState* new_state() {
+  // Owned by a thread_local (freed when the thread ends); reached through the
+  // plain pointer below, which costs one %fs-relative load instead of a
+  // __tls_get_addr call and an initialization guard per line.
+  thread_local std::unique_ptr<ThreadState> owner = [] {
+    auto s = std::make_unique<ThreadState>();
     auto h = std::hash<std::thread::id>{}(std::this_thread::get_id());
-    return fmt::format("{:x}", (h ^ (h >> 29)) & 0xffffff);
+    s->tid = fmt::format("{:x}", (h ^ (h >> 29)) & 0xffffff);
+    s->line.reserve(256);
+    return s;
   }();
-  return id;
+  return owner.get();
 }
+
+ThreadState& state() {
+  static thread_local ThreadState* t __attribute__((tls_model("initial-exec"))) = nullptr;
+  if (t == nullptr) t = new_state();
+  return *t;
+}
+
+/// "2026-12-02T13:31:21Z" (UTC), formatted once per second per thread.
+std::string_view timestamp(ThreadState& t) {
+  const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  if (now != t.second) {
+    std::tm tm{};
+    ::gmtime_r(&now, &tm);
+    t.ts_len = std::strftime(t.ts, sizeof t.ts, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    t.second = now;
+  }
+  return {t.ts, t.ts_len};
+}
+
+/// The pid and tid part of a line, formatted once per thread (and again after fork).
+const std::string& ids(ThreadState& t, LogFormat format) {
+  const int p = pid();
+  if (t.ids.empty() || t.ids_pid != p || t.ids_format != format) {
+    t.ids = format == LogFormat::json ? fmt::format(",\"pid\":{},\"tid\":\"{}\"", p, t.tid)
+                                      : fmt::format(" pid={} tid={}", p, t.tid);
+    t.ids_pid = p;
+    t.ids_format = format;
+  }
+  return t.ids;
+}
+
+void append_elapsed(std::string& line, std::string_view prefix, double elapsed) {
+  char text[64];
+  auto r = std::to_chars(text, text + sizeof text, elapsed, std::chars_format::fixed, 3);
+  line += prefix;
+  line.append(text, r.ptr);
+}
+
+void format_json(ThreadState& t, Level level, std::string_view message,
+                 std::span<const Field> context, std::optional<double> elapsed) {
+  std::string& line = t.line;
+  line += "{\"ts\":\"";
+  line += timestamp(t);
+  line += '"';
+  line += ids(t, LogFormat::json);
+  line += ",\"lvl\":\"";
+  line += level_name(level);
+  line += "\",\"msg\":";
+  append_json_string(line, message);
+  if (!context.empty()) {
+    line += ",\"ctx\":{";
+    bool first = true;
+    for (const auto& f : context) {
+      if (!first) line += ',';
+      first = false;
+      append_json_string(line, f.key);
+      line += ':';
+      append_json_string(line, f.value);
+    }
+    line += '}';
+  }
+  if (elapsed) append_elapsed(line, ",\"elapsed\":", *elapsed);
+  line += '}';
+}
+
+void format_text(ThreadState& t, Level level, std::string_view message,
+                 std::span<const Field> context, std::optional<double> elapsed) {
+  std::string& line = t.line;
+  line += timestamp(t);
+  line += ids(t, LogFormat::text);
+  for (const auto& f : context) {
+    line += ' ';
+    line += f.key;
+    line += '=';
+    line += f.value;
+  }
+  line += ' ';
+  line += level_name(level);
+  line += ": ";
+  line += message;
+  if (elapsed) append_elapsed(line, " elapsed=", *elapsed);
+}
+
+}  // namespace
+
+std::string thread_id() { return state().tid; }
 
 void write(Level level, std::string_view message, std::initializer_list<Field> context,
            std::optional<double> elapsed) {
@@ -96,35 +211,17 @@ void write(Level level, std::string_view message, std::initializer_list<Field> c
 void write(Level level, std::string_view message, std::span<const Field> context,
            std::optional<double> elapsed) {
   if (!enabled(level)) return;
-  auto now = std::chrono::system_clock::now();
-  auto ms = std::chrono::time_point_cast<std::chrono::milliseconds>(now);
-  std::string line;
-  if (g_format.load() == LogFormat::json) {
-    line = fmt::format(
-        "{{\"ts\":\"{:%Y-%m-%dT%H:%M:%S}Z\",\"pid\":{},\"tid\":\"{}\",\"lvl\":\"{}\",\"msg\":", ms,
-        ::getpid(), thread_id(), level_name(level));
-    append_json_string(line, message);
-    if (context.size() > 0) {
-      line += ",\"ctx\":{";
-      bool first = true;
-      for (const auto& f : context) {
-        if (!first) line += ',';
-        first = false;
-        append_json_string(line, f.key);
-        line += ':';
-        append_json_string(line, f.value);
-      }
-      line += '}';
-    }
-    if (elapsed) line += fmt::format(",\"elapsed\":{:.3f}", *elapsed);
-    line += '}';
-  } else {
-    line = fmt::format("{:%Y-%m-%dT%H:%M:%S}Z pid={} tid={}", ms, ::getpid(), thread_id());
-    for (const auto& f : context) line += fmt::format(" {}={}", f.key, f.value);
-    line += fmt::format(" {}: {}", level_name(level), message);
-    if (elapsed) line += fmt::format(" elapsed={:.3f}", *elapsed);
-  }
-  sink().info(line);
+  // Formatted into this thread's buffer (its capacity kept from line to
+  // line), then appended whole to the output buffer; the write(2) happens on
+  // the output's own thread (log_output.h).
+  ThreadState& t = state();
+  t.line.clear();
+  if (g_format.load(std::memory_order_relaxed) == LogFormat::json)
+    format_json(t, level, message, context, elapsed);
+  else
+    format_text(t, level, message, context, elapsed);
+  t.line += '\n';
+  output::append(t.line, level >= Level::warn);
 }
 
 }  // namespace errand::log

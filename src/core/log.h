@@ -1,5 +1,6 @@
 // errand's log lines: Sidekiq's shape (time, pid, tid, context, level,
-// message), as plain text or JSON lines, written through spdlog to stderr.
+// message), as plain text or JSON lines, written to stderr through a buffer
+// (log_output.h): a line costs its formatting, not a system call.
 #pragma once
 
 #include <initializer_list>
@@ -16,7 +17,7 @@ enum class Level { debug = 0, info = 1, warn = 2, error = 3 };
 
 struct Field {
   std::string_view key;
-  std::string value;
+  std::string_view value;  // viewed, not copied: valid for the write() call that takes it
 };
 
 /// Process-wide settings; thread-safe.
