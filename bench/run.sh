@@ -14,6 +14,7 @@
 #   BENCH_JOBS=100000   jobs for enqueue and drain (default 100000)
 #   BENCH_DJ_JOBS=1000  jobs for Delayed Job (it drains ~400 jobs/s here)
 #   BENCH_REPEAT=3      rounds of the product table and the in-process table; medians shown
+#   BENCH_INPROC_REPEAT rounds of the in-process table alone (default BENCH_REPEAT)
 #   BENCH_SCALING=1     0 skips section 3 (SCALE_* in bench/scaling.sh set its sizes)
 #   BENCH_SMOKE=1       tiny sizes, writes to build/BENCHMARKS.smoke.md (CI smoke test)
 set -euo pipefail
@@ -24,11 +25,12 @@ SINGLE=${BENCH_SINGLE:-20000}
 DJ_JOBS=${BENCH_DJ_JOBS:-1000}
 LAT_S=${BENCH_LATENCY_SECONDS:-5}
 REPEAT=${BENCH_REPEAT:-3}
+INPROC_REPEAT=${BENCH_INPROC_REPEAT:-$REPEAT}
 SCALING=${BENCH_SCALING:-1}
 OUT=docs/BENCHMARKS.md
 SVG_DIR=docs/bench
 if [ "${BENCH_SMOKE:-0}" = 1 ]; then
-  JOBS=2000; SINGLE=500; DJ_JOBS=20; LAT_S=1; REPEAT=1; OUT=$BUILD/BENCHMARKS.smoke.md
+  JOBS=2000; SINGLE=500; DJ_JOBS=20; LAT_S=1; REPEAT=1; INPROC_REPEAT=1; OUT=$BUILD/BENCHMARKS.smoke.md
   SVG_DIR=$BUILD/bench-smoke
   export SCALE_BACKLOGS="500 2000" SCALE_QUEUES="1 10" SCALE_QUEUE_JOBS=1000 SCALE_PROCS="1 2" \
     SCALE_PROC_JOBS=2000 SCALE_LIMIT=120
@@ -96,8 +98,8 @@ peer() {  # timeout script args... → the script's last line of output
 # machine does not fall on one side only; the table shows each figure's median.
 SK_JOBS=$(( (JOBS + 9999) / 10000 * 10000 ))  # sidekiq_load.rb pushes in slices of 10,000
 SK_BULK_ALL=""; SK_DRAIN_ALL=""; SK_SINGLE_ALL=""; DJ_ALL=""
-for round in $(seq "$REPEAT"); do
-  echo "== round $round of $REPEAT" >&2
+for round in $(seq "$INPROC_REPEAT"); do
+  echo "== round $round of $INPROC_REPEAT" >&2
   rm -f "$WORK"/bench.db*
   run_errand memory "memory://bench"
   run_errand sqlite "sqlite://$WORK/bench.db"
@@ -167,7 +169,7 @@ CPU=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')
   echo "## In process (second table)"
   echo
   echo "\`build/errand_bench\`: client and worker in one process, job logging off, timed by the jobs; the"
-  echo "peers' in-process baselines beside it. Sizes: $JOBS jobs for bulk enqueue and drain, $SINGLE for single enqueue,"
+  echo "peers' in-process baselines beside it; $INPROC_REPEAT round(s), medians. Sizes: $JOBS jobs for bulk enqueue and drain, $SINGLE for single enqueue,"
   echo "$DJ_JOBS for Delayed Job; latency at 1,000 jobs/s for $LAT_S s; no-op jobs; concurrency 10; reliable fetch on."
   echo
   echo "| figure | errand memory | errand sqlite | errand redis | Sidekiq 6.4 (redis) | Delayed Job (sqlite) |"
