@@ -105,6 +105,7 @@ bool wait_done(std::int64_t target, std::chrono::seconds limit) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  errand::set_log_stream(stderr);  // stdout carries the results, one JSON line each
   CLI::App app{"errand end-to-end benchmark for one store"};
   std::string url = "memory://bench";
   std::string label;

@@ -1,13 +1,14 @@
 # The dashboard's front end: npm packages installed at build time into the
 # build directory (never committed), then embedded with the project's own
-# files into the `errand` binary (and the test binary).
+# files into the errand_web library (CMakeLists.txt), which the `errand`
+# binary and the tests link.
 #
-# Included from web/tests.cmake, which the top-level CMakeLists.txt includes.
+# Included from the top-level CMakeLists.txt; defines ERRAND_WEB_ASSETS_CC.
 
 pkg_check_modules(CPPHTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
 
 set(ERRAND_WEB_DIR ${CMAKE_CURRENT_LIST_DIR})
-set(ERRAND_WEB_BUILD ${CMAKE_BINARY_DIR}/web)
+set(ERRAND_WEB_BUILD ${PROJECT_BINARY_DIR}/web)
 set(ERRAND_WEB_NODE_MODULES ${ERRAND_WEB_BUILD}/node_modules)
 file(MAKE_DIRECTORY ${ERRAND_WEB_BUILD})
 
@@ -54,12 +55,3 @@ add_custom_command(
   DEPENDS ${ERRAND_WEB_DIR}/embed_assets.cmake ${ERRAND_WEB_OWN_ASSETS} ${ERRAND_WEB_ASSET_DEPS}
   COMMENT "Embedding dashboard assets"
   VERBATIM)
-
-# The CLI compiles src/web/*.cc already (CMakeLists.txt); it needs the assets
-# and httplib's library. The tests run the dashboard in-process.
-target_sources(errand_cli PRIVATE ${ERRAND_WEB_ASSETS_CC})
-target_link_libraries(errand_cli PRIVATE PkgConfig::CPPHTTPLIB)
-file(GLOB ERRAND_WEB_SOURCES CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/src/web/*.cc)
-target_sources(errand_tests PRIVATE ${ERRAND_WEB_SOURCES} ${ERRAND_WEB_ASSETS_CC})
-target_link_libraries(errand_tests PRIVATE PkgConfig::CPPHTTPLIB)
-target_include_directories(errand_tests PRIVATE ${HTTPLIB_INCLUDE})

@@ -1,5 +1,4 @@
-# The web dashboard: its build steps (assets.cmake) and its browser tests.
-include(${CMAKE_CURRENT_LIST_DIR}/assets.cmake)
+# The web dashboard's browser tests (its build steps are in assets.cmake).
 
 # End-to-end: a real worker with --web, driven by headless Chromium through
 # playwright-core (from npm, into the build directory). Exit 77 = skipped
@@ -11,5 +10,5 @@ if(ERRAND_NODE AND ERRAND_NPM)
   set_tests_properties(web_e2e PROPERTIES
     TIMEOUT 300
     SKIP_RETURN_CODE 77
-    ENVIRONMENT "ERRAND_BIN=$<TARGET_FILE:errand_cli>;ERRAND_WEB_NODE_MODULES=${ERRAND_WEB_NODE_MODULES};ERRAND_ARTIFACTS=${CMAKE_BINARY_DIR}/test-artifacts")
+    ENVIRONMENT "ERRAND_BIN=$<TARGET_FILE:errand_cli>;ERRAND_WEB_NODE_MODULES=${ERRAND_WEB_NODE_MODULES};ERRAND_ARTIFACTS=${PROJECT_BINARY_DIR}/test-artifacts")
 endif()

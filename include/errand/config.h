@@ -11,6 +11,7 @@
 //   tag: billing
 //   labels: [blue]
 //   log_format: text                 # or json
+//   log_level: info                  # debug, info, warn (no per-job lines), error
 //   poll_interval: 5                 # seconds
 //   heartbeat_interval: 5
 //   process_ttl: 60
@@ -35,6 +36,8 @@ struct Config {
   std::string store = "sqlite://errand.db";
   std::map<std::string, std::string> queue_stores;  ///< queue -> store URL
   ServerOptions server;
+  /// log_level: the worker applies it process-wide (errand::set_log_level).
+  LogLevel log_level = LogLevel::info;
 };
 
 /// Parses YAML text. invalid_argument with the line and the key on bad input.

@@ -7,11 +7,11 @@
 #include "errand/clock.h"       // IWYU pragma: export
 #include "errand/config.h"      // IWYU pragma: export
 #include "errand/job.h"         // IWYU pragma: export
+#include "errand/log.h"         // IWYU pragma: export
 #include "errand/middleware.h"  // IWYU pragma: export
 #include "errand/payload.h"     // IWYU pragma: export
 #include "errand/queues.h"      // IWYU pragma: export
 #include "errand/server.h"      // IWYU pragma: export
 #include "errand/status.h"      // IWYU pragma: export
 #include "errand/store.h"       // IWYU pragma: export
-
-#define ERRAND_VERSION "0.1.0"
+#include "errand/version.h"     // IWYU pragma: export

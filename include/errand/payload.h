@@ -1,5 +1,5 @@
 // The job payload: one JSON document per job, with Sidekiq's field names
-// (see SIDEKIQ_WIRE.md §2), the same in every store.
+// (see redis-layout.md §2), the same in every store.
 //
 // errand keeps the payload as JSON text in stores and as an nlohmann::json
 // object in memory. Unknown fields are preserved through every transition.
@@ -35,7 +35,7 @@ std::optional<double> timestamp(const Json& v);
 /// The payload field `key` as epoch seconds, or nullopt if absent or not numeric.
 std::optional<double> timestamp(const Json& doc, std::string_view key);
 
-/// Checks what Sidekiq's client checks before a push (SIDEKIQ_WIRE.md §3.4):
+/// Checks what Sidekiq's client checks before a push (redis-layout.md §3):
 /// `class` is a non-empty string, `args` is an array, `queue` (if present) is a
 /// non-empty string, `at` (if present) is a number, `tags` (if present) is an
 /// array. Returns invalid_argument with a message naming the field.

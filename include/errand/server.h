@@ -30,6 +30,7 @@
 #include "errand/clock.h"
 #include "errand/cron.h"
 #include "errand/job.h"
+#include "errand/log.h"
 #include "errand/middleware.h"
 #include "errand/queues.h"
 #include "errand/status.h"
@@ -54,8 +55,6 @@ struct JobFailure {
 using ErrorHandler = std::function<void(const JobFailure&)>;
 /// Called when a job dies (retries exhausted, not retriable, or retry disabled).
 using DeathHandler = std::function<void(const JobFailure&)>;
-
-enum class LogFormat { text, json };
 
 struct ServerOptions {
   int concurrency = 10;
@@ -88,6 +87,11 @@ struct ServerOptions {
   LogFormat log_format = LogFormat::text;
   const Clock* clock = nullptr;  ///< nullptr: the system clock
   Registry* registry = nullptr;  ///< nullptr: Registry::global()
+  /// Lifecycle callbacks (the CLI's systemd notifications use them); each
+  /// runs on an errand thread and must return quickly.
+  std::function<void()> on_ready;      ///< start() succeeded: jobs are being fetched
+  std::function<void()> on_stopping;   ///< stop() began (signal, TERM through the store, call)
+  std::function<void()> on_heartbeat;  ///< after each successful heartbeat
 };
 
 /// Counters of this server since start (not the store's lifetime counters).

@@ -99,7 +99,7 @@ struct WorkRecord {
   double run_at = 0;    ///< when it started
 };
 
-/// What a process reports about itself on every heartbeat (SIDEKIQ_WIRE.md §7).
+/// What a process reports about itself on every heartbeat (redis-layout.md §7).
 struct ProcessBeat {
   std::string identity;  ///< "<hostname>:<pid>:<nonce>"
   Json info;             ///< hostname, started_at, pid, tag, concurrency, queues, labels, identity

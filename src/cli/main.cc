@@ -8,6 +8,9 @@
 
 int main(int argc, char** argv) {
   using namespace errand::cli;
+  // Commands print their results on stdout; their log lines go to stderr.
+  // `errand worker` logs to stdout, as Sidekiq does.
+  errand::set_log_stream(stderr);
   CLI::App app{"errand: background jobs for C++", "errand"};
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string("errand ") + ERRAND_VERSION);
@@ -16,7 +19,15 @@ int main(int argc, char** argv) {
   add_enqueue_command(app, ctx);
   add_admin_commands(app, ctx);
   add_demo_command(app, ctx);
+  add_new_commands(app, ctx);
   add_web_command(app, ctx);
+  auto* version = app.add_subcommand("version", "Print the version");
+  version->callback([&ctx] {
+    ctx.action = [] {
+      std::cout << "errand " << ERRAND_VERSION << "\n";
+      return kOk;
+    };
+  });
 
   try {
     app.parse(argc, argv);

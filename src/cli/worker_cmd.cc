@@ -16,6 +16,7 @@
 #pragma GCC diagnostic pop
 
 #include "cli/cli.h"
+#include "cli/notify.h"
 #include "cli/web_cmd.h"
 #include "core/log.h"
 
@@ -31,6 +32,7 @@ struct WorkerFlags {
   std::vector<std::string> requires_;
   std::string tag;
   std::string log_format;
+  std::string log_level;
   double poll_interval = 0;
   double heartbeat_interval = 0;
   double process_ttl = 0;
@@ -92,12 +94,19 @@ std::vector<QueueWeight> queues_of_registered_jobs() {
   return out;
 }
 
-int run_worker(const WorkerFlags& f) {
-  if (f.verbose) log::set_level(log::Level::debug);
+/// log_level: from the config, then --log-level, then -v; stdout, as Sidekiq.
+void apply_log_level(const WorkerFlags& f, const Config& config) {
+  set_log_stream(stdout);
+  set_log_level(config.log_level);
+  if (auto level = parse_log_level(f.log_level)) set_log_level(*level);
+  if (f.verbose) set_log_level(LogLevel::debug);
+}
 
+int run_worker(const WorkerFlags& f) {
   auto loaded = resolve_config(f.store);
   if (!loaded) return fail_with(loaded.error());
   Config config = std::move(loaded).value();
+  apply_log_level(f, config);
   ServerOptions& o = config.server;
   if (f.concurrency_opt->count() > 0) o.concurrency = f.concurrency;
   if (f.timeout_opt->count() > 0) o.shutdown_timeout = millis(f.timeout);
@@ -141,11 +150,16 @@ int run_worker(const WorkerFlags& f) {
       "errand " ERRAND_VERSION " worker",
       {{"store", config.store}, {"concurrency", std::to_string(o.concurrency)}, {"queues", qs}});
   log::info("job classes", {{"count", std::to_string(names.size())}, {"classes", classes}});
-  if (names.empty()) log::warn("no job classes are registered: load a job library with -r PATH");
+  if (names.empty())
+    log::warn(
+        "no job classes are loaded: every job fetched will fail; load a job library with -r PATH");
 
   auto web = start_worker_web(f.web, queues->default_store(), o);
   if (!web) return fail_with(web.error());
+  const Server* running = nullptr;  // set below, before start() calls any callback
+  attach_systemd_notify(o, [&running] { return running->counters(); });
   Server server(std::move(queues).value(), o);
+  running = &server;
   if (auto st = server.run(); !st) return fail_with(st.error());
   return kOk;
 }
@@ -184,7 +198,10 @@ void add_worker_command(CLI::App& app, Context& ctx) {
   f->rescue_opt = cmd->add_option("--rescue-interval", f->rescue_interval,
                                   "seconds between looks for jobs of dead processes")
                       ->check(CLI::PositiveNumber);
-  cmd->add_flag("-v,--verbose", f->verbose, "debug logging");
+  cmd->add_option("--log-level", f->log_level,
+                  "debug, info (default), warn (no per-job lines) or error; overrides log_level:")
+      ->check(CLI::IsMember({"debug", "info", "warn", "warning", "error"}));
+  cmd->add_flag("-v,--verbose", f->verbose, "debug logging (same as --log-level debug)");
   add_store_flags(*cmd, f->store);
   add_worker_web_flags(*cmd, f->web);
   cmd->callback([&ctx, f] { ctx.action = [f] { return run_worker(*f); }; });

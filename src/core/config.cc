@@ -79,7 +79,7 @@ Result<Config> parse_config(std::string_view text) {
       "store",       "concurrency", "timeout",       "queues",        "stores",
       "tag",         "labels",      "log_format",    "poll_interval", "heartbeat_interval",
       "process_ttl", "max_retries", "dead_max_jobs", "dead_timeout",  "rescue_interval",
-      "cron"};
+      "cron",        "log_level"};
   for (auto it = root.begin(); it != root.end(); ++it) {
     std::string key = it->first.as<std::string>();
     const YAML::Node& v = it->second;
@@ -190,6 +190,12 @@ Result<Config> parse_config(std::string_view text) {
         c.server.log_format = LogFormat::json;
       else
         return bad(v, "'log_format' must be text or json");
+    } else if (key == "log_level") {
+      auto s = scalar<std::string>(v, key);
+      if (!s) return s.error();
+      auto level = parse_log_level(*s);
+      if (!level) return bad(v, "'log_level' must be debug, info, warn or error");
+      c.log_level = *level;
     } else if (key == "max_retries") {
       auto n = scalar<int>(v, key);
       if (!n) return n.error();

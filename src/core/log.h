@@ -1,5 +1,5 @@
-// errand's log lines: Sidekiq's shape (time, pid, tid, context, level,
-// message), as plain text or JSON lines, written through spdlog to stderr.
+// errand's own log calls. The public side (levels, format, stream, a host's
+// handler) is include/errand/log.h; this adds what the engine writes with.
 #pragma once
 
 #include <initializer_list>
@@ -8,23 +8,19 @@
 #include <string>
 #include <string_view>
 
-#include "errand/server.h"
+#include "errand/log.h"
 
 namespace errand::log {
 
-enum class Level { debug = 0, info = 1, warn = 2, error = 3 };
+using Level = LogLevel;
+using Field = LogField;
 
-struct Field {
-  std::string_view key;
-  std::string value;
-};
-
-/// Process-wide settings; thread-safe.
-void set_format(LogFormat format);
-void set_level(Level level);
+inline void set_format(LogFormat format) { set_log_format(format); }
+inline void set_level(Level level) { set_log_level(level); }
 bool enabled(Level level);
 
-/// Writes one line. Thread-safe.
+/// Writes one line; `elapsed_seconds` joins the context as elapsed=0.123.
+/// Thread-safe.
 void write(Level level, std::string_view message, std::initializer_list<Field> context = {},
            std::optional<double> elapsed_seconds = std::nullopt);
 void write(Level level, std::string_view message, std::span<const Field> context,

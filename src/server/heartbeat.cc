@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "core/log.h"
+#include "errand/version.h"
 
 namespace errand {
 
@@ -49,7 +50,7 @@ Status Heartbeat::beat() {
                  {"queues", queues},
                  {"labels", rt_.options.labels},
                  {"identity", rt_.identity},
-                 {"version", "errand 0.1.0"}};
+                 {"version", "errand " ERRAND_VERSION}};
   }
   ProcessBeat b;
   b.identity = rt_.identity;

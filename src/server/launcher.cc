@@ -144,6 +144,8 @@ void Server::Impl::run_services() {
     if (now >= next_beat) {
       if (auto st = heartbeat->beat(); !st)
         log::warn("heartbeat failed", {{"error", st.message()}});
+      else if (options.on_heartbeat)
+        options.on_heartbeat();
       renew_slot_locks();
       next_beat = clock::now() + options.heartbeat_interval;
     }
@@ -377,6 +379,7 @@ Status Server::start() {
   log::info("worker started", {{"identity", I.rt().identity},
                                {"concurrency", std::to_string(o.concurrency)},
                                {"queues", qs}});
+  if (o.on_ready) o.on_ready();
   return {};
 }
 
@@ -403,6 +406,7 @@ void Server::stop() {
     std::lock_guard lk(I.mu);
     if (I.state != Impl::State::running) return;
   }
+  if (I.options.on_stopping) I.options.on_stopping();
   Engine& E = *I.engine;
   Runtime& rt = E.rt;
   rt.stop_requested.store(true);

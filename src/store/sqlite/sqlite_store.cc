@@ -963,7 +963,7 @@ class SqliteStore final : public Store, public std::enable_shared_from_this<Sqli
           .run();
   }
 
-  // Sidekiq's dead-set trim (WIRE §6.4): drop entries older than max_age,
+  // Sidekiq's dead-set trim (redis-layout.md §6): drop entries older than max_age,
   // then keep at most max_jobs - 1 (its ZREMRANGEBYRANK dead 0 -max).
   static void trim_dead(Conn& conn, double now, const DeadLimits& limits) {
     const double cutoff = now - limits.max_age_seconds;
