@@ -1,11 +1,10 @@
 #include "errand/aggregate.h"
 
-#include <condition_variable>
-#include <mutex>
 #include <thread>
 #include <vector>
 
 #include "core/log.h"
+#include "core/mutex.h"
 
 namespace errand {
 
@@ -23,27 +22,28 @@ class Aggregate final : public AggregateStore {
   ~Aggregate() override {
     (void)flush(std::chrono::seconds(30));
     {
-      std::lock_guard lk(mu_);
+      MutexLock lk(mu_);
       closing_ = true;
     }
     cv_work_.notify_all();
     writer_.join();
-    std::lock_guard lk(mu_);
+    MutexLock lk(mu_);
     if (!front_.empty())
       log::error("aggregate stage closed with unwritten jobs",
                  {{"jobs", std::to_string(front_.size())}});
   }
 
   Status push(std::span<const PushItem> jobs) override {
-    std::unique_lock lk(mu_);
+    MutexLock lk(mu_);
     auto deadline = std::chrono::steady_clock::now() + o_.push_timeout;
     for (const auto& job : jobs) {
       // Back-pressure: wait for room rather than grow without bound.
       if (front_.size() + in_flight_ >= o_.max_buffered) {
         cv_room_.notify_all();
         cv_work_.notify_one();
-        if (!cv_room_.wait_until(lk, deadline,
-                                 [&] { return front_.size() + in_flight_ < o_.max_buffered; }))
+        if (!cv_room_.wait_until(lk, deadline, [&]() REQUIRES(mu_) {
+              return front_.size() + in_flight_ < o_.max_buffered;
+            }))
           return fail(Errc::busy, "aggregate buffer full (" + std::to_string(o_.max_buffered) +
                                       " jobs) for " + std::to_string(o_.push_timeout.count()) +
                                       " ms: the store is not keeping up" +
@@ -58,11 +58,11 @@ class Aggregate final : public AggregateStore {
   }
 
   Status flush(std::chrono::milliseconds timeout) override {
-    std::unique_lock lk(mu_);
+    MutexLock lk(mu_);
     const std::uint64_t target = accepted_;
     want_flush_ = true;
     cv_work_.notify_one();
-    if (!cv_room_.wait_for(lk, timeout, [&] { return written_ >= target; }))
+    if (!cv_room_.wait_for(lk, timeout, [&]() REQUIRES(mu_) { return written_ >= target; }))
       return fail(Errc::unavailable, "aggregate flush timed out with " +
                                          std::to_string(target - written_) + " jobs unwritten" +
                                          (last_error_.empty() ? "" : ": " + last_error_));
@@ -70,7 +70,7 @@ class Aggregate final : public AggregateStore {
   }
 
   AggregateStats aggregate_stats() const override {
-    std::lock_guard lk(mu_);
+    MutexLock lk(mu_);
     return AggregateStats{accepted_, written_, batches_, failures_, front_.size() + in_flight_};
   }
   // Every other call goes straight to the wrapped store (ForwardingStore).
@@ -79,10 +79,11 @@ class Aggregate final : public AggregateStore {
   void run() {
     std::vector<PushItem> back;  // the writer's half of the double buffer
     int failures_in_row = 0;
-    std::unique_lock lk(mu_);
+    MutexLock lk(mu_);
     for (;;) {
-      cv_work_.wait_for(lk, o_.flush_interval,
-                        [&] { return closing_ || want_flush_ || front_.size() >= o_.max_batch; });
+      cv_work_.wait_for(lk, o_.flush_interval, [&]() REQUIRES(mu_) {
+        return closing_ || want_flush_ || front_.size() >= o_.max_batch;
+      });
       if (front_.empty()) {
         want_flush_ = false;
         if (closing_) return;
@@ -102,7 +103,7 @@ class Aggregate final : public AggregateStore {
           break;
         }
         done += n;
-        std::lock_guard g(mu_);
+        MutexLock g(mu_);
         written_ += n;
         in_flight_ -= n;
         ++batches_;
@@ -124,7 +125,7 @@ class Aggregate final : public AggregateStore {
         // waited; the destructor reports what could not be written.
         if (closing_) return;
         auto pause = std::chrono::milliseconds(std::min(50 * failures_in_row, 2000));
-        cv_work_.wait_for(lk, pause, [&] { return closing_; });
+        cv_work_.wait_for(lk, pause, [&]() REQUIRES(mu_) { return closing_; });
         continue;
       }
       failures_in_row = 0;
@@ -135,18 +136,18 @@ class Aggregate final : public AggregateStore {
   }
 
   AggregateOptions o_;
-  mutable std::mutex mu_;
-  std::condition_variable cv_work_;  // wakes the writer
-  std::condition_variable cv_room_;  // wakes pushers (room) and flushers (progress)
-  std::vector<PushItem> front_;      // guarded by mu_: the callers' half
-  std::size_t in_flight_ = 0;        // guarded by mu_: swapped out, not yet written
-  std::uint64_t accepted_ = 0;       // guarded by mu_
-  std::uint64_t written_ = 0;        // guarded by mu_
-  std::uint64_t batches_ = 0;        // guarded by mu_
-  std::uint64_t failures_ = 0;       // guarded by mu_
-  std::string last_error_;           // guarded by mu_
-  bool want_flush_ = false;          // guarded by mu_
-  bool closing_ = false;             // guarded by mu_
+  mutable Mutex mu_;
+  CondVar cv_work_;                              // wakes the writer
+  CondVar cv_room_;                              // wakes pushers (room) and flushers (progress)
+  std::vector<PushItem> front_ GUARDED_BY(mu_);  // the callers' half
+  std::size_t in_flight_ GUARDED_BY(mu_) = 0;    // swapped out, not yet written
+  std::uint64_t accepted_ GUARDED_BY(mu_) = 0;
+  std::uint64_t written_ GUARDED_BY(mu_) = 0;
+  std::uint64_t batches_ GUARDED_BY(mu_) = 0;
+  std::uint64_t failures_ GUARDED_BY(mu_) = 0;
+  std::string last_error_ GUARDED_BY(mu_);
+  bool want_flush_ GUARDED_BY(mu_) = false;
+  bool closing_ GUARDED_BY(mu_) = false;
   std::thread writer_;
 };
 

@@ -8,7 +8,6 @@
 #include <atomic>
 #include <cstddef>
 #include <map>
-#include <mutex>
 #include <optional>
 #include <regex>
 #include <string>
@@ -16,6 +15,7 @@
 #include <vector>
 
 #include "api/display.h"
+#include "core/mutex.h"
 #include "errand/admin.h"
 #include "errand/job.h"
 #include "web/web_server.h"
@@ -62,10 +62,10 @@ class Sessions {
 
  private:
   /// Forgets the idlest half of the sessions whose `authed` is `authed`. Holds mu_.
-  void evict_locked(bool authed);
-  std::mutex mu_;
-  std::map<std::string, Session, std::less<>> by_id_;  // guarded by mu_
-  std::size_t authed_count_ = 0;                       // guarded by mu_
+  void evict_locked(bool authed) REQUIRES(mu_);
+  Mutex mu_;
+  std::map<std::string, Session, std::less<>> by_id_ GUARDED_BY(mu_);
+  std::size_t authed_count_ GUARDED_BY(mu_) = 0;
 };
 
 inline constexpr const char* kSessionCookie = "errand_session";

@@ -133,7 +133,7 @@ double wall_now() {
 
 void Metrics::observe(const std::string& job_class, const std::string& queue, double run_seconds,
                       double wait_seconds, bool failed) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   auto& s = by_class_[{job_class, queue}];
   ++s.processed;
   if (failed) ++s.failed;
@@ -163,7 +163,7 @@ void Metrics::call(const JobContext& job, const std::function<void()>& next) {
 }
 
 void Metrics::render(std::string& out) const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   family(out, "errand_jobs_processed_total", "counter",
          "Jobs finished by this worker process since it started, by class and queue.");
   for (const auto& [key, s] : by_class_)

@@ -17,10 +17,10 @@
 #include <cstdint>
 #include <functional>
 #include <map>
-#include <mutex>
 #include <string>
 #include <utility>
 
+#include "core/mutex.h"
 #include "errand/middleware.h"
 
 namespace errand {
@@ -52,9 +52,9 @@ class Metrics final : public ServerMiddleware {
   };
 
  private:
-  mutable std::mutex mu_;
-  std::map<std::pair<std::string, std::string>, ClassStats> by_class_;  // guarded by mu_
-  std::map<std::string, Histogram> latency_;                            // guarded by mu_
+  mutable Mutex mu_;
+  std::map<std::pair<std::string, std::string>, ClassStats> by_class_ GUARDED_BY(mu_);
+  std::map<std::string, Histogram> latency_ GUARDED_BY(mu_);
 };
 
 /// Prometheus label value escaping: backslash, double quote and newline.

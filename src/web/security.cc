@@ -108,7 +108,7 @@ Session Sessions::get_or_create(const httplib::Request& req, httplib::Response& 
   s.csrf = random_hex(32);
   s.last_seen = wall_now();
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (by_id_.size() - authed_count_ >= kMaxAnonymous) evict_locked(false);
     by_id_[s.id] = s;
   }
@@ -129,7 +129,7 @@ void Sessions::evict_locked(bool authed) {
 std::optional<Session> Sessions::find(const httplib::Request& req) {
   const std::string id = cookie_value(req, kSessionCookie);
   if (id.empty()) return std::nullopt;
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   auto it = by_id_.find(id);
   if (it == by_id_.end()) return std::nullopt;
   const double now = wall_now();
@@ -150,7 +150,7 @@ Session Sessions::login(const httplib::Request& req, httplib::Response& res) {
   s.last_seen = wall_now();
   s.authed = true;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (authed_count_ >= kMaxAuthed) evict_locked(true);
     by_id_[s.id] = s;
     ++authed_count_;
@@ -162,7 +162,7 @@ Session Sessions::login(const httplib::Request& req, httplib::Response& res) {
 
 void Sessions::logout(const httplib::Request& req) {
   const std::string id = cookie_value(req, kSessionCookie);
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   auto it = by_id_.find(id);
   if (it == by_id_.end()) return;
   if (it->second.authed) --authed_count_;
@@ -170,7 +170,7 @@ void Sessions::logout(const httplib::Request& req) {
 }
 
 double FailureThrottle::blocked_for(const std::string& client, double now) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   auto it = by_client_.find(client);
   if (it == by_client_.end()) return 0;
   const double left = it->second.window_start + kWindowSeconds - now;
@@ -182,7 +182,7 @@ double FailureThrottle::blocked_for(const std::string& client, double now) {
 }
 
 void FailureThrottle::failed(const std::string& client, double now) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (by_client_.size() >= 10'000)  // forget windows that have passed
     std::erase_if(by_client_,
                   [&](const auto& kv) { return kv.second.window_start + kWindowSeconds <= now; });

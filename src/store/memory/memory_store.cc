@@ -18,16 +18,15 @@
 
 #include <algorithm>
 #include <chrono>
-#include <condition_variable>
 #include <ctime>
 #include <deque>
 #include <functional>
 #include <map>
-#include <mutex>
 #include <set>
 #include <unordered_map>
 #include <utility>
 
+#include "core/mutex.h"
 #include "store/memory/store_util.h"
 
 namespace errand {
@@ -77,7 +76,7 @@ class MemoryStore final : public Store {
     const double now = store_util::wall_now();
     bool woke = false;
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       for (const auto& item : jobs) {
         if (item.at != 0) {
           sets_[index(SetKind::scheduled)].emplace(SetKey{item.at, item.jid}, item.payload);
@@ -99,7 +98,7 @@ class MemoryStore final : public Store {
     std::vector<Fetched> out;
     if (max == 0 || queues.empty()) return out;
     const auto deadline = std::chrono::steady_clock::now() + wait;
-    std::unique_lock lock(mu_);
+    MutexLock lock(mu_);
     for (;;) {
       take_locked(queues, max, owner, out);
       if (!out.empty()) return out;
@@ -114,7 +113,7 @@ class MemoryStore final : public Store {
   }
 
   Status ack(std::span<const Fetched> jobs) override {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     for (const auto& job : jobs)
       if (auto c = claimed_.find(job.id);
           c != claimed_.end() && (job.owner.empty() || c->second.owner == job.owner))
@@ -125,7 +124,7 @@ class MemoryStore final : public Store {
   Status requeue(std::span<const Fetched> jobs) override {
     bool notify = false;
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       // Reverse order with push_front keeps the batch's own order at the head.
       for (auto it = jobs.rbegin(); it != jobs.rend(); ++it) {
         auto claim = claimed_.find(it->id);
@@ -149,7 +148,7 @@ class MemoryStore final : public Store {
 
   Status retry(const Fetched& job, const std::string& jid, const std::string& payload,
                double at) override {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     claimed_.erase(job.id);
     sets_[index(SetKind::retry)].emplace(SetKey{at, jid}, payload);
     return {};
@@ -157,7 +156,7 @@ class MemoryStore final : public Store {
 
   Status kill(const Fetched& job, const std::string& jid, const std::string& payload, double now,
               const DeadLimits& limits) override {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     claimed_.erase(job.id);
     add_dead_locked(jid, payload, now, limits);
     return {};
@@ -167,7 +166,7 @@ class MemoryStore final : public Store {
     std::size_t moved = 0;
     bool notify = false;
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       const double wall = store_util::wall_now();
       // Retries first, then scheduled jobs, as Sidekiq's poller does.
       for (SetKind kind : {SetKind::retry, SetKind::scheduled}) {
@@ -198,7 +197,7 @@ class MemoryStore final : public Store {
     std::size_t moved = 0;
     bool notify = false;
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       for (auto it = claimed_.begin(); it != claimed_.end();) {
         if (!orphaned_locked(it->second, now, grace_seconds)) {
           ++it;
@@ -218,7 +217,7 @@ class MemoryStore final : public Store {
   }
 
   Result<std::vector<std::string>> heartbeat(const ProcessBeat& beat) override {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     auto& p = processes_[beat.identity];
     p.record.identity = beat.identity;
     p.record.info = beat.info;
@@ -248,7 +247,7 @@ class MemoryStore final : public Store {
   }
 
   Status unregister(const std::string& identity) override {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     processes_.erase(identity);
     signals_.erase(identity);
     return {};
@@ -256,7 +255,7 @@ class MemoryStore final : public Store {
 
   Result<Stats> stats() override {
     const double now = store_util::wall_now();
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     Stats s;
     s.processed = counter_locked("processed");
     s.failed = counter_locked("failed");
@@ -277,7 +276,7 @@ class MemoryStore final : public Store {
       return fail(Errc::invalid_argument, "history: expected \"processed\" or \"failed\", got \"" +
                                               std::string(what) + "\"");
     std::vector<std::int64_t> out;
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     for (int d = 0; d < days; ++d)
       out.push_back(
           counter_locked(std::string(what) + ":" + store_util::utc_day(now - d * 86400.0)));
@@ -285,7 +284,7 @@ class MemoryStore final : public Store {
   }
 
   Status reset_stats() override {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     // As Sidekiq's Stats#reset: the lifetime counters only; the history stays.
     counters_["processed"] = 0;
     counters_["failed"] = 0;
@@ -294,7 +293,7 @@ class MemoryStore final : public Store {
 
   Result<std::vector<QueueInfo>> queues() override {
     const double now = store_util::wall_now();
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     std::vector<QueueInfo> out;
     out.reserve(queues_.size());
     for (const auto& [name, q] : queues_) {
@@ -311,7 +310,7 @@ class MemoryStore final : public Store {
   Result<std::vector<std::string>> queue_jobs(const std::string& queue, std::size_t offset,
                                               std::size_t count) override {
     std::vector<std::string> out;
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     auto it = queues_.find(queue);
     if (it == queues_.end()) return out;
     for (const auto& [prio, lane] : it->second.lanes) {
@@ -329,7 +328,7 @@ class MemoryStore final : public Store {
   }
 
   Status queue_delete(const std::string& queue, const std::string& jid) override {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     auto it = queues_.find(queue);
     if (it != queues_.end()) {
       for (auto& [prio, lane] : it->second.lanes) {
@@ -344,20 +343,20 @@ class MemoryStore final : public Store {
   }
 
   Status clear_queue(const std::string& queue) override {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     queues_.erase(queue);
     return {};
   }
 
   Result<std::size_t> set_size(SetKind kind) override {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     return sets_[index(kind)].size();
   }
 
   Result<std::vector<SetEntry>> set_range(SetKind kind, std::size_t offset,
                                           std::size_t count) override {
     std::vector<SetEntry> out;
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     const auto& set = sets_[index(kind)];
     if (offset >= set.size()) return out;
     auto emit = [&](auto first, auto last) {
@@ -373,7 +372,7 @@ class MemoryStore final : public Store {
   }
 
   Result<SetEntry> set_find(SetKind kind, double score, const std::string& jid) override {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     auto& set = sets_[index(kind)];
     auto it = find_locked(set, score, jid);
     if (it == set.end()) return not_in_set(kind, score, jid);
@@ -381,7 +380,7 @@ class MemoryStore final : public Store {
   }
 
   Status set_delete(SetKind kind, double score, const std::string& jid) override {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     auto& set = sets_[index(kind)];
     auto it = find_locked(set, score, jid);
     if (it == set.end()) return not_in_set(kind, score, jid);
@@ -396,7 +395,7 @@ class MemoryStore final : public Store {
       return fail(Errc::invalid_argument, "set_move: empty queue name");
     bool notify = false;
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       auto& set = sets_[index(kind)];
       auto it = find_locked(set, score, jid);
       if (it == set.end()) return not_in_set(kind, score, jid);
@@ -413,13 +412,13 @@ class MemoryStore final : public Store {
   }
 
   Status set_clear(SetKind kind) override {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     sets_[index(kind)].clear();
     return {};
   }
 
   Result<std::vector<ProcessRecord>> processes(double now) override {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     prune_locked(now);
     std::vector<ProcessRecord> out;
     out.reserve(processes_.size());
@@ -428,7 +427,7 @@ class MemoryStore final : public Store {
   }
 
   Result<std::vector<WorkRecord>> workers(double now) override {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     prune_locked(now);
     std::vector<WorkRecord> out;
     for (const auto& [id, p] : processes_) out.insert(out.end(), p.work.begin(), p.work.end());
@@ -436,7 +435,7 @@ class MemoryStore final : public Store {
   }
 
   Status set_paused(const std::string& queue, bool paused) override {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (paused)
       paused_.insert(queue);
     else
@@ -445,13 +444,13 @@ class MemoryStore final : public Store {
   }
 
   Result<std::vector<std::string>> paused_queues() override {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     return std::vector<std::string>(paused_.begin(), paused_.end());
   }
 
   Result<bool> lock_acquire(const std::string& key, const std::string& holder, double now,
                             double expires_at) override {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     auto it = locks_.find(key);
     if (it != locks_.end() && it->second.second > now) return false;
     locks_[key] = {holder, expires_at};
@@ -459,7 +458,7 @@ class MemoryStore final : public Store {
   }
 
   Status lock_release(const std::string& key, const std::string& holder) override {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     auto it = locks_.find(key);
     if (it != locks_.end() && it->second.first == holder) locks_.erase(it);
     return {};
@@ -469,7 +468,7 @@ class MemoryStore final : public Store {
 
   Result<bool> lock_extend(const std::string& key, const std::string& holder,
                            double expires_at) override {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     auto it = locks_.find(key);
     if (it == locks_.end() || it->second.first != holder) return false;
     it->second.second = expires_at;
@@ -477,7 +476,7 @@ class MemoryStore final : public Store {
   }
 
   Status signal(const std::string& identity, const std::string& sig) override {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     signals_[identity].push_back(sig);
     return {};
   }
@@ -500,7 +499,7 @@ class MemoryStore final : public Store {
     return set.end();
   }
 
-  void enqueue_locked(const std::string& queue, int priority, Job job, bool front) {
+  void enqueue_locked(const std::string& queue, int priority, Job job, bool front) REQUIRES(mu_) {
     auto& q = queues_[queue];
     auto& lane = q.lanes[priority];
     if (front)
@@ -513,7 +512,7 @@ class MemoryStore final : public Store {
   // Moves up to `max` jobs (minus those already in `out`) from the queues, in
   // strict order, into `out` and the claim table.
   void take_locked(std::span<const std::string> names, std::size_t max, const std::string& owner,
-                   std::vector<Fetched>& out) {
+                   std::vector<Fetched>& out) REQUIRES(mu_) {
     const double now = store_util::wall_now();
     for (const auto& name : names) {
       if (out.size() >= max) return;
@@ -545,7 +544,7 @@ class MemoryStore final : public Store {
     return nullptr;
   }
 
-  bool orphaned_locked(const Claim& c, double now, double grace) const {
+  bool orphaned_locked(const Claim& c, double now, double grace) const REQUIRES(mu_) {
     auto p = processes_.find(c.owner);
     if (p != processes_.end()) return !p->second.live(now);
     return c.claimed_at < now - grace;
@@ -554,7 +553,7 @@ class MemoryStore final : public Store {
   // Sidekiq's dead-set insert (redis-layout.md §6): add, drop entries older than
   // max_age, then keep at most max_jobs - 1 (its ZREMRANGEBYRANK 0 -max).
   void add_dead_locked(const std::string& jid, const std::string& payload, double now,
-                       const DeadLimits& limits) {
+                       const DeadLimits& limits) REQUIRES(mu_) {
     auto& dead = sets_[index(SetKind::dead)];
     dead.emplace(SetKey{now, jid}, payload);
     const double cutoff = now - limits.max_age_seconds;
@@ -565,28 +564,28 @@ class MemoryStore final : public Store {
     }
   }
 
-  void prune_locked(double now) {
+  void prune_locked(double now) REQUIRES(mu_) {
     std::erase_if(processes_, [now](const auto& kv) { return !kv.second.live(now); });
   }
 
-  std::int64_t counter_locked(const std::string& key) const {
+  std::int64_t counter_locked(const std::string& key) const REQUIRES(mu_) {
     auto it = counters_.find(key);
     return it == counters_.end() ? 0 : it->second;
   }
 
-  std::mutex mu_;
-  std::condition_variable cv_;                       // fetchers wait here; guarded by mu_
-  std::size_t waiters_ = 0;                          // guarded by mu_
-  std::int64_t next_id_ = 1;                         // guarded by mu_
-  std::map<std::string, Queue> queues_;              // guarded by mu_
-  std::unordered_map<std::int64_t, Claim> claimed_;  // guarded by mu_
-  SortedSet sets_[3];                                // guarded by mu_; indexed by SetKind
-  std::map<std::string, Process> processes_;         // guarded by mu_
-  std::unordered_map<std::string, std::vector<std::string>> signals_;  // guarded by mu_
-  std::unordered_map<std::string, std::int64_t> counters_;             // guarded by mu_
-  std::set<std::string> paused_;                                       // guarded by mu_
+  Mutex mu_;
+  CondVar cv_;  // fetchers wait here
+  std::size_t waiters_ GUARDED_BY(mu_) = 0;
+  std::int64_t next_id_ GUARDED_BY(mu_) = 1;
+  std::map<std::string, Queue> queues_ GUARDED_BY(mu_);
+  std::unordered_map<std::int64_t, Claim> claimed_ GUARDED_BY(mu_);
+  SortedSet sets_[3] GUARDED_BY(mu_);  // indexed by SetKind
+  std::map<std::string, Process> processes_ GUARDED_BY(mu_);
+  std::unordered_map<std::string, std::vector<std::string>> signals_ GUARDED_BY(mu_);
+  std::unordered_map<std::string, std::int64_t> counters_ GUARDED_BY(mu_);
+  std::set<std::string> paused_ GUARDED_BY(mu_);
   // key -> (holder, expires_at); expired entries are overwritten on acquire.
-  std::unordered_map<std::string, std::pair<std::string, double>> locks_;  // guarded by mu_
+  std::unordered_map<std::string, std::pair<std::string, double>> locks_ GUARDED_BY(mu_);
 };
 
 }  // namespace
@@ -595,10 +594,10 @@ std::shared_ptr<Store> memory_store(const std::string& name) {
   if (name.empty()) return std::make_shared<MemoryStore>();
   // Named stores live as long as the process, like a named database: a client
   // may push and let go before the server in the same process opens the name.
-  static std::mutex registry_mu;
+  static Mutex registry_mu;
   static auto* registry =
       new std::unordered_map<std::string, std::shared_ptr<Store>>();  // guarded by registry_mu
-  std::lock_guard lock(registry_mu);
+  MutexLock lock(registry_mu);
   auto& slot = (*registry)[name];
   if (!slot) slot = std::make_shared<MemoryStore>();
   return slot;

@@ -358,7 +358,7 @@ Pool::Pool(Endpoint endpoint, std::size_t size)
 Pool::~Pool() = default;
 
 Result<Lease> Pool::acquire() {
-  std::unique_lock lock(mu_);
+  MutexLock lock(mu_);
   std::vector<std::unique_ptr<Connection>> stale;  // closed after unlocking
   for (;;) {
     while (!idle_.empty()) {
@@ -401,7 +401,7 @@ Result<Lease> Pool::acquire() {
 
 void Pool::release(std::unique_ptr<Connection> conn, std::uint64_t generation) {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (conn->broken()) {
       // The server went away or the socket failed: the other idle connections
       // are most likely dead as well, so retire them all.
@@ -421,12 +421,12 @@ void Pool::release(std::unique_ptr<Connection> conn, std::uint64_t generation) {
 // ---- Script ------------------------------------------------------------------
 
 std::string Script::sha() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return sha_;
 }
 
 void Script::set_sha(std::string sha) const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   sha_ = std::move(sha);
 }
 

@@ -15,15 +15,14 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "core/mutex.h"
 #include "errand/status.h"
 
 struct redisContext;
@@ -131,25 +130,25 @@ class Pool {
  public:
   Pool(Endpoint endpoint, std::size_t size);
   ~Pool();
-  Result<Lease> acquire();
+  Result<Lease> acquire() EXCLUDES(mu_);
   const Endpoint& endpoint() const { return endpoint_; }
 
  private:
   friend class Lease;
-  void release(std::unique_ptr<Connection> conn, std::uint64_t generation);
+  void release(std::unique_ptr<Connection> conn, std::uint64_t generation) EXCLUDES(mu_);
 
   const Endpoint endpoint_;
   const std::size_t size_;
 
-  std::mutex mu_;
-  std::condition_variable cv_;                        // signalled when a slot or connection frees
-  std::vector<std::unique_ptr<Connection>> idle_;     // guarded by mu_
-  std::vector<std::uint64_t> idle_generation_;        // guarded by mu_; parallel to idle_
-  std::size_t open_ = 0;                              // guarded by mu_: leased + idle + connecting
-  std::uint64_t generation_ = 0;                      // guarded by mu_: bumped on each failure
-  std::chrono::steady_clock::time_point retry_at_{};  // guarded by mu_: no connect attempt before
-  std::chrono::milliseconds backoff_{0};              // guarded by mu_: next wait after a failure
-  std::string last_error_;                            // guarded by mu_: why the last connect failed
+  Mutex mu_;
+  CondVar cv_;  // signalled when a slot or connection frees
+  std::vector<std::unique_ptr<Connection>> idle_ GUARDED_BY(mu_);
+  std::vector<std::uint64_t> idle_generation_ GUARDED_BY(mu_);        // parallel to idle_
+  std::size_t open_ GUARDED_BY(mu_) = 0;                              // leased + idle + connecting
+  std::uint64_t generation_ GUARDED_BY(mu_) = 0;                      // bumped on each failure
+  std::chrono::steady_clock::time_point retry_at_ GUARDED_BY(mu_){};  // no connect attempt before
+  std::chrono::milliseconds backoff_ GUARDED_BY(mu_){0};              // next wait after a failure
+  std::string last_error_ GUARDED_BY(mu_);                            // why the last connect failed
 };
 
 /// A Lua script run with EVALSHA; loaded with SCRIPT LOAD on first use and
@@ -163,8 +162,8 @@ class Script {
 
  private:
   std::string source_;
-  mutable std::mutex mu_;
-  mutable std::string sha_;  // guarded by mu_
+  mutable Mutex mu_;
+  mutable std::string sha_ GUARDED_BY(mu_);
 };
 
 /// The command helpers the store uses: a pool for ordinary commands and a

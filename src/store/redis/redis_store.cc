@@ -33,12 +33,11 @@
 #include <cstdio>
 #include <ctime>
 #include <map>
-#include <mutex>
-#include <shared_mutex>
 #include <thread>
 #include <unordered_map>
 #include <unordered_set>
 
+#include "core/mutex.h"
 #include "errand/clock.h"
 #include "store/redis/connection.h"
 #include "store/redis/lua_scripts.h"
@@ -192,7 +191,7 @@ class RedisStore final : public Store {
     const std::int64_t id = owner_id(owner);
     if (auto st = reconcile_claims(owner); !st) return st.error();
     // Reconciling waits for fetches in flight: their claims are not tracked yet.
-    std::shared_lock in_flight(fetch_rw_);
+    ReaderLock in_flight(fetch_rw_);
     const auto deadline = steady_clock::now() + wait;
 
     Argv keys{key("errand:inprogress"), owner_set_key(owner)};
@@ -710,7 +709,7 @@ class RedisStore final : public Store {
   }
 
   std::int64_t owner_id(const std::string& owner) {
-    std::lock_guard lock(owners_mu_);
+    MutexLock lock(owners_mu_);
     auto [it, inserted] =
         owner_ids_.try_emplace(owner, static_cast<std::int64_t>(owner_names_.size()) + 1);
     if (inserted) owner_names_.push_back(owner);
@@ -720,17 +719,17 @@ class RedisStore final : public Store {
   // ---- claims handed out (see "Lost fetch replies" at the top) --------------
 
   void track_claims(const std::string& owner, const std::vector<Fetched>& jobs) {
-    std::lock_guard lock(claims_mu_);
+    MutexLock lock(claims_mu_);
     auto& mine = claims_[owner];
     for (const auto& j : jobs) ++mine[claim_key(owner, j.queue)][j.payload];
   }
 
   // Forgets a claim once the store settled it (the job left the in-progress list).
   void settle_claim(const Fetched& job) {
-    std::lock_guard owners(owners_mu_);
+    MutexLock owners(owners_mu_);
     if (job.id <= 0 || static_cast<std::size_t>(job.id) > owner_names_.size()) return;
     const std::string& owner = owner_names_[static_cast<std::size_t>(job.id - 1)];
-    std::lock_guard lock(claims_mu_);
+    MutexLock lock(claims_mu_);
     auto o = claims_.find(owner);
     if (o == claims_.end()) return;
     auto l = o->second.find(claim_key(owner, job.queue));
@@ -741,7 +740,7 @@ class RedisStore final : public Store {
   }
 
   void mark_suspect(const std::string& owner) {
-    std::lock_guard lock(claims_mu_);
+    MutexLock lock(claims_mu_);
     suspect_.insert(owner);
   }
 
@@ -750,10 +749,10 @@ class RedisStore final : public Store {
   // tail of its queue, where it runs next.
   Status reconcile_claims(const std::string& owner) {
     {
-      std::lock_guard lock(claims_mu_);
+      MutexLock lock(claims_mu_);
       if (!suspect_.contains(owner)) return {};
     }
-    std::unique_lock no_fetch_in_flight(fetch_rw_);
+    WriterLock no_fetch_in_flight(fetch_rw_);
     auto qs = client_.cmd({"SMEMBERS", owner_set_key(owner)});
     if (!qs) return qs.status();
     std::vector<std::string> queues;
@@ -765,7 +764,7 @@ class RedisStore final : public Store {
     if (!lists) return lists.status();
     std::vector<std::pair<Argv, Argv>> calls;
     {
-      std::lock_guard lock(claims_mu_);
+      MutexLock lock(claims_mu_);
       auto& mine = claims_[owner];
       for (std::size_t i = 0; i < queues.size(); ++i) {
         const std::string list = claim_key(owner, queues[i]);
@@ -786,7 +785,7 @@ class RedisStore final : public Store {
       auto r = client_.eval_many(requeue_, calls);
       if (!r) return r.status();
     }
-    std::lock_guard lock(claims_mu_);
+    MutexLock lock(claims_mu_);
     suspect_.erase(owner);
     return {};
   }
@@ -794,7 +793,7 @@ class RedisStore final : public Store {
   // The in-progress list holding `job`'s claim; "" if no owner holds it.
   Result<std::string> claim_key_of(const Fetched& job) {
     {
-      std::lock_guard lock(owners_mu_);
+      MutexLock lock(owners_mu_);
       if (job.id > 0 && static_cast<std::size_t>(job.id) <= owner_names_.size())
         return claim_key(owner_names_[static_cast<std::size_t>(job.id - 1)], job.queue);
     }
@@ -879,19 +878,19 @@ class RedisStore final : public Store {
   const redis::Script fetch_, find_claim_, requeue_, promote_, rescue_, set_move_;
   const redis::Script lock_acquire_, lock_release_, lock_extend_;
 
-  std::shared_mutex fetch_rw_;  // fetches share it; reconcile_claims takes it alone
+  SharedMutex fetch_rw_;  // fetches share it; reconcile_claims takes it alone
+
+  Mutex owners_mu_;
+  std::vector<std::string> owner_names_ GUARDED_BY(owners_mu_);
+  std::unordered_map<std::string, std::int64_t> owner_ids_ GUARDED_BY(owners_mu_);
 
   // owner -> in-progress list -> payload -> how many claims this store handed
   // out and has not settled; owners whose last fetch failed on the connection.
-  std::mutex claims_mu_;  // taken after owners_mu_ when both are needed
+  Mutex claims_mu_ ACQUIRED_AFTER(owners_mu_);
   std::unordered_map<std::string,
                      std::unordered_map<std::string, std::unordered_map<std::string, int>>>
-      claims_;                               // guarded by claims_mu_
-  std::unordered_set<std::string> suspect_;  // guarded by claims_mu_
-
-  std::mutex owners_mu_;
-  std::vector<std::string> owner_names_;                     // guarded by owners_mu_
-  std::unordered_map<std::string, std::int64_t> owner_ids_;  // guarded by owners_mu_
+      claims_ GUARDED_BY(claims_mu_);
+  std::unordered_set<std::string> suspect_ GUARDED_BY(claims_mu_);
 };
 
 }  // namespace
