@@ -11,7 +11,7 @@
 namespace errand::pg {
 
 void Listener::ensure_started() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (thread_.joinable() || stopping_) return;
   if (::pipe(stop_pipe_) != 0) return;  // fetch still polls every poll_interval
   thread_ = std::thread([this] { run(); });
@@ -20,7 +20,7 @@ void Listener::ensure_started() {
 void Listener::stop() {
   std::thread t;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     stopping_ = true;
     t = std::move(thread_);
   }
@@ -33,21 +33,21 @@ void Listener::stop() {
 }
 
 std::uint64_t Listener::generation() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return gen_;
 }
 
 void Listener::wake() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     ++gen_;
   }
   cv_.notify_all();
 }
 
 void Listener::wait(std::uint64_t seen, std::chrono::steady_clock::time_point until) {
-  std::unique_lock lock(mu_);
-  cv_.wait_until(lock, until, [&] { return gen_ != seen; });
+  MutexLock lock(mu_);
+  cv_.wait_until(lock, until, [&]() REQUIRES(mu_) { return gen_ != seen; });
 }
 
 void Listener::run() {

@@ -14,9 +14,7 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
-#include <mutex>
 #include <string>
 #include <thread>
 
@@ -49,10 +47,10 @@ class Listener {
   Pool& pool_;
   const std::string channel_;
 
-  std::mutex mu_;
-  std::condition_variable cv_;  // waiters; guarded by mu_
-  std::uint64_t gen_ = 0;       // guarded by mu_
-  std::thread thread_;          // guarded by mu_ (start/stop)
+  Mutex mu_;
+  CondVar cv_;  // waiters
+  std::uint64_t gen_ GUARDED_BY(mu_) = 0;
+  std::thread thread_ GUARDED_BY(mu_);  // start/stop
   int stop_pipe_[2] = {-1, -1};
   std::atomic<bool> stopping_{false};
 };

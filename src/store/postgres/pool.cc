@@ -12,7 +12,7 @@ Lease Pool::lease() {
   for (;;) {
     std::unique_ptr<Conn> conn;
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       if (idle_.empty()) break;
       conn = std::move(idle_.back());
       idle_.pop_back();
@@ -25,17 +25,17 @@ Lease Pool::lease() {
 
 std::unique_ptr<Conn> Pool::open() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (failures_ > 0 && std::chrono::steady_clock::now() < retry_at_)
       throw Error(Errc::unavailable, last_error_ + " (reconnecting with backoff)");
   }
   try {
     auto conn = Conn::open(options_.conninfo, options_.where, statements_);
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     failures_ = 0;
     return conn;
   } catch (const Error& e) {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     ++failures_;
     auto step = options_.min_backoff * (1 << std::min(failures_ - 1, 10));
     retry_at_ = std::chrono::steady_clock::now() +
@@ -56,7 +56,7 @@ void Pool::give_back(std::unique_ptr<Conn> conn) {
       return;
     }
   }
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (idle_.size() < options_.max_idle) idle_.push_back(std::move(conn));
 }
 

@@ -9,10 +9,10 @@
 #include <chrono>
 #include <cstddef>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
+#include "core/mutex.h"
 #include "store/postgres/pg_conn.h"
 
 namespace errand::pg {
@@ -60,11 +60,11 @@ class Pool {
   const Options options_;
   const Statements* statements_;
 
-  std::mutex mu_;
-  std::vector<std::unique_ptr<Conn>> idle_;           // guarded by mu_
-  int failures_ = 0;                                  // guarded by mu_
-  std::chrono::steady_clock::time_point retry_at_{};  // guarded by mu_
-  std::string last_error_;                            // guarded by mu_
+  Mutex mu_;
+  std::vector<std::unique_ptr<Conn>> idle_ GUARDED_BY(mu_);
+  int failures_ GUARDED_BY(mu_) = 0;
+  std::chrono::steady_clock::time_point retry_at_ GUARDED_BY(mu_){};
+  std::string last_error_ GUARDED_BY(mu_);
 };
 
 }  // namespace errand::pg

@@ -42,7 +42,7 @@ void SqliteStore::give_back(std::unique_ptr<Conn> conn) {
       return;  // drop it
     }
   }
-  std::lock_guard lock(pool_mu_);
+  MutexLock lock(pool_mu_);
   if (idle_.size() < kMaxIdle) idle_.push_back(std::move(conn));
 }
 
@@ -52,7 +52,7 @@ std::unique_ptr<Conn> SqliteStore::open_conn() {
 
 Lease SqliteStore::lease() {
   {
-    std::lock_guard lock(pool_mu_);
+    MutexLock lock(pool_mu_);
     if (!idle_.empty()) {
       auto conn = std::move(idle_.back());
       idle_.pop_back();
@@ -110,21 +110,21 @@ void ReadTxn::end() {
 // ---- wake-ups within this process ------------------------------------------
 
 std::uint64_t SqliteStore::wake_generation() {
-  std::lock_guard lock(wake_mu_);
+  MutexLock lock(wake_mu_);
   return wake_gen_;
 }
 
 void SqliteStore::wake() {
   {
-    std::lock_guard lock(wake_mu_);
+    MutexLock lock(wake_mu_);
     ++wake_gen_;
   }
   wake_cv_.notify_all();
 }
 
 void SqliteStore::wait_for_wake(std::uint64_t seen, std::chrono::steady_clock::time_point until) {
-  std::unique_lock lock(wake_mu_);
-  wake_cv_.wait_until(lock, until, [&] { return wake_gen_ != seen; });
+  MutexLock lock(wake_mu_);
+  wake_cv_.wait_until(lock, until, [&]() REQUIRES(wake_mu_) { return wake_gen_ != seen; });
 }
 
 }  // namespace errand::sqlite

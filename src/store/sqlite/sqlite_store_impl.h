@@ -30,16 +30,15 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "core/mutex.h"
 #include "store/sqlite/sqlite_db.h"
 #include "store/sqlite/sqlite_store.h"
 #include "store/sqlite/within.h"
@@ -237,12 +236,12 @@ class SqliteStore final : public Store, public std::enable_shared_from_this<Sqli
 
   std::timed_mutex write_mu_;  // serializes this process's write transactions
 
-  std::mutex pool_mu_;
-  std::vector<std::unique_ptr<Conn>> idle_;  // guarded by pool_mu_
+  Mutex pool_mu_;
+  std::vector<std::unique_ptr<Conn>> idle_ GUARDED_BY(pool_mu_);
 
-  std::mutex wake_mu_;
-  std::condition_variable wake_cv_;  // fetchers wait here; guarded by wake_mu_
-  std::uint64_t wake_gen_ = 0;       // bumped on every push/requeue/promote; guarded by wake_mu_
+  Mutex wake_mu_;
+  CondVar wake_cv_;                                  // fetchers wait here
+  std::uint64_t wake_gen_ GUARDED_BY(wake_mu_) = 0;  // bumped on every push/requeue/promote
 };
 
 // ---- statements shared by several operations (statements.cc) -------------
