@@ -79,3 +79,14 @@ if(ERRAND_CLANGXX)
       ${PROJECT_BINARY_DIR}/thread_safety)
   set_tests_properties(thread_safety_analysis PROPERTIES TIMEOUT 300)
 endif()
+
+# Every C++ block of README.md, docs/ and examples/ compiles, warnings as errors, and the shell
+# blocks marked safe run (tests/docs/check_docs.py says how a block is marked).
+find_package(Python3 COMPONENTS Interpreter)
+if(Python3_FOUND)
+  add_test(NAME docs_code_blocks
+    COMMAND ${Python3_EXECUTABLE} ${ERRAND_TESTS_DIR}/docs/check_docs.py
+      --source ${PROJECT_SOURCE_DIR} --work ${PROJECT_BINARY_DIR}/docs_blocks
+      --bin $<TARGET_FILE_DIR:errand_cli> --cxx ${CMAKE_CXX_COMPILER} -- ${ERRAND_WARNINGS} -Werror)
+  set_tests_properties(docs_code_blocks PROPERTIES TIMEOUT 600)
+endif()
