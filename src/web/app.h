@@ -86,8 +86,8 @@ class FailureThrottle {
     double window_start = 0;
     int failures = 0;
   };
-  std::mutex mu_;
-  std::map<std::string, Entry> by_client_;  // guarded by mu_
+  Mutex mu_;
+  std::map<std::string, Entry> by_client_ GUARDED_BY(mu_);
 };
 
 // ---- the app ---------------------------------------------------------------
