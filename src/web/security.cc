@@ -18,7 +18,6 @@ namespace errand::web {
 
 namespace {
 
-constexpr std::size_t kMaxSessions = 10'000;
 constexpr double kSessionIdleSeconds = 12 * 3600;
 
 std::string cookie_value(const httplib::Request& req, std::string_view name) {
