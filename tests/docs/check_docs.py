@@ -153,7 +153,7 @@ def check_file(args, md, jobs, scripts):
             with open(path, "w", encoding="utf-8") as f:
                 f.write(translation_unit(b, named))
             jobs.append((path, b.where()))
-        elif b.lang in SH and "run" in b.d:
+        elif b.lang in SH and "run" in b.d and not args.no_run:
             scripts.append((work, b))
         if "id" in b.d:
             named[b.d["id"]] = b
@@ -181,6 +181,7 @@ def main():
     p.add_argument("--bin", required=True)
     p.add_argument("--cxx", required=True)
     p.add_argument("--jobs", type=int, default=2)
+    p.add_argument("--no-run", action="store_true", help="compile only; run no shell block")
     p.add_argument("flags", nargs="*")
     args = p.parse_args()
     args.source, args.work, args.bin = (os.path.abspath(x) for x in (args.source, args.work, args.bin))
