@@ -3,7 +3,6 @@
 // a child ended when it dies.
 #include "server/child.h"
 
-#include <cxxabi.h>
 #include <dlfcn.h>
 #include <poll.h>
 #include <signal.h>
@@ -28,14 +27,6 @@ using steady = std::chrono::steady_clock;
 
 double seconds_since(steady::time_point t) {
   return std::chrono::duration<double>(steady::now() - t).count();
-}
-
-std::string demangle(const char* name) {
-  int status = 0;
-  char* d = abi::__cxa_demangle(name, nullptr, nullptr, &status);
-  std::string out = (status == 0 && d) ? d : name;
-  std::free(d);  // NOLINT: malloc'd by the C++ ABI
-  return out;
 }
 
 /// One line per frame: "function+0xoff (library)", or the address.

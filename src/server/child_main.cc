@@ -112,7 +112,7 @@ Outcome run_one(std::string_view frame_text, const ChildRunner& runner) {
     return bad;
   }
   const auto& v = decoded->view();
-  auto desc = v.invocation_error ? nullptr : runner.registry->find(v.job_class);
+  auto desc = descriptor_for(v, *runner.registry);
   std::stop_source stop;
   {
     std::lock_guard lk(g_stop_mu);

@@ -8,14 +8,6 @@ namespace errand {
 
 namespace {
 
-std::string demangle(const char* name) {
-  int status = 0;
-  char* d = abi::__cxa_demangle(name, nullptr, nullptr, &status);
-  std::string out = (status == 0 && d) ? d : name;
-  std::free(d);  // NOLINT: malloc'd by the C++ ABI
-  return out;
-}
-
 /// The class name and message of the exception being handled.
 std::pair<std::string, std::string> describe_current_exception() {
   try {
@@ -61,6 +53,14 @@ std::optional<Outcome> refuse(const JobView& v, const JobDescriptor* d) {
 }
 
 }  // namespace
+
+std::string demangle(const char* name) {
+  int status = 0;
+  char* d = abi::__cxa_demangle(name, nullptr, nullptr, &status);
+  std::string out = (status == 0 && d) ? d : name;
+  std::free(d);  // NOLINT: malloc'd by the C++ ABI
+  return out;
+}
 
 Outcome run_in_thread(const RunRequest& req) {
   const JobView& v = req.job->view();

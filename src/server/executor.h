@@ -22,6 +22,10 @@ struct RunRequest {
   std::stop_token stop;
 };
 
+/// The readable name of a mangled C++ symbol or type name (`name` itself
+/// when it cannot be demangled).
+std::string demangle(const char* name);
+
 /// Runs the job on the calling thread with its JobContext current, through
 /// the middleware, and classifies the result. Never throws.
 Outcome run_in_thread(const RunRequest& req);

@@ -86,7 +86,8 @@ Status Heartbeat::beat() {
   std::lock_guard beat_lock(mu_);
   ProcessBeat b;
   b.identity = rt_.identity;
-  b.info = info();
+  if (info_.is_null()) info_ = info();  // the same for the process's life
+  b.info = info_;
   if (Json kids = children(); !kids.empty()) b.info["children"] = std::move(kids);
   b.beat = rt_.now();
   b.quiet = rt_.quiet.load();

@@ -39,6 +39,7 @@ class Heartbeat {
   SignalHandler on_signal_;
   std::mutex mu_;            // serialises beats
   std::int64_t rtt_us_ = 0;  // guarded by mu_
+  Json info_;                // guarded by mu_: built on the first beat
 };
 
 /// Beats every heartbeat_interval.

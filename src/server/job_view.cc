@@ -49,6 +49,10 @@ Result<DecodedJob> DecodedJob::decode(const Fetched& job) {
   return d;
 }
 
+std::shared_ptr<const JobDescriptor> descriptor_for(const JobView& v, const Registry& registry) {
+  return v.invocation_error ? nullptr : registry.find(v.job_class);
+}
+
 Json* DecodedJob::document() {
   if (doc_) return &*doc_;
   if (doc_failed_) return nullptr;

@@ -29,6 +29,10 @@ struct JobView {
   std::optional<std::string> invocation_error;
 };
 
+/// The class that runs `v` here: nullptr when its invocation could not be
+/// resolved or no class of that name is registered.
+std::shared_ptr<const JobDescriptor> descriptor_for(const JobView& v, const Registry& registry);
+
 /// A claimed job read for processing. Refers to the fetched payload text,
 /// which must outlive it.
 class DecodedJob {

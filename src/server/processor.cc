@@ -180,7 +180,7 @@ void Processor::process(Work& w) {
   }
   DecodedJob& job = *decoded;
   const JobView& v = job.view();
-  const auto desc = v.invocation_error ? nullptr : rt_.registry->find(v.job_class);
+  const auto desc = descriptor_for(v, *rt_.registry);
   flow::HeldSlots held;
   if (auto refused = admit(w, job, desc.get(), started, held)) {
     settle(rt_, w, &job, desc.get(), *refused);

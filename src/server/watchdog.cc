@@ -31,7 +31,7 @@ void Watchdog::give_up(Work& w, double limit) {
   out.elapsed = limit;
   if (auto decoded = DecodedJob::decode(w.job)) {
     const auto& v = decoded->view();
-    auto desc = v.invocation_error ? nullptr : rt_.registry->find(v.job_class);
+    auto desc = descriptor_for(v, *rt_.registry);
     settle(rt_, w, &*decoded, desc.get(), out);
   } else {
     out.kind = Outcome::Kind::bad_payload;
