@@ -8,6 +8,9 @@
 #include "store_conformance/helpers.h"
 
 namespace errand::testing {
+namespace anchors {
+extern const int locks = 1;  // see registry.cc
+}  // namespace anchors
 namespace {
 
 TEST_P(StoreConformance, LockIsExclusiveUntilItExpires) {

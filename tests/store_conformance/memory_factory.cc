@@ -12,13 +12,13 @@ std::weak_ptr<Store>& current() {
   return store;
 }
 
-ERRAND_STORE_FACTORY(memory_factory, StoreFactory{"memory",
+ERRAND_STORE_CONFORMANCE(memory, StoreFactory{.make =
                                                   [] {
                                                     auto store = memory_store("");
                                                     current() = store;
                                                     return store;
                                                   },
-                                                  [] { return current().lock(); }, nullptr});
+                                              .second_view = [] { return current().lock(); }});
 
 }  // namespace
 }  // namespace errand::testing

@@ -6,6 +6,9 @@
 #include "store_conformance/helpers.h"
 
 namespace errand::testing {
+namespace anchors {
+extern const int processes = 1;  // see registry.cc
+}  // namespace anchors
 namespace {
 
 using Jids = std::vector<std::string>;

@@ -1,6 +1,5 @@
-// Runs the store conformance suite against the Redis store. (The suite wants
-// the factory name to equal Store::scheme(), so the namespaced variant is
-// covered by tests/redis_store_test.cc instead.) One redis-server for
+// Runs the store conformance suite against the Redis store. (The namespaced
+// variant is covered by tests/redis_store_test.cc.) One redis-server for
 // the whole test binary, started on first use; every test starts from an
 // empty server (FLUSHALL).
 #include <memory>
@@ -46,8 +45,9 @@ std::shared_ptr<Store> open(const std::string& query, bool flush) {
   return std::move(store).value();
 }
 
-ERRAND_STORE_FACTORY(redis_plain, StoreFactory{"redis", [] { return open("", true); },
-                                               [] { return open("", false); }, why_unavailable});
+ERRAND_STORE_CONFORMANCE(redis, StoreFactory{.make = [] { return open("", true); },
+                                             .second_view = [] { return open("", false); },
+                                             .unavailable = why_unavailable});
 
 }  // namespace
 }  // namespace errand::testing

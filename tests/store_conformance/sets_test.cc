@@ -5,6 +5,9 @@
 #include "store_conformance/helpers.h"
 
 namespace errand::testing {
+namespace anchors {
+extern const int sets = 1;  // see registry.cc
+}  // namespace anchors
 namespace {
 
 using Jids = std::vector<std::string>;

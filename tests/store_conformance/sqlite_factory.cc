@@ -48,20 +48,19 @@ std::shared_ptr<Store> open_current() {
   return store.ok() ? *store : nullptr;
 }
 
-ERRAND_STORE_FACTORY(sqlite_factory,
-                     StoreFactory{"sqlite",
-                                  [] {
-                                    static int n = 0;
-                                    current_path() =
-                                        temp().dir() + "/test-" + std::to_string(++n) + ".db";
-                                    return open_current();
-                                  },
-                                  [] { return open_current(); },
-                                  [] {
-                                    return temp().dir().empty()
-                                               ? std::string("cannot create a temp directory")
-                                               : std::string();
-                                  }});
+std::shared_ptr<Store> open_fresh() {
+  static int n = 0;
+  current_path() = temp().dir() + "/test-" + std::to_string(++n) + ".db";
+  return open_current();
+}
+
+std::string why_unavailable() {
+  return temp().dir().empty() ? std::string("cannot create a temp directory") : std::string();
+}
+
+ERRAND_STORE_CONFORMANCE(sqlite, StoreFactory{.make = open_fresh,
+                                              .second_view = open_current,
+                                              .unavailable = why_unavailable});
 
 }  // namespace
 }  // namespace errand::testing
