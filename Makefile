@@ -1,40 +1,55 @@
 # errand: two commands on a fresh machine.
-#   make demo   installs what is missing, builds, runs the demo on the embedded SQLite store
-#   make test   installs what is missing, builds, runs every test
+#   make demo     installs what building and running need, builds, runs the demo on SQLite
+#   make test     installs that and the test world (GoogleTest, redis-server, Ruby, ...),
+#                 builds with the tests, runs every test
+#   make package  build/errand_<version>_amd64.deb (CPack)
 BUILD ?= build
 JOBS ?= 2
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
 
-.PHONY: all deps configure build test demo bench format lint clean
+.PHONY: all deps deps-test configure build test demo bench package install format lint clean
 
 all: build
 
 deps:
-	@scripts/install-deps.sh
+	@scripts/install-deps.sh build
 
+deps-test:
+	@scripts/install-deps.sh test
+
+# A first `make build` configures without the tests (GoogleTest may not be
+# installed); `make test` turns them on.
 $(BUILD)/build.ninja: | deps
-	cmake -S . -B $(BUILD) -G Ninja $(CMAKE_FLAGS)
+	cmake -S . -B $(BUILD) -G Ninja $(CMAKE_FLAGS) -DERRAND_BUILD_TESTS=OFF
 
 configure: $(BUILD)/build.ninja
 
 build: deps configure
 	cmake --build $(BUILD) -j $(JOBS)
 
-test: build
+test: deps-test
+	cmake -S . -B $(BUILD) -G Ninja $(CMAKE_FLAGS) -DERRAND_BUILD_TESTS=ON
+	cmake --build $(BUILD) -j $(JOBS)
 	cd $(BUILD) && ctest --output-on-failure -j 1 --timeout 600
 
 demo: build
 	rm -rf demo-out && mkdir -p demo-out
 	cd demo-out && ../$(BUILD)/errand demo --jobs 500
 
-bench: build
+bench: deps-test build
 	bench/run.sh
+
+package: build
+	cmake --build $(BUILD) --target package
+
+install: build
+	cmake --install $(BUILD)
 
 # Builds the library, the CLI and the job libraries with clang, warnings as errors, including
 # -Wthread-safety (GUARDED_BY / REQUIRES, src/core/thread_annotations.h). Own build directory.
 LINT_BUILD ?= build-lint
 LINT_FLAGS ?=
-lint: deps
+lint: deps-test
 	cmake -S . -B $(LINT_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_COMPILER=clang++ \
 	  -DERRAND_WERROR=ON $(LINT_FLAGS)
 	cmake --build $(LINT_BUILD) -j $(JOBS) --target errand errand_cli errand_test_jobs errand_hello

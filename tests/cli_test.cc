@@ -70,7 +70,9 @@ TEST(CliUsage, ExitCodes) {
 TEST(CliEnqueue, PrintsJidAndTheJobIsCounted) {
   TempDir dir;
   const auto url = sqlite_url(dir);
-  auto r = run(cmd({"enqueue", "SendWelcomeEmail", R"([42, "en"])", "--store", url}), dir.path());
+  auto r =
+      run(cmd({"enqueue", "-r", kExamples, "SendWelcomeEmail", R"([42, "en"])", "--store", url}),
+          dir.path());
   ASSERT_EQ(r.exit_code, 0) << r.describe();
   EXPECT_TRUE(std::regex_match(r.out, std::regex("[0-9a-f]{24}\n"))) << r.out;
   auto s = stats(dir, url);
@@ -297,7 +299,8 @@ TEST(CliWorker, UnknownClassGoesToRetriesAndTheWorkerGoesOn) {
 TEST(CliWorker, WrongArgumentTypesGoToTheDeadSet) {
   TempDir dir;
   const auto url = sqlite_url(dir);
-  auto r = run(cmd({"enqueue", "SendWelcomeEmail", R"(["x", 5])", "--store", url}), dir.path());
+  auto r = run(cmd({"enqueue", "-r", kExamples, "SendWelcomeEmail", R"(["x", 5])", "--store", url}),
+               dir.path());
   ASSERT_EQ(r.exit_code, 0) << r.describe();
   const std::string jid = r.out.substr(0, 24);
   Worker w(dir, url, {"-q", "mailers"});
@@ -359,9 +362,11 @@ namespace {
 TEST(CliQueues, PauseAndResumeAreSeenByEveryone) {
   TempDir dir;
   const auto url = sqlite_url(dir);
-  ASSERT_EQ(run(cmd({"enqueue", "SendWelcomeEmail", R"([1, "en"])", "--store", url}), dir.path())
-                .exit_code,
-            0);
+  ASSERT_EQ(
+      run(cmd({"enqueue", "-r", kExamples, "SendWelcomeEmail", R"([1, "en"])", "--store", url}),
+          dir.path())
+          .exit_code,
+      0);
   auto r = run(cmd({"queue", "pause", "mailers", "--store", url}), dir.path());
   ASSERT_EQ(r.exit_code, 0) << r.describe();
   auto qs = json_of(dir, cmd({"queues", "--store", url}));

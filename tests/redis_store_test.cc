@@ -300,7 +300,7 @@ TEST_F(RedisStoreTest, KillTrimsTheDeadSetLikeSidekiq) {
         store_->kill(Fetched{"default", job_json(jid), 0, ""}, jid, job_json(jid), now + i, limits)
             .ok());
   }
-  // ZREMRANGEBYRANK dead 0 -3 keeps max_jobs - 1 entries (WIRE §6.4).
+  // ZREMRANGEBYRANK dead 0 -3 keeps max_jobs - 1 entries (redis-layout.md §6).
   EXPECT_EQ(raw_->run({"ZRANGE", "dead", "0", "-1"}).strings(),
             (std::vector<std::string>{job_json("d3"), job_json("d4")}));
   ASSERT_TRUE(store_

@@ -59,7 +59,9 @@ add_custom_command(
 # and httplib's library. The tests run the dashboard in-process.
 target_sources(errand_cli PRIVATE ${ERRAND_WEB_ASSETS_CC})
 target_link_libraries(errand_cli PRIVATE PkgConfig::CPPHTTPLIB)
-file(GLOB ERRAND_WEB_SOURCES CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/src/web/*.cc)
-target_sources(errand_tests PRIVATE ${ERRAND_WEB_SOURCES} ${ERRAND_WEB_ASSETS_CC})
-target_link_libraries(errand_tests PRIVATE PkgConfig::CPPHTTPLIB)
-target_include_directories(errand_tests PRIVATE ${HTTPLIB_INCLUDE})
+if(TARGET errand_tests)
+  file(GLOB ERRAND_WEB_SOURCES CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/src/web/*.cc)
+  target_sources(errand_tests PRIVATE ${ERRAND_WEB_SOURCES} ${ERRAND_WEB_ASSETS_CC})
+  target_link_libraries(errand_tests PRIVATE PkgConfig::CPPHTTPLIB)
+  target_include_directories(errand_tests PRIVATE ${HTTPLIB_INCLUDE})
+endif()

@@ -301,3 +301,7 @@ int run_demo(const DemoOptions& o) {
 }
 
 }  // namespace errand::examples
+
+extern "C" int errand_examples_run_demo(const errand::examples::DemoOptions* options) {
+  return errand::examples::run_demo(*options);
+}

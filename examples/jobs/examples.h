@@ -42,3 +42,10 @@ struct DemoOptions {
 int run_demo(const DemoOptions& options);
 
 }  // namespace errand::examples
+
+/// The demo's entry point for `errand demo`, which dlopen()s this library and
+/// looks the function up by this unmangled name (kRunDemoSymbol).
+extern "C" int errand_examples_run_demo(const errand::examples::DemoOptions* options);
+namespace errand::examples {
+inline constexpr const char* kRunDemoSymbol = "errand_examples_run_demo";
+}  // namespace errand::examples

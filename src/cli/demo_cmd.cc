@@ -1,4 +1,11 @@
-// `errand demo` (the example jobs, worked in-process) and `errand version`.
+// `errand demo`: the example jobs, worked in-process. The jobs and the demo
+// itself live in the examples library (liberrand_examples.so), which this
+// command loads; the `errand` binary has no job class of its own.
+#include <dlfcn.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
 #include <iostream>
 
 #include "cli/cli.h"
@@ -7,8 +14,46 @@
 
 namespace errand::cli {
 
+namespace {
+
+/// The directory of the running binary (/proc/self/exe), or empty.
+std::filesystem::path binary_dir() {
+  std::error_code ec;
+  auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  return ec ? std::filesystem::path() : exe.parent_path();
+}
+
+/// --examples, else $ERRAND_EXAMPLES, else beside the binary (a build tree),
+/// else <libdir>/errand/ relative to the binary (an installed errand).
+std::string find_examples_library(const std::string& flag) {
+  if (!flag.empty()) return flag;
+  if (const char* env = std::getenv("ERRAND_EXAMPLES"); env && *env) return env;
+  const auto dir = binary_dir();
+  for (const auto& candidate : {dir / "liberrand_examples.so", dir / ERRAND_DEMO_LIB_FROM_BIN}) {
+    std::error_code ec;
+    if (std::filesystem::exists(candidate, ec)) return candidate.lexically_normal().string();
+  }
+  return (dir / ERRAND_DEMO_LIB_FROM_BIN).lexically_normal().string();
+}
+
+int run_demo_from_library(const std::string& flag, const examples::DemoOptions& o) {
+  const std::string path = find_examples_library(flag);
+  if (auto st = load_job_library(path); !st)
+    return fail_with(st.error().message() +
+                     " (the demo's jobs; give their library with --examples)");
+  using RunDemo = int (*)(const examples::DemoOptions*);
+  auto* run = reinterpret_cast<RunDemo>(::dlsym(RTLD_DEFAULT, examples::kRunDemoSymbol));
+  if (run == nullptr) return fail_with(path + " is not errand's examples library");
+  // The progress line is the demo's output; engine chatter would break it up.
+  log::set_level(log::Level::warn);
+  return run(&o);
+}
+
+}  // namespace
+
 void add_demo_command(CLI::App& app, Context& ctx) {
   auto o = std::make_shared<examples::DemoOptions>();
+  auto library = std::make_shared<std::string>();
   auto* demo = app.add_subcommand(
       "demo", "Enqueue and work a mix of the example jobs, then print a checked summary");
   demo->add_option("-n,--jobs", o->jobs, "how many jobs (default 500)")
@@ -18,20 +63,11 @@ void add_demo_command(CLI::App& app, Context& ctx) {
       ->check(CLI::Range(1, 1000));
   demo->add_option("--timeout", o->timeout_seconds, "give up after this many seconds (default 120)")
       ->check(CLI::PositiveNumber);
-  demo->callback([&ctx, o] {
-    ctx.action = [o] {
-      // The progress line is the demo's output; engine chatter would break it up.
-      log::set_level(log::Level::warn);
-      return examples::run_demo(*o);
-    };
-  });
-
-  auto* version = app.add_subcommand("version", "Print the version");
-  version->callback([&ctx] {
-    ctx.action = [] {
-      std::cout << "errand " << ERRAND_VERSION << "\n";
-      return kOk;
-    };
+  demo->add_option("--examples", *library,
+                   "the example jobs' library (default: liberrand_examples.so beside errand, "
+                   "or in <libdir>/errand)");
+  demo->callback([&ctx, o, library] {
+    ctx.action = [o, library] { return run_demo_from_library(*library, *o); };
   });
 }
 

@@ -17,6 +17,13 @@ int main(int argc, char** argv) {
   add_admin_commands(app, ctx);
   add_demo_command(app, ctx);
   add_web_command(app, ctx);
+  auto* version = app.add_subcommand("version", "Print the version");
+  version->callback([&ctx] {
+    ctx.action = [] {
+      std::cout << "errand " << ERRAND_VERSION << "\n";
+      return kOk;
+    };
+  });
 
   try {
     app.parse(argc, argv);

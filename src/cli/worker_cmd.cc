@@ -31,6 +31,7 @@ struct WorkerFlags {
   std::vector<std::string> requires_;
   std::string tag;
   std::string log_format;
+  std::string log_level;
   double poll_interval = 0;
   double heartbeat_interval = 0;
   double process_ttl = 0;
@@ -93,8 +94,20 @@ std::vector<QueueWeight> queues_of_registered_jobs() {
   return out;
 }
 
-int run_worker(const WorkerFlags& f) {
+/// --log-level NAME (CLI11 checked the name); -v is --log-level debug.
+void apply_log_level(const WorkerFlags& f) {
+  static const std::pair<const char*, log::Level> kLevels[] = {{"debug", log::Level::debug},
+                                                               {"info", log::Level::info},
+                                                               {"warn", log::Level::warn},
+                                                               {"warning", log::Level::warn},
+                                                               {"error", log::Level::error}};
+  for (const auto& [name, level] : kLevels)
+    if (f.log_level == name) log::set_level(level);
   if (f.verbose) log::set_level(log::Level::debug);
+}
+
+int run_worker(const WorkerFlags& f) {
+  apply_log_level(f);
 
   auto loaded = resolve_config(f.store);
   if (!loaded) return fail_with(loaded.error());
@@ -148,7 +161,8 @@ int run_worker(const WorkerFlags& f) {
       "errand " ERRAND_VERSION " worker",
       {{"store", config.store}, {"concurrency", std::to_string(o.concurrency)}, {"queues", qs}});
   log::info("job classes", {{"count", std::to_string(names.size())}, {"classes", classes}});
-  if (names.empty()) log::warn("no job classes are registered: load a job library with -r PATH");
+  if (names.empty())
+    log::warn("no job classes are loaded: every job fetched will fail; load a job library with -r");
 
   auto web = start_worker_web(f.web, queues->default_store(), o);
   if (!web) return fail_with(web.error());
@@ -194,7 +208,10 @@ void add_worker_command(CLI::App& app, Context& ctx) {
   cmd->add_option("--isolation", f->isolation,
                   "where jobs run: thread (default), process (pre-forked children) or fork "
                   "(a child per job); see docs/isolation.md");
-  cmd->add_flag("-v,--verbose", f->verbose, "debug logging");
+  cmd->add_option("--log-level", f->log_level,
+                  "debug, info (default), warn (no per-job start/done lines) or error")
+      ->check(CLI::IsMember({"debug", "info", "warn", "warning", "error"}));
+  cmd->add_flag("-v,--verbose", f->verbose, "debug logging (--log-level debug)");
   add_store_flags(*cmd, f->store);
   add_worker_web_flags(*cmd, f->web);
   cmd->callback([&ctx, f] { ctx.action = [f] { return run_worker(*f); }; });

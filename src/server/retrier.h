@@ -1,5 +1,5 @@
 // The retrier: what happens to a job whose perform() failed. Pure policy
-// (Sidekiq 6.4's job_retry.rb, SIDEKIQ_WIRE.md §6): no I/O, so it is tested
+// (Sidekiq 6.4's job_retry.rb, redis-layout.md §6): no I/O, so it is tested
 // with a fixed clock and a fixed random source.
 #pragma once
 

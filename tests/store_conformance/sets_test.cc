@@ -59,7 +59,7 @@ TEST_P(StoreConformance, RetryAndKillOfAJobNeverFetchedStillRecordIt) {
 }
 
 TEST_P(StoreConformance, KillTrimsDeadSetToMaxJobsMinusOne) {
-  // Sidekiq's ZREMRANGEBYRANK dead 0 -max keeps max - 1 entries (WIRE §6.4).
+  // Sidekiq's ZREMRANGEBYRANK dead 0 -max keeps max - 1 entries (redis-layout.md §6).
   const double t0 = wall();
   DeadLimits limits{3, 1e9};
   for (int i = 0; i < 5; ++i) {

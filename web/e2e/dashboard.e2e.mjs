@@ -20,6 +20,8 @@ import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const BIN = process.env.ERRAND_BIN || path.resolve(here, '../../build/errand');
+// The example jobs (RecordRun, SlowJob): the errand binary has no job class of its own.
+const EXAMPLES = process.env.ERRAND_EXAMPLES || path.resolve(here, '../../build/liberrand_examples.so');
 const NODE_MODULES = process.env.ERRAND_WEB_NODE_MODULES || path.resolve(here, '../../build/web/node_modules');
 const ARTIFACTS = process.env.ERRAND_ARTIFACTS || path.resolve(here, '../../build/test-artifacts');
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
@@ -129,7 +131,7 @@ async function scenario(browserContext, label, store, tmp) {
     '    queue: nightly',
     '    time_zone: Europe/Paris',
     ''].join('\n'));
-  const worker = start(BIN, ['worker', '--store', store, '-C', cronFile, '--web', '--web-port', String(port), '-c', '4',
+  const worker = start(BIN, ['worker', '-r', EXAMPLES, '--store', store, '-C', cronFile, '--web', '--web-port', String(port), '-c', '4',
     '-q', 'default', '--poll-interval', '3600', '--heartbeat-interval', '1', '--process-ttl', '20'],
   { ERRAND_RECORD_FILE: recordFile }, path.join(ARTIFACTS, `${label}-worker.log`));
 

@@ -551,7 +551,7 @@ class MemoryStore final : public Store {
     return c.claimed_at < now - grace;
   }
 
-  // Sidekiq's dead-set insert (WIRE §6.4): add, drop entries older than
+  // Sidekiq's dead-set insert (redis-layout.md §6): add, drop entries older than
   // max_age, then keep at most max_jobs - 1 (its ZREMRANGEBYRANK 0 -max).
   void add_dead_locked(const std::string& jid, const std::string& payload, double now,
                        const DeadLimits& limits) {

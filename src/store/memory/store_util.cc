@@ -25,7 +25,7 @@ std::optional<double> enqueued_at(std::string_view payload) {
   if (!doc.is_object()) return std::nullopt;
   auto it = doc.find("enqueued_at");
   if (it == doc.end()) return std::nullopt;
-  // Sidekiq 8 writes integer milliseconds; 6/7 write float seconds (WIRE §11).
+  // Sidekiq 8 writes integer milliseconds; 6/7 write float seconds (redis-layout.md §11).
   if (it->is_number_integer() || it->is_number_unsigned()) {
     const double v = it->get<double>();
     return v > 1e11 ? v / 1000.0 : v;

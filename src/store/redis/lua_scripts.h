@@ -6,7 +6,7 @@
 // in ARGV. That is fine on a single Redis server (what Sidekiq targets), but
 // it is why these scripts are not Redis Cluster safe.
 //
-// In-progress (reliable fetch) keys, all errand's own (SIDEKIQ_WIRE.md §13):
+// In-progress (reliable fetch) keys, all errand's own (redis-layout.md §10):
 //   errand:inprogress                       HASH owner -> epoch of its last claim
 //   errand:inprogress:<owner>               SET  queues the owner has claimed from
 //   errand:inprogress:<owner>:queue:<q>     LIST claimed payloads, newest at the head

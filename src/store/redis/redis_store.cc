@@ -1,4 +1,4 @@
-// The Redis store: Sidekiq 6.4.1's layout (SIDEKIQ_WIRE.md) plus errand's
+// The Redis store: Sidekiq 6.4.1's layout (docs/redis-layout.md) plus errand's
 // reliable fetch.
 //
 // What a Ruby Sidekiq sharing the server sees is exactly Sidekiq's keys:
@@ -24,7 +24,7 @@
 // and after such a failure its next fetch for that owner first puts every
 // claim it did not hand out back in its queue (reconcile_claims).
 //
-// Every key name, and nothing else, gets the namespace prefix (WIRE §10).
+// Every key name, and nothing else, gets the namespace prefix (redis-layout.md §9).
 #include "store/redis/redis_store.h"
 
 #include <algorithm>
@@ -51,7 +51,7 @@ using redis::Reply;
 using std::chrono::milliseconds;
 using std::chrono::steady_clock;
 
-constexpr std::int64_t kDailyStatTtl = 157'680'000;  // 5 × 365 days (WIRE §8)
+constexpr std::int64_t kDailyStatTtl = 157'680'000;  // 5 × 365 days (redis-layout.md §8)
 constexpr int kWorkersTtl = 60;
 constexpr int kSignalsTtl = 60;
 constexpr std::size_t kPromoteChunk = 100;  // entries per promote script run
@@ -144,7 +144,7 @@ class RedisStore final : public Store {
     if (jobs.empty()) return {};
     // Ready jobs: one SADD + one multi-value LPUSH per queue, in the order the
     // queues first appear. LPUSH a b c leaves a nearest the tail, so the first
-    // job runs first (WIRE §3.2). Scheduled: one ZADD. One MULTI, so the batch
+    // job runs first (redis-layout.md §3). Scheduled: one ZADD. One MULTI, so the batch
     // lands whole.
     std::vector<std::string> order;
     std::map<std::string, Argv> lpush;
@@ -333,7 +333,7 @@ class RedisStore final : public Store {
     const std::string& id = beat.identity;
     if (id.empty()) return fail(Errc::invalid_argument, "heartbeat: empty identity");
     const std::string date = utc_date(beat.beat);
-    // Transaction 1 (WIRE §7.2): counters, then the running-jobs hash under
+    // Transaction 1 (redis-layout.md §7): counters, then the running-jobs hash under
     // both names (6.4 reads :workers, 6.5+ reads :work).
     std::vector<Argv> tx1;
     for (auto [what, n] : {std::pair<const char*, std::int64_t>{"processed", beat.processed},
@@ -345,7 +345,7 @@ class RedisStore final : public Store {
     }
     Argv hset_workers{"HSET", key(id + ":workers")};
     for (const auto& w : beat.work) {
-      // Sidekiq writes run_at as integer seconds (WIRE §7.3); the exact
+      // Sidekiq writes run_at as integer seconds (redis-layout.md §7); the exact
       // start time goes in an extra field that Sidekiq's readers ignore.
       Json entry{{"queue", w.queue},
                  {"payload", w.payload},
@@ -802,7 +802,7 @@ class RedisStore final : public Store {
 
   void append_dead(std::vector<Argv>& cmds, const std::string& payload, double now,
                    const DeadLimits& limits) const {
-    // WIRE §6.4, including Sidekiq's rank arithmetic (it keeps max_jobs - 1).
+    // redis-layout.md §6, including Sidekiq's rank arithmetic (it keeps max_jobs - 1).
     cmds.push_back({"ZADD", key("dead"), number_text(now), payload});
     cmds.push_back(
         {"ZREMRANGEBYSCORE", key("dead"), "-inf", number_text(now - limits.max_age_seconds)});
@@ -829,7 +829,7 @@ class RedisStore final : public Store {
     return out;
   }
 
-  // WIRE §7.4: members of `processes` whose hash expired are removed; errand
+  // redis-layout.md §7: members of `processes` whose hash expired are removed; errand
   // processes whose deadline (beat + ttl) is before `now` are left out.
   Result<std::vector<ProcessRecord>> live_processes(double now) {
     auto ids = scan_set(key("processes"));

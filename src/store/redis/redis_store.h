@@ -1,4 +1,4 @@
-// The Redis store, in Sidekiq's layout (SIDEKIQ_WIRE.md), with reliable fetch.
+// The Redis store, in Sidekiq's layout (docs/redis-layout.md), with reliable fetch.
 #pragma once
 #include <chrono>
 #include <memory>

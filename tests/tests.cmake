@@ -1,0 +1,78 @@
+# The test suite. Included from CMakeLists.txt when ERRAND_BUILD_TESTS is on.
+find_package(GTest REQUIRED)
+set(ERRAND_TESTS_DIR ${CMAKE_CURRENT_LIST_DIR})
+
+# The store conformance suite as a library: a store's test binary links it
+# (with GTest::gtest_main) and registers its store with one line,
+# ERRAND_STORE_CONFORMANCE(name, factory) (tests/store_conformance/conformance.h).
+file(GLOB ERRAND_CONFORMANCE_SOURCES CONFIGURE_DEPENDS ${ERRAND_TESTS_DIR}/store_conformance/*.cc)
+list(FILTER ERRAND_CONFORMANCE_SOURCES EXCLUDE REGEX "_factory\\.cc$")
+add_library(errand_store_conformance STATIC ${ERRAND_CONFORMANCE_SOURCES})
+target_include_directories(errand_store_conformance
+  PUBLIC $<BUILD_INTERFACE:${ERRAND_TESTS_DIR}>)
+target_compile_options(errand_store_conformance PRIVATE ${ERRAND_WARNINGS})
+target_link_libraries(errand_store_conformance PUBLIC errand GTest::gtest)
+
+# errand's own stores run the suite from errand_tests (tests/store_conformance/*_factory.cc).
+file(GLOB ERRAND_TEST_SOURCES CONFIGURE_DEPENDS ${ERRAND_TESTS_DIR}/*.cc
+  ${ERRAND_TESTS_DIR}/store_conformance/*_factory.cc)
+add_executable(errand_tests ${ERRAND_TEST_SOURCES})
+target_include_directories(errand_tests PRIVATE ${PROJECT_SOURCE_DIR}/src ${ERRAND_TESTS_DIR})
+# Exported symbols: a crashed child's backtrace names the test's functions.
+set_target_properties(errand_tests PROPERTIES ENABLE_EXPORTS ON)
+target_compile_options(errand_tests PRIVATE ${ERRAND_WARNINGS})
+target_link_libraries(errand_tests PRIVATE errand errand_store_conformance GTest::gtest
+  GTest::gtest_main GTest::gmock
+  spdlog::spdlog fmt::fmt SQLite::SQLite3 PkgConfig::HIREDIS ${PostgreSQL_LIBRARIES})
+target_compile_definitions(errand_tests PRIVATE
+  ERRAND_CLI_PATH="$<TARGET_FILE:errand_cli>"
+  ERRAND_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
+add_dependencies(errand_tests errand_cli errand_examples)
+target_compile_definitions(errand_tests PRIVATE
+  ERRAND_EXAMPLES_PATH="$<TARGET_FILE:errand_examples>")
+include(GoogleTest)
+gtest_discover_tests(errand_tests DISCOVERY_TIMEOUT 60 PROPERTIES TIMEOUT 300)
+# A third party's store test in miniature: public headers and the suite only.
+add_executable(errand_store_conformance_example
+  ${ERRAND_TESTS_DIR}/store_conformance/example/forwarding_store_test.cc)
+target_compile_options(errand_store_conformance_example PRIVATE ${ERRAND_WARNINGS})
+target_link_libraries(errand_store_conformance_example PRIVATE errand_store_conformance
+  GTest::gtest_main)
+gtest_discover_tests(errand_store_conformance_example DISCOVERY_TIMEOUT 60 PROPERTIES TIMEOUT 300)
+
+# Job classes the multi-process tests load into real workers (tests/cluster_test.cc).
+add_library(errand_test_jobs SHARED ${ERRAND_TESTS_DIR}/jobs/cluster_jobs.cc)
+target_link_libraries(errand_test_jobs PUBLIC errand)
+target_compile_options(errand_test_jobs PRIVATE ${ERRAND_WARNINGS})
+
+# Job classes used by the Ruby interop tests (loaded with errand worker -r).
+file(GLOB ERRAND_INTEROP_JOB_SOURCES CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/interop/jobs/*.cc)
+if(ERRAND_INTEROP_JOB_SOURCES)
+  add_library(errand_interop_jobs SHARED ${ERRAND_INTEROP_JOB_SOURCES})
+  target_link_libraries(errand_interop_jobs PUBLIC errand)
+endif()
+
+add_dependencies(errand_tests errand_test_jobs)
+target_compile_definitions(errand_tests PRIVATE
+  ERRAND_TEST_JOBS_PATH="$<TARGET_FILE:errand_test_jobs>")
+
+# Job classes that crash their process (tests/isolation_cli_test.cc).
+add_library(errand_crash_jobs SHARED ${ERRAND_TESTS_DIR}/jobs/crash_jobs.cc)
+target_link_libraries(errand_crash_jobs PUBLIC errand)
+target_compile_options(errand_crash_jobs PRIVATE ${ERRAND_WARNINGS})
+add_dependencies(errand_tests errand_crash_jobs)
+target_compile_definitions(errand_tests PRIVATE
+  ERRAND_CRASH_JOBS_PATH="$<TARGET_FILE:errand_crash_jobs>")
+
+# Tests that drive errand from Ruby (Sidekiq) through a real redis-server.
+include(${PROJECT_SOURCE_DIR}/interop/tests.cmake OPTIONAL)
+# The dashboard's sources and browser tests: CMakeLists.txt includes web/.
+
+# The thread-safety annotations reach clang's analysis (tests/thread_safety/check.sh).
+find_program(ERRAND_CLANGXX NAMES clang++ clang++-19 clang++-16 clang++-14)
+if(ERRAND_CLANGXX)
+  add_test(NAME thread_safety_analysis
+    COMMAND ${ERRAND_TESTS_DIR}/thread_safety/check.sh ${ERRAND_CLANGXX} ${PROJECT_SOURCE_DIR}
+      ${PROJECT_BINARY_DIR}/thread_safety)
+  set_tests_properties(thread_safety_analysis PROPERTIES TIMEOUT 300)
+endif()
