@@ -13,6 +13,7 @@
 
 #include "errand/errand.h"
 #include "support/fast_server.h"
+#include "support/postgres_server.h"
 #include "support/redis_server.h"
 
 namespace errand {
@@ -115,6 +116,12 @@ testing::RedisServer* redis() {
   return started ? &server : nullptr;
 }
 
+testing::PostgresServer* postgres() {
+  static testing::PostgresServer server;
+  static const bool started = server.start();
+  return started ? &server : nullptr;
+}
+
 class FlowControl : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
@@ -134,6 +141,9 @@ class FlowControl : public ::testing::TestWithParam<std::string> {
              ("errand-flow-" + std::to_string(::getpid()) + "-" + std::to_string(++counter));
       std::filesystem::create_directories(dir_);
       url_ = "sqlite://" + (dir_ / "flow.db").string();
+    } else if (kind == "postgres") {
+      if (!postgres()) GTEST_SKIP() << "PostgreSQL 15 could not be started";
+      url_ = postgres()->url("flow_" + std::to_string(++counter));
     } else {
       if (!redis()) GTEST_SKIP() << "redis-server not available";
       redis()->raw()->run({"FLUSHALL"});
@@ -354,6 +364,10 @@ TEST_P(FlowControl, BadCronEntriesStopTheStart) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Stores, FlowControl, ::testing::Values("memory", "sqlite", "redis"),
+                         [](const auto& p) { return p.param; });
+// The same suite on PostgreSQL: DISABLED_ until it has run on a full build
+// (the session that added it could not finish one on the shared machine).
+INSTANTIATE_TEST_SUITE_P(DISABLED_Postgres, FlowControl, ::testing::Values("postgres"),
                          [](const auto& p) { return p.param; });
 
 }  // namespace

@@ -26,6 +26,9 @@
 #include "errand/status.h"
 #include "errand/store.h"
 
+struct pg_conn;  // libpq's PGconn
+struct sqlite3;
+
 namespace errand {
 
 struct ClientOptions {
@@ -102,6 +105,26 @@ class Client {
                                              const std::vector<Json>& arg_lists,
                                              const PushOptions& o);
 
+  /// Transactional enqueue: a client whose pushes happen inside the
+  /// application's own transaction, on its own connection, so that a job
+  /// exists if and only if the data it refers to was committed:
+  ///
+  ///   PQexec(conn, "BEGIN");
+  ///   PQexec(conn, "INSERT INTO users ...");
+  ///   client.within(conn).perform_async<SendWelcomeEmail>(42, "en");
+  ///   PQexec(conn, "COMMIT");   // the job becomes visible to workers here
+  ///
+  /// `conn` is a PGconn* with a transaction in progress on the database of a
+  /// postgres:// store, or a sqlite3* inside BEGIN on the file of a
+  /// sqlite:// store. Every push method works (perform_async, perform_in,
+  /// push_bulk, unique jobs: their lock is taken in the same transaction).
+  /// The returned client borrows `conn`: use it on the connection's thread,
+  /// before the transaction ends. A push to a queue whose store cannot do
+  /// this (memory, redis) fails with Errc::unsupported and enqueues nothing.
+  /// If a push fails, roll the transaction back.
+  Client within(pg_conn* conn) const;
+  Client within(sqlite3* db) const;
+
   const QueueMap& queues() const { return *queues_; }
   SystemTime now() const;
 
@@ -123,9 +146,12 @@ class Client {
   Result<std::vector<std::string>> push_bulk_plain(Json templ, const std::vector<Json>& arg_lists,
                                                    double at);
   Result<std::vector<std::string>> push_items(std::vector<Json> items, double at);
+  /// store->push, or push_within the application's transaction (within()).
+  Status store_push(Store& store, std::span<const PushItem> batch);
 
   std::shared_ptr<const QueueMap> queues_;
   ClientOptions options_;
+  std::optional<AppTransaction> txn_;  ///< set by within()
 };
 
 /// The name J is registered under in the global registry, found by matching

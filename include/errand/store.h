@@ -124,11 +124,20 @@ struct ProcessRecord {
   std::int64_t rss_kb = 0;
 };
 
+/// An application's own database connection with a transaction in progress,
+/// handed to Store::push_within() (through Client::within()). The application
+/// owns the connection and ends the transaction; errand only adds rows to it.
+struct AppTransaction {
+  enum class Kind { postgres, sqlite };
+  Kind kind = Kind::postgres;
+  void* handle = nullptr;  ///< a PGconn* (postgres) or a sqlite3* (sqlite)
+};
+
 class Store {
  public:
   virtual ~Store() = default;
 
-  /// "memory", "sqlite", "redis".
+  /// "memory", "sqlite", "redis", "postgres".
   virtual std::string_view scheme() const = 0;
 
   // ---- enqueue -----------------------------------------------------------
@@ -254,6 +263,25 @@ class Store {
   virtual Status reschedule(const Fetched& job, const std::string& jid, const std::string& payload,
                             double at);
 
+  // ---- transactional enqueue --------------------------------------------
+
+  /// Enqueues `jobs` as push() does, but inside the application's transaction
+  /// `txn`, on its own connection to the database this store uses: the jobs
+  /// exist if and only if that transaction commits (workers see them after
+  /// the commit). Not thread-safe for one `txn` (the application's
+  /// connection is used by one thread at a time). If it fails, roll the
+  /// transaction back: on PostgreSQL the failed statement has already
+  /// aborted it. Stores whose jobs cannot live in the application's database
+  /// (memory, redis) return Errc::unsupported (the default); a connection of
+  /// the wrong kind, without a transaction in progress, or (SQLite) to
+  /// another file is Errc::invalid_argument.
+  virtual Status push_within(const AppTransaction& txn, std::span<const PushItem> jobs);
+  /// lock_acquire() inside `txn` (unique jobs enqueued within it): a rollback
+  /// releases the lock with the job. Errc::unsupported by default.
+  virtual Result<bool> lock_acquire_within(const AppTransaction& txn, const std::string& key,
+                                           const std::string& holder, double now,
+                                           double expires_at);
+
   virtual Result<std::vector<ProcessRecord>> processes(double now) = 0;
   virtual Result<std::vector<WorkRecord>> workers(double now) = 0;
   /// Sends a signal ("TSTP" quiet, "TERM" stop) to a process through the store.
@@ -311,6 +339,10 @@ class ForwardingStore : public Store {
   bool in_process() const override { return inner_->in_process(); }
   Status reschedule(const Fetched& job, const std::string& jid, const std::string& payload,
                     double at) override;
+  Status push_within(const AppTransaction& txn, std::span<const PushItem> jobs) override;
+  Result<bool> lock_acquire_within(const AppTransaction& txn, const std::string& key,
+                                   const std::string& holder, double now,
+                                   double expires_at) override;
   Result<std::vector<ProcessRecord>> processes(double now) override;
   Result<std::vector<WorkRecord>> workers(double now) override;
   Status signal(const std::string& identity, const std::string& sig) override;
@@ -323,6 +355,7 @@ class ForwardingStore : public Store {
 ///   memory://NAME        in-process; the same NAME in one process is the same store
 ///   sqlite://PATH        SQLite file (relative or absolute; sqlite:///abs/path also works)
 ///   redis://[:password@]host:port/db
+///   postgres://[user[:password]@]host[:port]/db[?schema=NAME]   (tables in that schema, "errand")
 /// Returns invalid_argument for an unknown scheme or malformed URL, and the
 /// store's own error (unavailable, busy, io, corrupt) if it cannot be opened.
 Result<std::shared_ptr<Store>> open_store(std::string_view url);

@@ -41,6 +41,22 @@ Result<Client> Client::open(std::string_view url, ClientOptions options) {
   return Client(QueueMap(std::move(store).value()), std::move(options));
 }
 
+Client Client::within(pg_conn* conn) const {
+  Client c = *this;
+  c.txn_ = AppTransaction{AppTransaction::Kind::postgres, conn};
+  return c;
+}
+
+Client Client::within(sqlite3* db) const {
+  Client c = *this;
+  c.txn_ = AppTransaction{AppTransaction::Kind::sqlite, db};
+  return c;
+}
+
+Status Client::store_push(Store& store, std::span<const PushItem> batch) {
+  return txn_ ? store.push_within(*txn_, batch) : store.push(batch);
+}
+
 SystemTime Client::now() const {
   return options_.clock ? options_.clock->now() : std::chrono::system_clock::now();
 }
@@ -157,7 +173,7 @@ Result<std::vector<std::string>> Client::push_bulk_plain(Json templ,
     jids.push_back(p.jid);
     batch.push_back(std::move(p));
   }
-  if (auto st = store->push(batch); !st) return st.error();
+  if (auto st = store_push(*store, batch); !st) return st.error();
   return jids;
 }
 
@@ -196,7 +212,10 @@ Result<std::vector<std::string>> Client::push_items(std::vector<Json> items, dou
     flow::UniqueLock lock;
   };
   std::vector<HeldLock> locks;  // unique locks taken by this call, released if the push fails
-  auto release_locks = [](std::vector<HeldLock>& held) {
+  // Within the application's transaction the locks were taken in it: its
+  // rollback releases them.
+  auto release_locks = [this](std::vector<HeldLock>& held) {
+    if (txn_) return;
     for (auto& l : held) flow::release(*l.store, l.lock);
   };
   // Group by store, keeping order within each store.
@@ -222,8 +241,10 @@ Result<std::vector<std::string>> Client::push_items(std::vector<Json> items, dou
       // Unique jobs: the lock is the admission ticket; its holder is the jid.
       double ttl = item.value("unique_for", 3600.0);
       double until = std::max(at, enqueued_at) + ttl;
-      auto got = flow::acquire_unique(*store, uk->get<std::string>(),
-                                      item["jid"].get<std::string>(), enqueued_at, until);
+      const std::string& key = uk->get_ref<const std::string&>();
+      const std::string& holder = item["jid"].get_ref<const std::string&>();
+      auto got = txn_ ? store->lock_acquire_within(*txn_, key, holder, enqueued_at, until)
+                      : flow::acquire_unique(*store, key, holder, enqueued_at, until);
       if (!got) {
         release_locks(locks);
         return fail(got.code(), "unique job lock: " + got.error().message());
@@ -245,7 +266,7 @@ Result<std::vector<std::string>> Client::push_items(std::vector<Json> items, dou
     batches[store].push_back(std::move(p));
   }
   for (auto& [store, batch] : batches) {
-    if (auto st = store->push(batch); !st) {
+    if (auto st = store_push(*store, batch); !st) {
       release_locks(locks);
       return st.error();
     }

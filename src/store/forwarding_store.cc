@@ -92,6 +92,14 @@ Result<std::vector<ProcessRecord>> ForwardingStore::processes(double now) {
 Result<std::vector<WorkRecord>> ForwardingStore::workers(double now) {
   return inner_->workers(now);
 }
+Status ForwardingStore::push_within(const AppTransaction& txn, std::span<const PushItem> jobs) {
+  return inner_->push_within(txn, jobs);
+}
+Result<bool> ForwardingStore::lock_acquire_within(const AppTransaction& txn, const std::string& key,
+                                                  const std::string& holder, double now,
+                                                  double expires_at) {
+  return inner_->lock_acquire_within(txn, key, holder, now, expires_at);
+}
 Status ForwardingStore::signal(const std::string& identity, const std::string& sig) {
   return inner_->signal(identity, sig);
 }

@@ -63,6 +63,18 @@ Status Store::lock_release(const std::string&, const std::string&) {
 Result<bool> Store::lock_extend(const std::string&, const std::string&, double) {
   return fail(Errc::unsupported, std::string(scheme()) + " store has no locks");
 }
+Status Store::push_within(const AppTransaction&, std::span<const PushItem>) {
+  return fail(Errc::unsupported,
+              std::string(scheme()) +
+                  " store cannot enqueue inside an application's transaction (its jobs do not "
+                  "live in the application's database): use a postgres:// or sqlite:// store");
+}
+Result<bool> Store::lock_acquire_within(const AppTransaction&, const std::string&,
+                                        const std::string&, double, double) {
+  return fail(Errc::unsupported, std::string(scheme()) +
+                                     " store cannot take a lock inside an application's "
+                                     "transaction: use a postgres:// or sqlite:// store");
+}
 Status Store::reschedule(const Fetched& job, const std::string& jid, const std::string& payload,
                          double at) {
   PushItem item;

@@ -86,6 +86,12 @@ class PgStore final : public Store {
   Result<bool> lock_extend(const std::string& key, const std::string& holder,
                            double expires_at) override;
 
+  // within.cc (transactional enqueue on the application's connection)
+  Status push_within(const AppTransaction& txn, std::span<const PushItem> jobs) override;
+  Result<bool> lock_acquire_within(const AppTransaction& txn, const std::string& key,
+                                   const std::string& holder, double now,
+                                   double expires_at) override;
+
   // admin.cc
   Result<std::vector<QueueInfo>> queues() override;
   Result<std::vector<std::string>> queue_jobs(const std::string& queue, std::size_t offset,

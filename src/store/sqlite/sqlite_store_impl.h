@@ -9,6 +9,7 @@
 //   flow_control.cc       pause, locks
 //   statements.cc         statements several of the above share
 //   open.cc               URL options and open_sqlite_store()
+//   within.cc             transactional enqueue on the application's connection
 //   schema.cc, sqlite_db.cc  the tables; the thin sqlite3 layer
 //
 // Concurrency:
@@ -41,6 +42,7 @@
 
 #include "store/sqlite/sqlite_db.h"
 #include "store/sqlite/sqlite_store.h"
+#include "store/sqlite/within.h"
 
 namespace errand::sqlite {
 
@@ -145,6 +147,19 @@ class SqliteStore final : public Store, public std::enable_shared_from_this<Sqli
   Status lock_release(const std::string& key, const std::string& holder) override;
   Result<bool> lock_extend(const std::string& key, const std::string& holder,
                            double expires_at) override;
+
+  // ---- transactional enqueue (within.cc) --------------------------------
+  // On the application's connection; its commit wakes fetchers here within
+  // poll_interval.
+
+  Status push_within(const AppTransaction& txn, std::span<const PushItem> jobs) override {
+    return sqlite::push_within(options_.path, txn, jobs);
+  }
+  Result<bool> lock_acquire_within(const AppTransaction& txn, const std::string& key,
+                                   const std::string& holder, double now,
+                                   double expires_at) override {
+    return sqlite::lock_acquire_within(options_.path, txn, key, holder, now, expires_at);
+  }
 
   // ---- pool (pool.cc) ----------------------------------------------------
 
