@@ -5,6 +5,7 @@
 #include <httplib.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <map>
@@ -391,6 +392,51 @@ TEST_P(WebTest, EveryPageRendersWithSecurityHeaders) {
   EXPECT_NE(busy->body.find("web-test-host"), std::string::npos);
   EXPECT_NE(busy->body.find("RunningJob"), std::string::npos);
   EXPECT_NE(busy->body.find("50 MB"), std::string::npos);
+}
+
+// Issue #17 item 3: every page the dashboard links to has its JSON twin at
+// the same path under /api/. The pages are found by following the links of
+// the overview and of every page it links to, not from a list kept here.
+TEST_P(WebTest, EveryPagePathHasItsJsonTwinUnderApi) {
+  auto c = client();
+  std::set<std::string> pages = {"/"}, visited;
+  const std::regex href(R"re(href="(/[^"?#]*))re");
+  for (int depth = 0; depth < 2; ++depth) {
+    std::set<std::string> next;
+    for (const auto& page : pages) {
+      if (!visited.insert(page).second) continue;
+      auto r = c.Get(page.c_str());
+      ASSERT_TRUE(r) << page;
+      ASSERT_EQ(r->status, 200) << page;
+      for (std::sregex_iterator it(r->body.begin(), r->body.end(), href), end; it != end; ++it) {
+        const std::string path = (*it)[1].str();
+        if (path.rfind("/assets/", 0) == 0 || path.rfind("/api/", 0) == 0 || path == "/login" ||
+            path == "/metrics" || path == "/healthz")
+          continue;
+        next.insert(path);
+      }
+    }
+    pages.insert(next.begin(), next.end());
+  }
+  for (const std::string want :
+       {"/", "/queues", "/queues/default", "/busy", "/scheduled", "/retries", "/dead", "/cron"})
+    EXPECT_TRUE(pages.count(want)) << want << " is not linked from the dashboard";
+  EXPECT_TRUE(std::any_of(pages.begin(), pages.end(),
+                          [](const std::string& p) { return p.rfind("/jobs/", 0) == 0; }));
+  for (const auto& page : pages) {
+    const std::string twin = "/api" + page;
+    auto r = c.Get(twin.c_str());
+    ASSERT_TRUE(r) << twin;
+    EXPECT_EQ(r->status, 200) << page << " has no JSON twin at " << twin;
+    EXPECT_NE(r->get_header_value("Content-Type").find("application/json"), std::string::npos)
+        << twin;
+  }
+  // The old names still answer.
+  for (const char* old : {"/api/sets/retry", "/api/sets/dead", "/api/sets/scheduled",
+                          "/api/processes", "/api/workers", "/api/stats"})
+    EXPECT_EQ(get_json(old).is_object(), true) << old;
+  EXPECT_EQ(get_json("/api/retries")["total"], get_json("/api/sets/retry")["total"]);
+  EXPECT_EQ(get_json("/api/busy")["workers"].size(), 1u);
 }
 
 TEST_P(WebTest, ApiExposesEverything) {

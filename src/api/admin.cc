@@ -1,9 +1,79 @@
 #include "errand/admin.h"
 
+#include <algorithm>
+
+#include "api/display.h"
+#include "errand/client.h"
+
 namespace errand {
 
+std::size_t json_nesting_depth(std::string_view json) {
+  std::size_t depth = 0, deepest = 0;
+  bool in_string = false, escaped = false;
+  for (char c : json) {
+    if (in_string) {
+      if (escaped)
+        escaped = false;
+      else if (c == '\\')
+        escaped = true;
+      else if (c == '"')
+        in_string = false;
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      deepest = std::max(deepest, ++depth);
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
+  return deepest;
+}
+
+Json parse_for_display(std::string_view payload, bool* cut) {
+  const bool deep = json_nesting_depth(payload) > kMaxAdminDepth;
+  if (cut) *cut = deep;
+  if (!deep) return Json::parse(payload, nullptr, false);
+  const auto limit = static_cast<int>(kMaxAdminDepth);
+  return Json::parse(
+      payload,
+      [limit](int depth, Json::parse_event_t event, Json&) {
+        return depth < limit || (event != Json::parse_event_t::object_start &&
+                                 event != Json::parse_event_t::array_start);
+      },
+      false);
+}
+
 Admin::Admin(std::shared_ptr<Store> store, const Clock* clock, DeadLimits dead)
-    : store_(std::move(store)), clock_(clock ? clock : &SystemClock::instance()), dead_(dead) {}
+    : Admin(QueueMap(std::move(store)), clock, dead) {}
+
+Admin::Admin(QueueMap queues, const Clock* clock, DeadLimits dead)
+    : queues_(std::move(queues)),
+      store_(queues_.default_store()),
+      clock_(clock ? clock : &SystemClock::instance()),
+      dead_(dead) {}
+
+Result<std::vector<QueueInfo>> Admin::queues() {
+  auto queues = store_->queues();
+  if (!queues) return queues;
+  if (auto paused = store_->paused_queues(); paused && !paused->empty())
+    for (auto& q : *queues)
+      if (std::find(paused->begin(), paused->end(), q.name) != paused->end()) q.paused = true;
+  return queues;
+}
+
+Result<std::string> Admin::enqueue(const std::string& job_class, const Json& args,
+                                   const PushOptions& options) {
+  Client client(queues_);
+  return client.enqueue(job_class, args, options);
+}
+
+Result<SetEntry> Admin::find(SetKind kind, double score, const std::string& jid) {
+  auto found = store_->set_find(kind, score, jid);
+  if (found || found.code() != Errc::not_found) return found;
+  return find(kind, jid);
+}
 
 Result<SetEntry> Admin::find(SetKind kind, const std::string& jid) {
   constexpr std::size_t kPage = 500;
@@ -19,6 +89,10 @@ Result<SetEntry> Admin::find(SetKind kind, const std::string& jid) {
 }
 
 Status Admin::retry_now(SetKind kind, const SetEntry& entry) {
+  if (json_nesting_depth(entry.payload) > kMaxAdminDepth)
+    return fail(Errc::corrupt, "job " + entry.jid + " nests deeper than " +
+                                   std::to_string(kMaxAdminDepth) +
+                                   " levels and cannot be re-enqueued; delete it");
   Json doc = Json::parse(entry.payload, nullptr, false);
   if (doc.is_discarded() || !doc.is_object())
     return fail(Errc::corrupt, "job " + entry.jid +

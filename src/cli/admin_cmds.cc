@@ -4,7 +4,9 @@
 #include <iostream>
 #include <optional>
 
+#include "api/display.h"
 #include "cli/cli.h"
+#include "core/redact.h"
 #include "errand/cron.h"
 
 namespace errand::cli {
@@ -25,6 +27,13 @@ int with_admin(const StoreFlags& flags, const std::function<int(Admin&)>& body) 
   if (!store) return fail_with(store.error());
   Admin admin(std::move(store).value());
   return body(admin);
+}
+
+/// --json output: strings that are not valid UTF-8 (a queue name is any
+/// bytes) are written with U+FFFD in place of the bad bytes rather than
+/// failing the whole command.
+void print_json(const Json& out) {
+  std::cout << out.dump(-1, ' ', false, Json::error_handler_t::replace) << "\n";
 }
 
 std::string fixed(double v, int decimals) {
@@ -51,7 +60,7 @@ int run_stats(const AdminFlags& f) {
     if (f.json) {
       Json out = Json::object();
       for (const auto& [k, v] : rows) out[k] = v;
-      std::cout << out.dump() << "\n";
+      print_json(out);
     } else {
       for (const auto& [k, v] : rows)
         std::printf("%-10s %lld\n", k.c_str(), static_cast<long long>(v));
@@ -71,7 +80,7 @@ int run_queues(const AdminFlags& f) {
       for (const auto& q : *qs)
         out.push_back(
             {{"name", q.name}, {"size", q.size}, {"latency", q.latency}, {"paused", q.paused}});
-      std::cout << out.dump() << "\n";
+      print_json(out);
       return kOk;
     }
     if (qs->empty()) {
@@ -90,15 +99,15 @@ int run_queues(const AdminFlags& f) {
 int run_queue_clear(const AdminFlags& f) {
   return with_admin(f.store, [&](Admin& admin) {
     if (auto st = admin.clear_queue(f.name); !st) return fail_with(st.error());
-    std::cout << "cleared queue " << f.name << "\n";
+    std::cout << "cleared queue " << terminal_safe(f.name) << "\n";
     return kOk;
   });
 }
 
 int run_queue_pause(const AdminFlags& f, bool paused) {
   return with_admin(f.store, [&](Admin& admin) {
-    if (auto st = admin.store().set_paused(f.name, paused); !st) return fail_with(st.error());
-    std::cout << (paused ? "paused queue " : "resumed queue ") << f.name << "\n";
+    if (auto st = admin.set_paused(f.name, paused); !st) return fail_with(st.error());
+    std::cout << (paused ? "paused queue " : "resumed queue ") << terminal_safe(f.name) << "\n";
     return kOk;
   });
 }
@@ -133,7 +142,7 @@ int run_cron(const AdminFlags& f) {
                     at > 0 ? relative_time(at) : "never"});
   }
   if (f.json) {
-    std::cout << out.dump() << "\n";
+    print_json(out);
     return kOk;
   }
   print_table({"NAME", "CRON", "CLASS", "ZONE", "NEXT RUN"}, rows);
@@ -157,17 +166,17 @@ int run_set_list(SetKind kind, const AdminFlags& f) {
     if (f.json) {
       Json out = Json::array();
       for (const auto& e : *entries) {
-        Json doc = Json::parse(e.payload, nullptr, false);
+        Json doc = parse_for_display(e.payload);
         out.push_back({{"score", e.score},
                        {"jid", e.jid},
                        {"payload", doc.is_discarded() ? Json(e.payload) : doc}});
       }
-      std::cout << out.dump() << "\n";
+      print_json(out);
       return kOk;
     }
     std::vector<std::vector<std::string>> rows;
     for (const auto& e : *entries) {
-      Json doc = Json::parse(e.payload, nullptr, false);
+      Json doc = parse_for_display(e.payload);
       if (doc.is_discarded() || !doc.is_object()) doc = Json::object();
       std::string error = field(doc, "error_class");
       if (!error.empty()) error += ": " + field(doc, "error_message");
@@ -233,7 +242,7 @@ int run_set_action(SetKind kind, SetAction action, const AdminFlags& f) {
         break;
     }
     if (!st) return fail_with(st.error());
-    std::cout << done << " " << f.name << "\n";
+    std::cout << done << " " << terminal_safe(f.name) << "\n";
     return kOk;
   });
 }
@@ -287,14 +296,14 @@ int run_processes(const AdminFlags& f) {
                                     {"quiet", p.quiet},
                                     {"rss_kb", p.rss_kb}});
       for (const auto& w : *work) {
-        Json doc = Json::parse(w.payload, nullptr, false);
+        Json doc = parse_for_display(w.payload);
         out["workers"].push_back({{"process", w.process},
                                   {"thread", w.thread},
                                   {"queue", w.queue},
                                   {"run_at", w.run_at},
                                   {"payload", doc.is_discarded() ? Json(w.payload) : doc}});
       }
-      std::cout << out.dump() << "\n";
+      print_json(out);
       return kOk;
     }
     if (procs->empty()) {
@@ -315,7 +324,7 @@ int run_processes(const AdminFlags& f) {
       std::cout << "\n";
       rows.clear();
       for (const auto& w : *work) {
-        Json doc = Json::parse(w.payload, nullptr, false);
+        Json doc = parse_for_display(w.payload);
         if (doc.is_discarded() || !doc.is_object()) doc = Json::object();
         rows.push_back({w.process, w.thread, w.queue, field(doc, "class"), field(doc, "jid"),
                         relative_time(w.run_at)});

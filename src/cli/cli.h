@@ -45,7 +45,7 @@ int fail_with(const Error& error);
 
 /// A plain text table: columns padded to their widest cell.
 void print_table(const std::vector<std::string>& header,
-                 const std::vector<std::vector<std::string>>& rows);
+                 std::vector<std::vector<std::string>> rows);
 
 /// "in 3m", "12s ago", from an epoch time relative to now.
 std::string relative_time(double epoch);

@@ -7,6 +7,7 @@
 #include <iostream>
 
 #include "cli/cli.h"
+#include "core/redact.h"
 
 namespace errand::cli {
 
@@ -34,7 +35,7 @@ Result<std::shared_ptr<Store>> open_default_store(const StoreFlags& flags) {
   auto store = open_store(config->store);
   if (!store)
     return fail(store.code(),
-                "cannot open store " + config->store + ": " + store.error().message());
+                "cannot open store " + redact_url(config->store) + ": " + store.error().message());
   return store;
 }
 
@@ -46,7 +47,10 @@ int fail_with(const std::string& message) {
 int fail_with(const Error& error) { return fail_with(error.message()); }
 
 void print_table(const std::vector<std::string>& header,
-                 const std::vector<std::vector<std::string>>& rows) {
+                 std::vector<std::vector<std::string>> rows) {
+  // Names come from the store: never let one drive the terminal.
+  for (auto& row : rows)
+    for (auto& cell : row) cell = terminal_safe(cell);
   std::vector<std::size_t> width(header.size());
   for (std::size_t i = 0; i < header.size(); ++i) width[i] = header[i].size();
   for (const auto& row : rows)

@@ -19,7 +19,7 @@ void add_worker_web_flags(CLI::App& cmd, WorkerWebFlags& flags) {
 }
 
 Result<std::shared_ptr<web::WebServer>> start_worker_web(const WorkerWebFlags& flags,
-                                                         std::shared_ptr<Store>, ServerOptions&) {
+                                                         const QueueMap&, ServerOptions&) {
   if (flags.enabled) return fail(Errc::invalid_argument, kNoWeb);
   return std::shared_ptr<web::WebServer>();
 }

@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "cli/cli.h"
 
@@ -20,14 +21,17 @@ struct WorkerWebFlags {
   bool enabled = false;
   std::string bind = "127.0.0.1";
   int port = 7433;
+  std::vector<std::string> hosts;  ///< --web-host: names the dashboard answers to
+  bool insecure = false;           ///< --web-insecure: no auth beyond loopback
 };
 void add_worker_web_flags(CLI::App& cmd, WorkerWebFlags& flags);
 
 /// With --web: adds the per-job metrics middleware to `options` and starts the
-/// dashboard on `store` (auth from ERRAND_WEB_TOKEN / ERRAND_WEB_BASIC). The
+/// dashboard on the default store of `queues` (its cron "enqueue now" goes
+/// through `queues`; auth from ERRAND_WEB_TOKEN / ERRAND_WEB_BASIC). The
 /// returned server stops when destroyed; nullptr without --web.
 Result<std::shared_ptr<web::WebServer>> start_worker_web(const WorkerWebFlags& flags,
-                                                         std::shared_ptr<Store> store,
+                                                         const QueueMap& queues,
                                                          ServerOptions& options);
 
 }  // namespace errand::cli

@@ -18,6 +18,7 @@
 #include "cli/cli.h"
 #include "cli/web_cmd.h"
 #include "core/log.h"
+#include "core/redact.h"
 
 namespace errand::cli {
 
@@ -149,7 +150,8 @@ int run_worker(const WorkerFlags& f) {
 
   auto queues = open_queues(config);
   if (!queues)
-    return fail_with("cannot open store " + config.store + ": " + queues.error().message());
+    return fail_with("cannot open store " + redact_url(config.store) + ": " +
+                     queues.error().message());
 
   std::string qs, classes;
   for (const auto& q : o.queues)
@@ -157,14 +159,14 @@ int run_worker(const WorkerFlags& f) {
   auto names = Registry::global().names();
   std::sort(names.begin(), names.end());
   for (const auto& n : names) classes += (classes.empty() ? "" : ",") + n;
-  log::info(
-      "errand " ERRAND_VERSION " worker",
-      {{"store", config.store}, {"concurrency", std::to_string(o.concurrency)}, {"queues", qs}});
+  log::info("errand " ERRAND_VERSION " worker", {{"store", redact_url(config.store)},
+                                                 {"concurrency", std::to_string(o.concurrency)},
+                                                 {"queues", qs}});
   log::info("job classes", {{"count", std::to_string(names.size())}, {"classes", classes}});
   if (names.empty())
     log::warn("no job classes are loaded: every job fetched will fail; load a job library with -r");
 
-  auto web = start_worker_web(f.web, queues->default_store(), o);
+  auto web = start_worker_web(f.web, *queues, o);
   if (!web) return fail_with(web.error());
   Server server(std::move(queues).value(), o);
   if (auto st = server.run(); !st) return fail_with(st.error());

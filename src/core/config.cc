@@ -30,30 +30,51 @@ Result<T> scalar(const YAML::Node& node, const std::string& key) {
   }
 }
 
+/// Bounds on a config's job arguments: aliases let a small file describe a
+/// huge (billion laughs) or endless (`&a [1, *a]`) value.
+constexpr int kMaxArgsDepth = 64;
+constexpr std::size_t kMaxArgsValues = 100'000;
+
 /// YAML → JSON for job arguments: integers, floats, booleans, null and
-/// strings keep their types; quoted scalars stay strings.
-Json yaml_to_json(const YAML::Node& n) {
+/// strings keep their types; quoted scalars stay strings. Fails past
+/// kMaxArgsDepth levels or kMaxArgsValues values, and on keys that are not
+/// plain values.
+Result<Json> yaml_to_json(const YAML::Node& n, int depth, std::size_t& values) {
+  if (++values > kMaxArgsValues)
+    return bad(n, "'args' expand to more than " + std::to_string(kMaxArgsValues) +
+                      " values (through aliases?)");
+  if (depth > kMaxArgsDepth)
+    return bad(n, "'args' nest deeper than " + std::to_string(kMaxArgsDepth) +
+                      " levels (an alias that refers to itself?)");
   if (n.IsSequence()) {
     Json a = Json::array();
-    for (const auto& x : n) a.push_back(yaml_to_json(x));
+    for (const auto& x : n) {
+      auto v = yaml_to_json(x, depth + 1, values);
+      if (!v) return v.error();
+      a.push_back(std::move(v).value());
+    }
     return a;
   }
   if (n.IsMap()) {
     Json o = Json::object();
-    for (auto it = n.begin(); it != n.end(); ++it)
-      o[it->first.as<std::string>()] = yaml_to_json(it->second);
+    for (auto it = n.begin(); it != n.end(); ++it) {
+      if (!it->first.IsScalar()) return bad(it->first, "keys in 'args' must be plain values");
+      auto v = yaml_to_json(it->second, depth + 1, values);
+      if (!v) return v.error();
+      o[it->first.Scalar()] = std::move(v).value();
+    }
     return o;
   }
-  if (n.IsNull()) return nullptr;
+  if (n.IsNull()) return Json(nullptr);
   const std::string& text = n.Scalar();
-  if (n.Tag() == "!") return text;  // quoted
+  if (n.Tag() == "!") return Json(text);  // quoted
   std::int64_t i = 0;
   double d = 0;
   bool b = false;
-  if (YAML::convert<std::int64_t>::decode(n, i)) return i;
-  if (YAML::convert<double>::decode(n, d)) return d;
-  if (YAML::convert<bool>::decode(n, b)) return b;
-  return text;
+  if (YAML::convert<std::int64_t>::decode(n, i)) return Json(i);
+  if (YAML::convert<double>::decode(n, d)) return Json(d);
+  if (YAML::convert<bool>::decode(n, b)) return Json(b);
+  return Json(text);
 }
 
 Result<std::chrono::milliseconds> seconds(const YAML::Node& node, const std::string& key) {
@@ -62,6 +83,8 @@ Result<std::chrono::milliseconds> seconds(const YAML::Node& node, const std::str
   if (*v < 0) return bad(node, "'" + key + "' must not be negative");
   return std::chrono::milliseconds(static_cast<std::int64_t>(*v * 1000));
 }
+
+Result<Config> parse_config_root(const YAML::Node& root);
 
 }  // namespace
 
@@ -122,6 +145,19 @@ Result<Config> parse_config(std::string_view text) {
   } catch (const YAML::ParserException& e) {
     return fail(Errc::invalid_argument, std::string("config: malformed YAML: ") + e.what());
   }
+  // What the checks below miss (a conversion yaml-cpp refuses) is still an
+  // error naming the line, never an "unexpected error".
+  try {
+    return parse_config_root(root);
+  } catch (const YAML::Exception& e) {
+    return fail(Errc::invalid_argument,
+                "config: line " + std::to_string(e.mark.line + 1) + ": " + e.msg);
+  }
+}
+
+namespace {
+
+Result<Config> parse_config_root(const YAML::Node& root) {
   Config c;
   if (root.IsNull()) return c;
   if (!root.IsMap()) return fail(Errc::invalid_argument, "config: the top level must be a mapping");
@@ -224,7 +260,10 @@ Result<Config> parse_config(std::string_view text) {
             }
           } else if (fk == "args") {
             if (!fv.IsSequence()) return bad(fv, "cron 'args' must be a list");
-            entry.args = yaml_to_json(fv);
+            std::size_t values = 0;
+            auto args = yaml_to_json(fv, 0, values);
+            if (!args) return args.error();
+            entry.args = std::move(args).value();
           } else {
             return bad(f->first, "unknown key '" + fk + "' in cron entry '" + entry.name + "'");
           }
@@ -271,6 +310,8 @@ Result<Config> parse_config(std::string_view text) {
   }
   return c;
 }
+
+}  // namespace
 
 Result<Config> load_config(const std::string& path) {
   std::ifstream in(path);

@@ -1,6 +1,7 @@
 // The one place that knows every store backend: maps a URL scheme to a store.
 #include <string>
 
+#include "core/redact.h"
 #include "errand/aggregate.h"
 #include "errand/store.h"
 #include "store/memory/memory_store.h"
@@ -42,7 +43,7 @@ Result<std::shared_ptr<Store>> open_store(std::string_view url) {
   if (scheme == "redis") return open_redis_store(std::string(url));
   if (scheme == "postgres" || scheme == "postgresql") return open_postgres_store(std::string(url));
   return fail(Errc::invalid_argument, "unknown store scheme '" + scheme + "' in '" +
-                                          std::string(url) +
+                                          redact_url(url) +
                                           "': expected memory, sqlite, redis or postgres");
 }
 

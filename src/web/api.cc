@@ -2,6 +2,7 @@
 // take. A POST from a dashboard form (it carries `back`) is answered with a
 // redirect to that page; any other client gets JSON.
 #include <algorithm>
+#include <regex>
 
 #include "errand/errand.h"
 #include "web/html.h"
@@ -39,11 +40,14 @@ void send_error(httplib::Response& res, const Error& e) {
 }
 
 /// Where a form asked to go back to: a local path only (never another site).
+/// Browsers drop tabs and newlines from URLs ("/\t/evil" is "//evil") and
+/// read '\\' as '/': any control character, space or backslash refuses it.
 std::string safe_back(const std::string& back) {
-  if (back.empty() || back[0] != '/' || (back.size() > 1 && (back[1] == '/' || back[1] == '\\')))
-    return "/";
-  for (char c : back)
-    if (c == '\r' || c == '\n' || c == '\\') return "/";
+  if (back.empty() || back[0] != '/' || (back.size() > 1 && back[1] == '/')) return "/";
+  for (char c : back) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u <= 0x20 || u == 0x7f || c == '\\') return "/";
+  }
   return back;
 }
 
@@ -128,21 +132,51 @@ void send_csrf_refusal(httplib::Response& res) {
             403);
 }
 
-std::string path_arg(const httplib::Request& req, std::size_t i) {
-  return httplib::detail::decode_url(req.matches[i], false);
+/// A route whose path holds names (queues, keys, identities): registered
+/// with `.+` where `strict` has `[^/]+`, so that a name with an encoded '/'
+/// reaches it; the names are then read from the raw path by `strict`,
+/// decoded once. 404 if the raw path does not match.
+template <class Fn>
+httplib::Server::Handler named(const char* strict, Fn fn) {
+  auto re = std::make_shared<const std::regex>(strict);
+  return [re, fn](const httplib::Request& req, httplib::Response& res) {
+    auto names = raw_captures(req, *re);
+    if (!names)
+      return send_json(res, {{"error", "not_found"}, {"message", "no such resource"}}, 404);
+    fn(req, res, *names);
+  };
 }
 
-}  // namespace
+Result<Json> processes_json(App& app) {
+  auto ps = app.admin->processes();
+  if (!ps) return ps.error();
+  Json out = Json::array();
+  for (const auto& p : *ps) out.push_back(process_json(p));
+  return out;
+}
 
-void add_api_routes(httplib::Server& server, App& app) {
-  // Every state-changing route checks the CSRF token first (the body, where a
-  // form's token is, has been read by the time a handler runs).
-  auto guarded = [&app](auto fn) {
-    return [&app, fn](const httplib::Request& req, httplib::Response& res) {
-      if (!csrf_ok(app, req)) return send_csrf_refusal(res);
-      fn(req, res);
-    };
-  };
+Result<Json> workers_json(App& app) {
+  auto ws = app.admin->workers();
+  if (!ws) return ws.error();
+  const double now = app.now();
+  Json out = Json::array();
+  for (const auto& w : *ws) {
+    Json job = row_json(make_row(w.payload, *app.registry), SetKind::scheduled, false);
+    job.erase("key");
+    job.erase("score");
+    job.erase("next_run_at");
+    out.push_back({{"process", w.process},
+                   {"thread", w.thread},
+                   {"queue", w.queue},
+                   {"run_at", w.run_at},
+                   {"elapsed", now - w.run_at},
+                   {"job", job}});
+  }
+  return out;
+}
+
+/// The counters, their history and the queues.
+void add_stat_routes(httplib::Server& server, App& app) {
   server.Get("/api/stats", [&app](const httplib::Request&, httplib::Response& res) {
     auto s = app.admin->stats();
     if (!s) return send_error(res, s.error());
@@ -152,9 +186,9 @@ void add_api_routes(httplib::Server& server, App& app) {
   server.Get("/api/history", [&app](const httplib::Request& req, httplib::Response& res) {
     const int days = static_cast<int>(param_size(req, "days", 30, 1, 365));
     const double now = app.now();
-    auto processed = app.admin->store().history("processed", days, now);
+    auto processed = app.admin->history("processed", days);
     if (!processed) return send_error(res, processed.error());
-    auto failed = app.admin->store().history("failed", days, now);
+    auto failed = app.admin->history("failed", days);
     if (!failed) return send_error(res, failed.error());
     // The store gives newest first; charts want oldest first.
     Json dates = Json::array(), p = Json::array(), f = Json::array();
@@ -177,68 +211,78 @@ void add_api_routes(httplib::Server& server, App& app) {
     send_json(res, {{"queues", out}, {"pause_supported", app.pause_supported()}});
   });
 
-  server.Get(R"(/api/queues/([^/]+))", [&app](const httplib::Request& req, httplib::Response& res) {
-    const std::string name = path_arg(req, 1);
-    const auto offset = param_size(req, "offset", 0, 0, SIZE_MAX);
-    const auto limit = param_size(req, "limit", 25, 1, 500);
-    auto jobs = app.admin->store().queue_jobs(name, offset, limit);
-    if (!jobs) return send_error(res, jobs.error());
-    std::size_t total = 0;
-    bool paused = false;
-    if (auto qs = list_queues(app))
-      for (const auto& qi : *qs)
-        if (qi.name == name) {
-          total = qi.size;
-          paused = qi.paused;
-        }
-    Json out = Json::array();
-    for (const auto& p : *jobs) {
-      Json j = row_json(make_row(p, *app.registry), SetKind::scheduled, false);
-      j.erase("key");
-      j.erase("score");
-      j.erase("next_run_at");
-      out.push_back(std::move(j));
-    }
-    send_json(res, {{"queue", name},
-                    {"size", total},
-                    {"paused", paused},
-                    {"offset", offset},
-                    {"limit", limit},
-                    {"jobs", out}});
-  });
+  server.Get(R"(/api/queues/(.+))",
+             named(R"(^/api/queues/([^/]+)$)",
+                   [&app](const httplib::Request& req, httplib::Response& res, const Names& names) {
+                     const std::string& name = names[0];
+                     const auto offset = param_size(req, "offset", 0, 0, kMaxOffset);
+                     const auto limit = param_size(req, "limit", 25, 1, 500);
+                     auto jobs = app.admin->queue_jobs(name, offset, limit);
+                     if (!jobs) return send_error(res, jobs.error());
+                     std::size_t total = 0;
+                     bool paused = false;
+                     if (auto qs = list_queues(app))
+                       for (const auto& qi : *qs)
+                         if (qi.name == name) {
+                           total = qi.size;
+                           paused = qi.paused;
+                         }
+                     Json out = Json::array();
+                     for (const auto& p : *jobs) {
+                       Json j = row_json(make_row(p, *app.registry), SetKind::scheduled, false);
+                       j.erase("key");
+                       j.erase("score");
+                       j.erase("next_run_at");
+                       out.push_back(std::move(j));
+                     }
+                     send_json(res, {{"queue", name},
+                                     {"size", total},
+                                     {"paused", paused},
+                                     {"offset", offset},
+                                     {"limit", limit},
+                                     {"jobs", out}});
+                   }));
+}
 
+/// Processes and what they run; the overview.
+void add_process_routes(httplib::Server& server, App& app) {
   server.Get("/api/processes", [&app](const httplib::Request&, httplib::Response& res) {
-    auto ps = app.admin->processes();
+    auto ps = processes_json(app);
     if (!ps) return send_error(res, ps.error());
-    Json out = Json::array();
-    for (const auto& p : *ps) out.push_back(process_json(p));
-    send_json(res, {{"processes", out}});
+    send_json(res, {{"processes", *ps}});
   });
 
   server.Get("/api/workers", [&app](const httplib::Request&, httplib::Response& res) {
-    auto ws = app.admin->workers();
+    auto ws = workers_json(app);
     if (!ws) return send_error(res, ws.error());
-    const double now = app.now();
-    Json out = Json::array();
-    for (const auto& w : *ws) {
-      Json job = row_json(make_row(w.payload, *app.registry), SetKind::scheduled, false);
-      job.erase("key");
-      job.erase("score");
-      job.erase("next_run_at");
-      out.push_back({{"process", w.process},
-                     {"thread", w.thread},
-                     {"queue", w.queue},
-                     {"run_at", w.run_at},
-                     {"elapsed", now - w.run_at},
-                     {"job", job}});
-    }
-    send_json(res, {{"workers", out}});
+    send_json(res, {{"workers", *ws}});
   });
 
-  server.Get(R"(/api/sets/(scheduled|retry|retries|dead))",
+  // The twin of /busy: both lists of that page.
+  server.Get("/api/busy", [&app](const httplib::Request&, httplib::Response& res) {
+    auto ps = processes_json(app);
+    if (!ps) return send_error(res, ps.error());
+    auto ws = workers_json(app);
+    if (!ws) return send_error(res, ws.error());
+    send_json(res, {{"processes", *ps}, {"workers", *ws}});
+  });
+
+  // The twin of / (the overview): the counters and the queues.
+  server.Get(R"(/api/?)", [&app](const httplib::Request&, httplib::Response& res) {
+    auto s = app.admin->stats();
+    if (!s) return send_error(res, s.error());
+    auto qs = list_queues(app);
+    if (!qs) return send_error(res, qs.error());
+    Json queues = Json::array();
+    for (const auto& qi : *qs) queues.push_back(queue_json(qi));
+    send_json(res, {{"stats", stats_json(app, *s)}, {"queues", queues}});
+  });
+
+  // /api/sets/<set> and the pages' own names: /api/scheduled, /api/retries, /api/dead.
+  server.Get(R"(/api/(?:sets/)?(scheduled|retry|retries|dead|morgue))",
              [&app](const httplib::Request& req, httplib::Response& res) {
                const SetKind kind = *parse_set(req.matches[1].str());
-               const auto offset = param_size(req, "offset", 0, 0, SIZE_MAX);
+               const auto offset = param_size(req, "offset", 0, 0, kMaxOffset);
                const auto limit = param_size(req, "limit", 25, 1, 500);
                auto page = list_set(app, kind, offset, limit, req.get_param_value("q"));
                if (!page) return send_error(res, page.error());
@@ -251,16 +295,20 @@ void add_api_routes(httplib::Server& server, App& app) {
                                {"truncated", page->truncated},
                                {"entries", rows}});
              });
+}
 
-  server.Get(R"(/api/jobs/(scheduled|retry|retries|dead)/([^/]+))",
-             [&app](const httplib::Request& req, httplib::Response& res) {
-               const SetKind kind = *parse_set(req.matches[1].str());
-               auto entry = find_entry(app, kind, path_arg(req, 2));
-               if (!entry) return send_error(res, entry.error());
-               Json j = row_json(make_row(*entry, *app.registry), kind, true);
-               j["set"] = set_url_name(kind);
-               send_json(res, j);
-             });
+/// The sets, one job, cron and the CSRF token.
+void add_job_routes(httplib::Server& server, App& app) {
+  server.Get(R"(/api/jobs/(scheduled|retry|retries|dead)/(.+))",
+             named(R"(^/api/jobs/(scheduled|retry|retries|dead)/([^/]+)$)",
+                   [&app](const httplib::Request&, httplib::Response& res, const Names& names) {
+                     const SetKind kind = *parse_set(names[0]);
+                     auto entry = find_entry(app, kind, names[1]);
+                     if (!entry) return send_error(res, entry.error());
+                     Json j = row_json(make_row(*entry, *app.registry), kind, true);
+                     j["set"] = set_url_name(kind);
+                     send_json(res, j);
+                   }));
 
   server.Get("/api/cron", [&app](const httplib::Request&, httplib::Response& res) {
     Json entries = Json::array();
@@ -282,9 +330,18 @@ void add_api_routes(httplib::Server& server, App& app) {
     Session s = app.sessions.get_or_create(req, res);
     send_json(res, {{"token", s.csrf}, {"header", "X-CSRF-Token"}, {"field", "_csrf"}});
   });
+}
 
-  // ---- actions ---------------------------------------------------------------
-
+/// Every state-changing route.
+void add_action_routes(httplib::Server& server, App& app) {
+  // Every state-changing route checks the CSRF token first (the body, where a
+  // form's token is, has been read by the time a handler runs).
+  auto guarded = [&app](auto fn) {
+    return [&app, fn](const httplib::Request& req, httplib::Response& res) {
+      if (!csrf_ok(app, req)) return send_csrf_refusal(res);
+      fn(req, res);
+    };
+  };
   server.Post(
       R"(/api/sets/(scheduled|retry|retries|dead)/(retry|delete|kill|retry_all|delete_all|kill_all))",
       guarded([&app](const httplib::Request& req, httplib::Response& res) {
@@ -299,43 +356,57 @@ void add_api_routes(httplib::Server& server, App& app) {
 
   // Enqueues a periodic job now, outside its schedule (the tick's lock is not
   // taken: this run is extra, and the next tick still fires).
-  server.Post(R"(/api/cron/([^/]+)/enqueue)",
-              guarded([&app](const httplib::Request& req, httplib::Response& res) {
-                const std::string name = path_arg(req, 1);
-                const auto& entries = app.options.cron;
-                auto it = std::find_if(entries.begin(), entries.end(),
-                                       [&](const CronEntry& e) { return e.name == name; });
-                if (it == entries.end())
-                  return action_reply(req, res, "enqueue", 0, 0,
-                                      Error(Errc::not_found, "no periodic job named " + name));
-                PushOptions o;
-                o.queue = cron_queue(*it, app.registry);
-                Client client(QueueMap(app.admin->shared_store()));
-                auto jid = client.enqueue(it->job_class, it->args, o);
-                if (!jid) return action_reply(req, res, "enqueue", 0, 0, jid.status());
-                action_reply(req, res, "enqueue", 1, 0, {},
-                             {{"jid", *jid}, {"queue", *o.queue}, {"class", it->job_class}});
-              }));
+  server.Post(R"(/api/cron/(.+)/enqueue)",
+              guarded(named(
+                  R"(^/api/cron/([^/]+)/enqueue$)",
+                  [&app](const httplib::Request& req, httplib::Response& res, const Names& names) {
+                    const std::string& name = names[0];
+                    const auto& entries = app.options.cron;
+                    auto it = std::find_if(entries.begin(), entries.end(),
+                                           [&](const CronEntry& e) { return e.name == name; });
+                    if (it == entries.end())
+                      return action_reply(req, res, "enqueue", 0, 0,
+                                          Error(Errc::not_found, "no periodic job named " + name));
+                    PushOptions o;
+                    o.queue = cron_queue(*it, app.registry);
+                    auto jid = app.admin->enqueue(it->job_class, it->args, o);
+                    if (!jid) return action_reply(req, res, "enqueue", 0, 0, jid.status());
+                    action_reply(req, res, "enqueue", 1, 0, {},
+                                 {{"jid", *jid}, {"queue", *o.queue}, {"class", it->job_class}});
+                  })));
 
-  server.Post(R"(/api/queues/([^/]+)/(clear|pause|resume))",
-              guarded([&app](const httplib::Request& req, httplib::Response& res) {
-                const std::string name = path_arg(req, 1);
-                const std::string action = req.matches[2].str();
-                if (action != "clear") {  // unsupported on stores that cannot pause
-                  const Status st = app.admin->store().set_paused(name, action == "pause");
-                  app.note_pause_result(st);
-                  return action_reply(req, res, action, 1, 0, st);
-                }
-                action_reply(req, res, "clear", 1, 0, app.admin->clear_queue(name));
-              }));
+  server.Post(R"(/api/queues/(.+)/(clear|pause|resume))",
+              guarded(named(
+                  R"(^/api/queues/([^/]+)/(clear|pause|resume)$)",
+                  [&app](const httplib::Request& req, httplib::Response& res, const Names& names) {
+                    const std::string& name = names[0];
+                    const std::string& action = names[1];
+                    if (action != "clear") {  // unsupported on stores that cannot pause
+                      const Status st = app.admin->set_paused(name, action == "pause");
+                      app.note_pause_result(st);
+                      return action_reply(req, res, action, 1, 0, st);
+                    }
+                    action_reply(req, res, "clear", 1, 0, app.admin->clear_queue(name));
+                  })));
 
-  server.Post(R"(/api/processes/([^/]+)/(quiet|stop))",
-              guarded([&app](const httplib::Request& req, httplib::Response& res) {
-                const std::string identity = path_arg(req, 1);
-                const std::string action = req.matches[2].str();
-                action_reply(req, res, action, 1, 0,
-                             app.admin->signal(identity, action == "quiet" ? "TSTP" : "TERM"));
-              }));
+  server.Post(R"(/api/processes/(.+)/(quiet|stop))",
+              guarded(named(
+                  R"(^/api/processes/([^/]+)/(quiet|stop)$)",
+                  [&app](const httplib::Request& req, httplib::Response& res, const Names& names) {
+                    const std::string& identity = names[0];
+                    const std::string& action = names[1];
+                    action_reply(req, res, action, 1, 0,
+                                 app.admin->signal(identity, action == "quiet" ? "TSTP" : "TERM"));
+                  })));
+}
+
+}  // namespace
+
+void add_api_routes(httplib::Server& server, App& app) {
+  add_stat_routes(server, app);
+  add_process_routes(server, app);
+  add_job_routes(server, app);
+  add_action_routes(server, app);
 }
 
 }  // namespace errand::web

@@ -10,10 +10,12 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <regex>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "api/display.h"
 #include "errand/admin.h"
 #include "errand/job.h"
 #include "web/web_server.h"
@@ -22,6 +24,8 @@ namespace errand::web {
 
 // ---- security (security.cc) ------------------------------------------------
 
+/// True for 127.x.y.z, ::1 and localhost.
+bool is_loopback_bind(std::string_view bind);
 /// `n` random bytes as lowercase hex, from the kernel's CSPRNG.
 std::string random_hex(std::size_t n);
 /// Compares in time independent of where the strings differ.
@@ -49,12 +53,42 @@ class Sessions {
   /// Forgets the request's session.
   void logout(const httplib::Request& req);
 
+  /// Sessions that are not logged in (any visitor gets one, for the CSRF
+  /// token of the login form) are a bounded pool of their own: when it is
+  /// full its idlest half is forgotten, and logged-in sessions never are.
+  static constexpr std::size_t kMaxAnonymous = 10'000;
+  /// Logged-in sessions (created only by a successful, throttled login).
+  static constexpr std::size_t kMaxAuthed = 1'000;
+
  private:
+  /// Forgets the idlest half of the sessions whose `authed` is `authed`. Holds mu_.
+  void evict_locked(bool authed);
   std::mutex mu_;
   std::map<std::string, Session, std::less<>> by_id_;  // guarded by mu_
+  std::size_t authed_count_ = 0;                       // guarded by mu_
 };
 
 inline constexpr const char* kSessionCookie = "errand_session";
+
+/// Failed credentials per client address: past kMaxFailures within
+/// kWindowSeconds the client is refused (429) until the window has passed,
+/// without its credentials being checked. Thread-safe.
+class FailureThrottle {
+ public:
+  static constexpr int kMaxFailures = 10;
+  static constexpr double kWindowSeconds = 60;
+  /// Seconds the client must still wait (0: it may try).
+  double blocked_for(const std::string& client, double now);
+  void failed(const std::string& client, double now);
+
+ private:
+  struct Entry {
+    double window_start = 0;
+    int failures = 0;
+  };
+  std::mutex mu_;
+  std::map<std::string, Entry> by_client_;  // guarded by mu_
+};
 
 // ---- the app ---------------------------------------------------------------
 
@@ -63,6 +97,7 @@ struct App {
   WebOptions options;
   Registry* registry = nullptr;
   Sessions sessions;
+  FailureThrottle throttle;
 
   double now() const;
   /// True if a request carries a valid Bearer token (exempt from CSRF: a
@@ -71,6 +106,12 @@ struct App {
   /// True if the request may see the dashboard.
   bool authorized(const httplib::Request& req);
   bool auth_required() const { return !options.token.empty() || !options.basic.empty(); }
+  /// True if the request carries an Authorization header that is wrong.
+  bool bad_credentials(const httplib::Request& req) const;
+  /// True if `host` (a Host header, or the host of an Origin) names this
+  /// dashboard: a loopback name, the bound address or one of options.hosts.
+  /// Any host is accepted only on a non-loopback bind without options.hosts.
+  bool host_allowed(std::string_view host) const;
   /// Whether the store can pause queues. The seam has no capability query,
   /// and probing would write, so: assumed until a pause answers unsupported.
   bool pause_supported() const { return pause_supported_.load() != 0; }
@@ -114,7 +155,8 @@ struct JobRow {
   std::string queue;
   std::string args;  ///< compact JSON of the args, or "[REDACTED]"
   bool redacted = false;
-  bool valid = true;  ///< false: the payload is not a JSON object
+  bool valid = true;      ///< false: the payload is not a JSON object
+  bool too_deep = false;  ///< the payload nests deeper than kMaxAdminDepth (args not shown)
   std::string error_class;
   std::string error_message;
   std::optional<int> retry_count;
@@ -169,6 +211,17 @@ std::string utc_date(double epoch);
 std::string format_count(std::int64_t n);
 /// Case-insensitive substring test (ASCII).
 bool contains_icase(std::string_view hay, std::string_view needle);
+
+/// The largest ?offset= a list accepts (larger ones are clamped to it).
+inline constexpr std::size_t kMaxOffset = 1'000'000'000;
+
+using Names = std::vector<std::string>;
+/// The captures of `strict` matched against the request's raw path (as sent,
+/// before httplib decoded it), each percent-decoded exactly once; nullopt if
+/// the raw path does not match. Names read from the decoded path would be
+/// decoded twice ("%2564efault" → "%64efault" → "default"), and a name with
+/// an encoded '/' would split in two.
+std::optional<Names> raw_captures(const httplib::Request& req, const std::regex& strict);
 
 /// Query parameter as size_t, clamped to [lo, hi]; `fallback` when absent/bad.
 std::size_t param_size(const httplib::Request& req, const char* name, std::size_t fallback,

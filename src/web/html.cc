@@ -31,6 +31,42 @@ std::string esc(std::string_view s) {
   return out;
 }
 
+Html& Html::open(std::string_view tag, Attrs attrs) {
+  out_ += '<';
+  out_ += tag;
+  for (const auto& [name, value] : attrs) {
+    if (name.empty()) continue;
+    out_ += ' ';
+    out_ += name;
+    out_ += "=\"";
+    out_ += esc(value);
+    out_ += '"';
+  }
+  out_ += '>';
+  return *this;
+}
+
+Html& Html::close(std::string_view tag) {
+  out_ += "</";
+  out_ += tag;
+  out_ += '>';
+  return *this;
+}
+
+Html& Html::el(std::string_view tag, Attrs attrs, std::string_view text) {
+  return open(tag, attrs).text(text).close(tag);
+}
+
+Html& Html::text(std::string_view s) {
+  out_ += esc(s);
+  return *this;
+}
+
+Html& Html::raw(std::string_view markup) {
+  out_ += markup;
+  return *this;
+}
+
 std::string url_encode(std::string_view s) {
   static constexpr char kHex[] = "0123456789ABCDEF";
   std::string out;
@@ -209,7 +245,7 @@ std::string layout(PageCtx& ctx, std::string_view title, std::string_view active
       "<header class=\"topbar\"><a class=\"brand\" href=\"/\"><span class=\"logo\" "
       "aria-hidden=\"true\"></span>errand</a><nav class=\"nav\">" +
       nav + "</nav><div class=\"topbar-right\"><span class=\"store\" title=\"store\">" +
-      esc(ctx.app.admin->store().scheme()) +
+      esc(ctx.app.admin->store_scheme()) +
       "</span><span class=\"live\" id=\"live-indicator\" title=\"live updates\">"
       "<span class=\"dot\"></span>live</span>" +
       logout + "</div></header>";

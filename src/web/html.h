@@ -2,8 +2,10 @@
 // from this file goes through esc(); nothing else is trusted.
 #pragma once
 
+#include <initializer_list>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "web/app.h"
 
@@ -15,6 +17,30 @@ std::string esc(std::string_view s);
 std::string url_encode(std::string_view s);
 /// `s` cut to `n` bytes (at a UTF-8 boundary) with "…" appended when cut.
 std::string truncate(std::string_view s, std::size_t n);
+
+/// Builds a fragment of HTML. Text and attribute values are escaped; only
+/// raw() takes markup, for fragments that another Html or helper built.
+///
+///   Html h;
+///   h.open("td", {{"class", "num"}}).text(count).close("td");
+class Html {
+ public:
+  using Attrs = std::initializer_list<std::pair<std::string_view, std::string_view>>;
+
+  /// <tag a="v" ...>; an attribute with an empty name is skipped.
+  Html& open(std::string_view tag, Attrs attrs = {});
+  Html& close(std::string_view tag);
+  /// <tag ...>text</tag>
+  Html& el(std::string_view tag, Attrs attrs, std::string_view text);
+  Html& text(std::string_view s);
+  Html& raw(std::string_view markup);
+  Html& raw(const Html& other) { return raw(other.out_); }
+  const std::string& str() const { return out_; }
+  std::string take() { return std::move(out_); }
+
+ private:
+  std::string out_;
+};
 
 /// What a page handler works with.
 struct PageCtx {

@@ -98,7 +98,8 @@ std::string string_field(const Json& doc, const char* key) {
 
 JobRow make_row(const std::string& payload, const Registry& registry) {
   JobRow row;
-  row.doc = Json::parse(payload, nullptr, false);
+  bool cut = false;
+  row.doc = parse_for_display(payload, &cut);
   if (row.doc.is_discarded() || !row.doc.is_object()) {
     row.valid = false;
     row.job_class = "(unreadable payload)";
@@ -118,6 +119,10 @@ JobRow make_row(const std::string& payload, const Registry& registry) {
     if (row.doc.contains("args")) row.doc["args"] = kRedacted;
     // ActiveJob keeps the real arguments inside args[0].arguments: covered
     // by replacing args as a whole.
+  } else if (cut) {
+    row.args = "(nested deeper than " + std::to_string(kMaxAdminDepth) + " levels: not shown)";
+    row.too_deep = true;
+    if (row.doc.contains("args")) row.doc["args"] = row.args;
   } else if (auto a = d.find("args"); a != d.end()) {
     row.args = payload::dump(*a);
   }
@@ -228,10 +233,7 @@ Result<SetEntry> find_entry(App& app, SetKind kind, std::string_view key) {
   std::string jid;
   if (!parse_entry_key(key, score, jid))
     return fail(Errc::invalid_argument, "bad job key '" + std::string(key) + "'");
-  auto found = app.admin->store().set_find(kind, score, jid);
-  if (found) return found;
-  if (found.code() != Errc::not_found) return found.error();
-  return app.admin->find(kind, jid);
+  return app.admin->find(kind, score, jid);
 }
 
 Result<ActionOutcome> set_action(App& app, SetKind kind, std::string_view action,
@@ -292,15 +294,7 @@ Result<ActionOutcome> set_action(App& app, SetKind kind, std::string_view action
   return out;
 }
 
-Result<std::vector<QueueInfo>> list_queues(App& app) {
-  auto queues = app.admin->queues();
-  if (!queues) return queues;
-  if (app.pause_supported())
-    if (auto paused = app.admin->store().paused_queues())
-      for (auto& q : *queues)
-        if (std::find(paused->begin(), paused->end(), q.name) != paused->end()) q.paused = true;
-  return queues;
-}
+Result<std::vector<QueueInfo>> list_queues(App& app) { return app.admin->queues(); }
 
 std::string format_duration(double seconds) {
   if (!std::isfinite(seconds) || seconds < 0) seconds = 0;
@@ -366,6 +360,17 @@ std::size_t param_size(const httplib::Request& req, const char* name, std::size_
   auto r = std::from_chars(v.data(), v.data() + v.size(), n);
   if (r.ec != std::errc() || r.ptr != v.data() + v.size()) return fallback;
   return std::clamp(n, lo, hi);
+}
+
+std::optional<Names> raw_captures(const httplib::Request& req, const std::regex& strict) {
+  const std::string& target = req.target.empty() ? req.path : req.target;
+  const std::string raw = target.substr(0, target.find('?'));
+  std::smatch m;
+  if (!std::regex_match(raw, m, strict)) return std::nullopt;
+  Names names;
+  for (std::size_t i = 1; i < m.size(); ++i)
+    names.push_back(httplib::detail::decode_url(m[i].str(), false));
+  return names;
 }
 
 CronTimes cron_times(const CronEntry& e, double now) {

@@ -6,13 +6,9 @@
 
 #include "errand/errand.h"
 #include "web/html.h"
+#include "web/page_parts.h"
 
 namespace errand::web {
-
-namespace {
-
-constexpr std::size_t kDefaultLimit = 25;
-constexpr std::size_t kMaxLimit = 500;
 
 void send_page(PageCtx& ctx, std::string_view title, std::string_view active,
                const std::string& body) {
@@ -56,6 +52,8 @@ std::string search_box(std::string_view action, std::string_view q, std::string_
 std::string queue_badge(std::string_view q) {
   return "<a class=\"tag\" href=\"/queues/" + esc(url_encode(q)) + "\">" + esc(q) + "</a>";
 }
+
+namespace {
 
 // ---- overview ----------------------------------------------------------------
 
@@ -122,7 +120,7 @@ void overview(PageCtx& ctx) {
 
 void queues_page(PageCtx& ctx) {
   const std::string q = ctx.req.get_param_value("q");
-  const auto offset = param_size(ctx.req, "offset", 0, 0, SIZE_MAX);
+  const auto offset = param_size(ctx.req, "offset", 0, 0, kMaxOffset);
   const auto limit = param_size(ctx.req, "limit", 50, 1, kMaxLimit);
   std::string b = "<div class=\"page-head\"><h1>Queues</h1>" +
                   search_box("/queues", q, "queue name") + "</div>";
@@ -180,7 +178,7 @@ void queues_page(PageCtx& ctx) {
 }
 
 void queue_page(PageCtx& ctx, const std::string& name) {
-  const auto offset = param_size(ctx.req, "offset", 0, 0, SIZE_MAX);
+  const auto offset = param_size(ctx.req, "offset", 0, 0, kMaxOffset);
   const auto limit = param_size(ctx.req, "limit", kDefaultLimit, 1, kMaxLimit);
   std::string b =
       "<div class=\"page-head\"><h1><a href=\"/queues\">Queues</a> / " + esc(name) + "</h1></div>";
@@ -188,7 +186,7 @@ void queue_page(PageCtx& ctx, const std::string& name) {
   if (auto queues = list_queues(ctx.app))
     for (auto& qi : *queues)
       if (qi.name == name) total = qi.size;
-  auto jobs = ctx.app.admin->store().queue_jobs(name, offset, limit);
+  auto jobs = ctx.app.admin->queue_jobs(name, offset, limit);
   if (!jobs) {
     send_page(ctx, name, "queues", b + error_box(jobs.error()));
     return;
@@ -214,128 +212,35 @@ void queue_page(PageCtx& ctx, const std::string& name) {
   send_page(ctx, name, "queues", b);
 }
 
-// ---- busy ----------------------------------------------------------------------
-
-std::string info_string(const Json& info, const char* key) {
-  auto it = info.find(key);
-  if (it == info.end()) return "";
-  if (it->is_string()) return it->get<std::string>();
-  if (it->is_number() || it->is_boolean()) return it->dump();
-  return "";
-}
-
-void busy_page(PageCtx& ctx) {
-  const double now = ctx.app.now();
-  const std::string back = current_url(ctx.req);
-  std::string b =
-      "<div class=\"page-head\"><h1>Busy</h1><span class=\"muted\">Worker "
-      "processes and the jobs they run now</span></div>";
-  auto procs = ctx.app.admin->processes();
-  b += "<section class=\"panel\"><div class=\"panel-head\"><h2>Processes</h2></div>";
-  if (!procs) {
-    b += error_box(procs.error());
-  } else if (procs->empty()) {
-    b += "<p class=\"empty\">No worker process is running.</p>";
-  } else {
-    b += "<table class=\"table\"><thead><tr><th>Process</th><th>Started</th><th "
-         "class=\"num\">Threads</th><th class=\"num\">RSS</th><th>Last beat</th><th>Queues"
-         "</th><th class=\"actions\">Actions</th></tr></thead><tbody>";
-    for (const auto& p : *procs) {
-      const Json& info = p.info.is_object() ? p.info : Json::object();
-      std::string host = info_string(info, "hostname");
-      std::string pid = info_string(info, "pid");
-      std::string version = info_string(info, "version");
-      std::string tag = info_string(info, "tag");
-      std::string conc = info_string(info, "concurrency");
-      std::string queues;
-      if (auto qs = info.find("queues"); qs != info.end() && qs->is_array())
-        for (const auto& q : *qs)
-          if (q.is_string()) queues += queue_badge(q.get<std::string>()) + " ";
-      std::string labels;
-      if (auto ls = info.find("labels"); ls != info.end() && ls->is_array())
-        for (const auto& l : *ls)
-          if (l.is_string())
-            labels += "<span class=\"pill\">" + esc(l.get<std::string>()) + "</span>";
-      double started = 0;
-      if (auto st = payload::timestamp(info, "started_at")) started = *st;
-      const std::string id = url_encode(p.identity);
-      b += "<tr><td><div class=\"proc\"><strong>" + esc(host.empty() ? p.identity : host) +
-           "</strong>" + (pid.empty() ? "" : "<span class=\"muted\">pid " + esc(pid) + "</span>") +
-           (tag.empty() ? "" : "<span class=\"pill\">" + esc(tag) + "</span>") + labels +
-           (p.quiet ? "<span class=\"pill pill-warn\">quiet</span>" : "") +
-           "</div><div class=\"muted small\"><code>" + esc(p.identity) + "</code>" +
-           (version.empty() ? "" : " \u00b7 " + esc(version)) + "</div></td>";
-      b += "<td>" + time_html(started, now) + "</td>";
-      b += "<td class=\"num\">" + esc(std::to_string(p.busy)) + " / " +
-           esc(conc.empty() ? "?" : conc) + "</td>";
-      b += "<td class=\"num\">" +
-           esc(p.rss_kb > 0 ? format_count(p.rss_kb / 1024) + " MB" : std::string("\u2014")) +
-           "</td>";
-      b += "<td>" + time_html(p.beat, now) + "</td>";
-      b += "<td>" + queues + "</td>";
-      b += "<td class=\"actions\">";
-      b +=
-          "<form method=\"post\" action=\"/api/processes/" + esc(id) +
-          "/quiet\" class=\"inline\">" + form_fields(ctx, back) + "<button class=\"btn btn-sm\"" +
-          (p.quiet ? " disabled" : "") +
-          " data-confirm=\"Quiet this process? It stops fetching new jobs.\">Quiet</button></form>";
-      b += "<form method=\"post\" action=\"/api/processes/" + esc(id) +
-           "/stop\" class=\"inline\">" + form_fields(ctx, back) +
-           "<button class=\"btn btn-sm btn-danger\" data-confirm=\"Stop this process?\">Stop"
-           "</button></form>";
-      b += "</td></tr>";
-    }
-    b += "</tbody></table>";
-  }
-  b += "</section>";
-
-  const auto offset = param_size(ctx.req, "offset", 0, 0, SIZE_MAX);
-  const auto limit = param_size(ctx.req, "limit", 50, 1, kMaxLimit);
-  const std::string q = ctx.req.get_param_value("q");
-  auto work = ctx.app.admin->workers();
-  b += "<section class=\"panel\"><div class=\"panel-head\"><h2>Running jobs</h2>" +
-       search_box("/busy", q, "class, jid or args") + "</div>";
-  if (!work) {
-    b += error_box(work.error());
-  } else {
-    std::vector<std::pair<const WorkRecord*, JobRow>> rows;
-    for (const auto& w : *work) {
-      JobRow row = make_row(w.payload, *ctx.app.registry);
-      if (!q.empty() && !contains_icase(row.job_class, q) && !contains_icase(row.jid, q) &&
-          !contains_icase(w.queue, q) && (row.redacted || !contains_icase(row.args, q)))
-        continue;
-      rows.emplace_back(&w, std::move(row));
-    }
-    std::sort(rows.begin(), rows.end(),
-              [](const auto& a, const auto& b2) { return a.first->run_at < b2.first->run_at; });
-    if (rows.empty()) {
-      b += "<p class=\"empty\">Nothing is running right now.</p>";
-    } else {
-      b += "<table class=\"table\"><thead><tr><th>Process</th><th>Thread</th><th>Queue</th><th>"
-           "Class</th><th>Arguments</th><th>JID</th><th class=\"num\">Running for</th></tr>"
-           "</thead><tbody>";
-      for (std::size_t i = offset; i < rows.size() && i < offset + limit; ++i) {
-        const auto& [w, row] = rows[i];
-        b += "<tr><td><code class=\"small\">" + esc(w->process) + "</code></td><td><code>" +
-             esc(w->thread) + "</code></td><td>" + queue_badge(w->queue) +
-             "</td><td class=\"cls\">" + esc(row.job_class) + "</td><td><code class=\"args" +
-             (row.redacted ? " redacted" : "") + "\">" + esc(truncate(row.args, 160)) +
-             "</code></td><td><code>" + esc(row.jid) + "</code></td><td class=\"num\" title=\"" +
-             esc(utc_time(w->run_at)) + "\">" + esc(format_duration(now - w->run_at)) +
-             "</td></tr>";
-      }
-      b += "</tbody></table>" + pager("/busy", rows.size(), offset, limit, q);
-    }
-  }
-  b += "</section>";
-  send_page(ctx, "Busy", "busy", b);
-}
-
 // ---- sets ------------------------------------------------------------------------
+
+/// The set's count and its whole-set actions, each its own form.
+std::string set_toolbar(PageCtx& ctx, SetKind kind, const RowPage& rows, bool all) {
+  const std::string page = std::string(set_page(kind));
+  const std::string set = std::string(set_url_name(kind));
+  std::string b;
+  b += "<div class=\"toolbar\"><span class=\"muted\">" +
+       format_count(static_cast<std::int64_t>(rows.total)) + (all ? " job(s)" : " match(es)") +
+       (rows.truncated ? " (search stopped early)" : "") + "</span><div class=\"toolbar-right\">";
+  auto all_form = [&](const char* action, const char* label, const char* cls, const char* confirm) {
+    return "<form method=\"post\" action=\"/api/sets/" + set + "/" + action +
+           "\" class=\"inline\">" + form_fields(ctx, page) + "<button class=\"btn btn-sm " + cls +
+           "\" data-confirm=\"" + confirm + "\">" + label + "</button></form>";
+  };
+  if (rows.total > 0 && all) {
+    b += all_form("retry_all", kind == SetKind::scheduled ? "Enqueue all" : "Retry all", "",
+                  "Run every job of this set now?");
+    if (kind != SetKind::dead)
+      b += all_form("kill_all", "Kill all", "btn-danger", "Move every job of this set to Dead?");
+    b += all_form("delete_all", "Delete all", "btn-danger", "Delete every job of this set?");
+  }
+  b += "</div></div>";
+  return b;
+}
 
 void set_page_render(PageCtx& ctx, SetKind kind) {
   const std::string q = ctx.req.get_param_value("q");
-  const auto offset = param_size(ctx.req, "offset", 0, 0, SIZE_MAX);
+  const auto offset = param_size(ctx.req, "offset", 0, 0, kMaxOffset);
   const auto limit = param_size(ctx.req, "limit", kDefaultLimit, 1, kMaxLimit);
   const std::string page = std::string(set_page(kind));
   const std::string set = std::string(set_url_name(kind));
@@ -351,24 +256,7 @@ void set_page_render(PageCtx& ctx, SetKind kind) {
     return;
   }
   b += "<section class=\"panel\">";
-  // Whole-set actions, each its own form.
-  b += "<div class=\"toolbar\"><span class=\"muted\">" +
-       format_count(static_cast<std::int64_t>(rows->total)) +
-       (q.empty() ? " job(s)" : " match(es)") + (rows->truncated ? " (search stopped early)" : "") +
-       "</span><div class=\"toolbar-right\">";
-  auto all_form = [&](const char* action, const char* label, const char* cls, const char* confirm) {
-    return "<form method=\"post\" action=\"/api/sets/" + set + "/" + action +
-           "\" class=\"inline\">" + form_fields(ctx, page) + "<button class=\"btn btn-sm " + cls +
-           "\" data-confirm=\"" + confirm + "\">" + label + "</button></form>";
-  };
-  if (rows->total > 0 && q.empty()) {
-    b += all_form("retry_all", kind == SetKind::scheduled ? "Enqueue all" : "Retry all", "",
-                  "Run every job of this set now?");
-    if (kind != SetKind::dead)
-      b += all_form("kill_all", "Kill all", "btn-danger", "Move every job of this set to Dead?");
-    b += all_form("delete_all", "Delete all", "btn-danger", "Delete every job of this set?");
-  }
-  b += "</div></div>";
+  b += set_toolbar(ctx, kind, *rows, q.empty());
 
   if (rows->rows.empty()) {
     b += q.empty() ? "<p class=\"empty\">No " + std::string(set_title(kind)) +
@@ -558,11 +446,23 @@ void add_page_routes(httplib::Server& server, App& app) {
       fn(ctx);
     };
   };
+  // Routes with names: see raw_captures.
+  auto named = [&app](const char* strict, auto fn) {
+    auto re = std::make_shared<const std::regex>(strict);
+    return [&app, re, fn](const httplib::Request& req, httplib::Response& res) {
+      auto names = raw_captures(req, *re);
+      if (!names) {
+        res.status = 404;
+        return;
+      }
+      PageCtx ctx{app, req, res, app.sessions.get_or_create(req, res)};
+      fn(ctx, *names);
+    };
+  };
   server.Get("/", page([](PageCtx& c) { overview(c); }));
   server.Get("/queues", page([](PageCtx& c) { queues_page(c); }));
-  server.Get(R"(/queues/([^/]+))", page([](PageCtx& c) {
-               queue_page(c, httplib::detail::decode_url(c.req.matches[1], false));
-             }));
+  server.Get(R"(/queues/(.+))", named(R"(^/queues/([^/]+)$)",
+                                      [](PageCtx& c, const Names& n) { queue_page(c, n[0]); }));
   server.Get("/busy", page([](PageCtx& c) { busy_page(c); }));
   server.Get("/scheduled", page([](PageCtx& c) { set_page_render(c, SetKind::scheduled); }));
   server.Get("/retries", page([](PageCtx& c) { set_page_render(c, SetKind::retry); }));
@@ -570,10 +470,9 @@ void add_page_routes(httplib::Server& server, App& app) {
   server.Get("/morgue", [](const httplib::Request&, httplib::Response& res) {
     res.set_redirect("/dead", 301);
   });
-  server.Get(R"(/jobs/(scheduled|retry|dead)/([^/]+))", page([](PageCtx& c) {
-               job_page(c, *parse_set(c.req.matches[1].str()),
-                        httplib::detail::decode_url(c.req.matches[2], false));
-             }));
+  server.Get(R"(/jobs/(scheduled|retry|dead)/(.+))",
+             named(R"(^/jobs/(scheduled|retry|dead)/([^/]+)$)",
+                   [](PageCtx& c, const Names& n) { job_page(c, *parse_set(n[0]), n[1]); }));
   server.Get("/cron", page([](PageCtx& c) { cron_page(c); }));
 }
 

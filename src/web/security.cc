@@ -7,6 +7,7 @@
 #include <sys/random.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <chrono>
 #include <stdexcept>
@@ -108,18 +109,21 @@ Session Sessions::get_or_create(const httplib::Request& req, httplib::Response& 
   s.last_seen = wall_now();
   {
     std::lock_guard lock(mu_);
-    if (by_id_.size() >= kMaxSessions) {
-      // Forget the idlest half rather than grow without bound.
-      std::vector<std::pair<double, std::string>> ages;
-      for (auto& [id, v] : by_id_) ages.emplace_back(v.last_seen, id);
-      std::sort(ages.begin(), ages.end());
-      for (std::size_t i = 0; i < ages.size() / 2; ++i) by_id_.erase(ages[i].second);
-    }
+    if (by_id_.size() - authed_count_ >= kMaxAnonymous) evict_locked(false);
     by_id_[s.id] = s;
   }
   res.set_header("Set-Cookie",
                  std::string(kSessionCookie) + "=" + s.id + "; Path=/; HttpOnly; SameSite=Strict");
   return s;
+}
+
+void Sessions::evict_locked(bool authed) {
+  std::vector<std::pair<double, std::string>> ages;
+  for (auto& [id, v] : by_id_)
+    if (v.authed == authed) ages.emplace_back(v.last_seen, id);
+  std::sort(ages.begin(), ages.end());
+  for (std::size_t i = 0; i < (ages.size() + 1) / 2; ++i) by_id_.erase(ages[i].second);
+  if (authed) authed_count_ -= (ages.size() + 1) / 2;
 }
 
 std::optional<Session> Sessions::find(const httplib::Request& req) {
@@ -130,6 +134,7 @@ std::optional<Session> Sessions::find(const httplib::Request& req) {
   if (it == by_id_.end()) return std::nullopt;
   const double now = wall_now();
   if (now - it->second.last_seen > kSessionIdleSeconds) {
+    if (it->second.authed) --authed_count_;
     by_id_.erase(it);
     return std::nullopt;
   }
@@ -139,18 +144,51 @@ std::optional<Session> Sessions::find(const httplib::Request& req) {
 
 Session Sessions::login(const httplib::Request& req, httplib::Response& res) {
   logout(req);
-  httplib::Request fresh;  // no cookie: get_or_create makes a new session
-  Session s = get_or_create(fresh, res);
-  std::lock_guard lock(mu_);
-  by_id_[s.id].authed = true;
+  Session s;
+  s.id = random_hex(32);
+  s.csrf = random_hex(32);
+  s.last_seen = wall_now();
   s.authed = true;
+  {
+    std::lock_guard lock(mu_);
+    if (authed_count_ >= kMaxAuthed) evict_locked(true);
+    by_id_[s.id] = s;
+    ++authed_count_;
+  }
+  res.set_header("Set-Cookie",
+                 std::string(kSessionCookie) + "=" + s.id + "; Path=/; HttpOnly; SameSite=Strict");
   return s;
 }
 
 void Sessions::logout(const httplib::Request& req) {
   const std::string id = cookie_value(req, kSessionCookie);
   std::lock_guard lock(mu_);
-  by_id_.erase(id);
+  auto it = by_id_.find(id);
+  if (it == by_id_.end()) return;
+  if (it->second.authed) --authed_count_;
+  by_id_.erase(it);
+}
+
+double FailureThrottle::blocked_for(const std::string& client, double now) {
+  std::lock_guard lock(mu_);
+  auto it = by_client_.find(client);
+  if (it == by_client_.end()) return 0;
+  const double left = it->second.window_start + kWindowSeconds - now;
+  if (left <= 0) {
+    by_client_.erase(it);
+    return 0;
+  }
+  return it->second.failures >= kMaxFailures ? left : 0;
+}
+
+void FailureThrottle::failed(const std::string& client, double now) {
+  std::lock_guard lock(mu_);
+  if (by_client_.size() >= 10'000)  // forget windows that have passed
+    std::erase_if(by_client_,
+                  [&](const auto& kv) { return kv.second.window_start + kWindowSeconds <= now; });
+  Entry& e = by_client_[client];
+  if (e.window_start + kWindowSeconds <= now) e = Entry{now, 0};
+  ++e.failures;
 }
 
 double App::now() const { return wall_now(); }
@@ -161,6 +199,60 @@ bool App::bearer_ok(const httplib::Request& req) const {
   constexpr std::string_view kBearer = "Bearer ";
   if (h.size() <= kBearer.size() || h.compare(0, kBearer.size(), kBearer) != 0) return false;
   return constant_time_equal(std::string_view(h).substr(kBearer.size()), options.token);
+}
+
+bool App::bad_credentials(const httplib::Request& req) const {
+  if (!auth_required() || !req.has_header("Authorization")) return false;
+  if (bearer_ok(req)) return false;
+  const std::string h = req.get_header_value("Authorization");
+  constexpr std::string_view kBasic = "Basic ";
+  if (!options.basic.empty() && h.size() > kBasic.size() &&
+      h.compare(0, kBasic.size(), kBasic) == 0) {
+    auto decoded = base64_decode(std::string_view(h).substr(kBasic.size()));
+    if (decoded && constant_time_equal(*decoded, options.basic)) return false;
+  }
+  return true;
+}
+
+namespace {
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+/// "Name:port", "[v6]:port", "name" → the name, lowercase, without brackets.
+std::string host_name(std::string_view host) {
+  if (!host.empty() && host.front() == '[') {
+    const auto close = host.find(']');
+    if (close == std::string_view::npos) return {};
+    return lower(host.substr(1, close - 1));
+  }
+  const auto colon = host.find(':');
+  if (colon != std::string_view::npos && host.find(':', colon + 1) == std::string_view::npos)
+    host = host.substr(0, colon);
+  while (!host.empty() && host.back() == '.') host.remove_suffix(1);  // "localhost."
+  return lower(host);
+}
+
+bool loopback_name(std::string_view name) {
+  return name == "localhost" || name == "::1" || name.rfind("127.", 0) == 0;
+}
+
+}  // namespace
+
+bool is_loopback_bind(std::string_view bind) { return loopback_name(host_name(bind)); }
+
+bool App::host_allowed(std::string_view host) const {
+  const std::string name = host_name(host);
+  if (name.empty()) return false;
+  const bool loopback_bind = is_loopback_bind(options.bind);
+  if (!loopback_bind && options.hosts.empty()) return true;
+  if (loopback_name(name) || name == host_name(options.bind)) return true;
+  for (const auto& h : options.hosts)
+    if (name == host_name(h)) return true;
+  return false;
 }
 
 bool App::authorized(const httplib::Request& req) {
@@ -184,7 +276,14 @@ bool csrf_ok(App& app, const httplib::Request& req) {
   auto session = app.sessions.find(req);
   if (!session) return false;
   std::string sent = req.get_header_value("X-CSRF-Token");
-  if (sent.empty()) sent = req.get_param_value("_csrf");
+  // A form's token is read from the form body only: a token in the URL ends
+  // up in logs and histories.
+  if (sent.empty() &&
+      req.get_header_value("Content-Type").rfind("application/x-www-form-urlencoded", 0) == 0) {
+    httplib::Params form;
+    httplib::detail::parse_query_text(req.body, form);
+    if (auto it = form.find("_csrf"); it != form.end()) sent = it->second;
+  }
   return !sent.empty() && constant_time_equal(sent, session->csrf);
 }
 

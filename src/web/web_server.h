@@ -39,6 +39,11 @@ struct WebOptions {
   Registry* registry = nullptr;  ///< for redact_args look-ups; nullptr: Registry::global()
   int threads = 8;               ///< request threads
   std::vector<CronEntry> cron;   ///< the periodic jobs to list on /cron and /api/cron
+  /// Host names (Host header, Origin) the dashboard answers to besides the
+  /// loopback names and the bound address: the public name behind a proxy.
+  /// Requests naming any other host are refused (DNS rebinding). On a
+  /// non-loopback bind with this list empty, any host is accepted.
+  std::vector<std::string> hosts;
 };
 
 class WebServer {

@@ -12,6 +12,8 @@
 #include <cstring>
 #include <utility>
 
+#include "core/redact.h"
+
 namespace errand::redis {
 namespace {
 
@@ -125,7 +127,7 @@ std::string Endpoint::address() const {
 }
 
 Result<ParsedUrl> parse_url(std::string_view url) {
-  const std::string shown(url);
+  const std::string shown = redact_url(url);
   auto bad = [&](const std::string& why) -> Error {
     return fail(Errc::invalid_argument,
                 "bad redis URL '" + shown + "': " + why +

@@ -46,6 +46,10 @@
 namespace errand {
 namespace {
 
+/// The largest list or set index a range read asks for: Redis counts in
+/// signed 64 bits, and offset + count must not wrap.
+constexpr std::size_t kMaxIndex = std::size_t{1} << 40;
+
 using redis::Argv;
 using redis::Reply;
 using std::chrono::milliseconds;
@@ -501,7 +505,8 @@ class RedisStore final : public Store {
   Result<std::vector<std::string>> queue_jobs(const std::string& queue, std::size_t offset,
                                               std::size_t count) override {
     std::vector<std::string> out;
-    if (count == 0) return out;
+    // Past any real list (and before offset + count could wrap): nothing.
+    if (count == 0 || offset > kMaxIndex || count > kMaxIndex) return out;
     // Next to run is the tail: read the page counting back from the end.
     auto start = -static_cast<std::int64_t>(offset + count);
     auto stop = -static_cast<std::int64_t>(offset + 1);
@@ -545,7 +550,7 @@ class RedisStore final : public Store {
   Result<std::vector<SetEntry>> set_range(SetKind kind, std::size_t offset,
                                           std::size_t count) override {
     std::vector<SetEntry> out;
-    if (count == 0) return out;
+    if (count == 0 || offset > kMaxIndex || count > kMaxIndex) return out;
     auto r =
         client_.cmd({kind == SetKind::dead ? "ZREVRANGE" : "ZRANGE", set_key(kind),
                      std::to_string(offset), std::to_string(offset + count - 1), "WITHSCORES"});
