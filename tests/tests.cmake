@@ -64,6 +64,9 @@ add_dependencies(errand_tests errand_crash_jobs)
 target_compile_definitions(errand_tests PRIVATE
   ERRAND_CRASH_JOBS_PATH="$<TARGET_FILE:errand_crash_jobs>")
 
+# Libraries that register one job class name twice (tests/registry_clash_test.cc).
+include(${ERRAND_TESTS_DIR}/jobs/clash.cmake)
+
 # Tests that drive errand from Ruby (Sidekiq) through a real redis-server.
 include(${PROJECT_SOURCE_DIR}/interop/tests.cmake OPTIONAL)
 # The dashboard's sources and browser tests: CMakeLists.txt includes web/.

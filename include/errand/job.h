@@ -195,6 +195,21 @@ struct JobDescriptor {
   std::function<std::optional<std::chrono::seconds>(int count)> retry_in;
   /// Classifies a thrown exception by the class's retry_on / discard_on lists.
   std::function<ErrorAction(std::exception_ptr)> classify;
+  /// Where it was registered: the shared object or executable and the file
+  /// (filled by ERRAND_JOB); named when two registrations clash.
+  std::string source;
+  /// Registered with ERRAND_JOB_OVERRIDE: replaces a plain registration of the
+  /// same name instead of clashing with it.
+  bool override_existing = false;
+};
+
+/// Where an ERRAND_JOB registration is written (filled by the macro).
+struct JobSite {
+  const void* address = nullptr;  ///< an object of the registering TU (dladdr names its library)
+  const char* unit = nullptr;     ///< the translation unit (__BASE_FILE__)
+  const char* file = nullptr;     ///< the file of the macro (__FILE__), a header if written there
+  int line = 0;
+  bool override_existing = false;  ///< ERRAND_JOB_OVERRIDE
 };
 
 /// The job classes a worker can run. Thread-safe.
@@ -206,8 +221,14 @@ class Registry {
   Registry& operator=(const Registry&) = delete;
   /// The process-wide registry that ERRAND_JOB fills.
   static Registry& global();
-  /// Adds or replaces the class registered under `d.name`.
+  /// Adds the class registered under `d.name`. A second registration of a
+  /// name is a clash, recorded for check() (the first one stays), unless
+  /// exactly one of the two has `override_existing`: that one wins, in
+  /// whichever order they came.
   void add(JobDescriptor d);
+  /// Ok, or an error naming every clash and both of its sources. A worker
+  /// refuses to start on it: it would run the wrong class's code.
+  Status check() const;
   /// The class registered under `name`, or nullptr. The pointer stays valid
   /// until the class is replaced.
   std::shared_ptr<const JobDescriptor> find(std::string_view name) const;
@@ -398,9 +419,19 @@ JobDescriptor describe_job(std::string name) {
 
 /// Registers job class J in the global registry under `name`. Returns true
 /// (so it can initialise a static).
+namespace detail {
+/// "the library or executable (file:line)" for a registration site.
+std::string describe_site(const JobSite& site);
+}  // namespace detail
+
+/// Registers job class J in the global registry under `name`. Returns true
+/// (so it can initialise a static). See Registry::add for clashes.
 template <JobClass J>
-bool register_job(std::string name) {
-  Registry::global().add(describe_job<J>(std::move(name)));
+bool register_job(std::string name, const JobSite& site = {}) {
+  JobDescriptor d = describe_job<J>(std::move(name));
+  d.source = detail::describe_site(site);
+  d.override_existing = site.override_existing;
+  Registry::global().add(std::move(d));
   return true;
 }
 
@@ -426,9 +457,24 @@ Json make_args(A&&... args) {
 #define ERRAND_DETAIL_CAT2(a, b) a##b
 #define ERRAND_DETAIL_CAT(a, b) ERRAND_DETAIL_CAT2(a, b)
 
-/// Registers job class T under its own name (as spelled).
+#if defined(__BASE_FILE__)
+#define ERRAND_DETAIL_UNIT __BASE_FILE__
+#else
+#define ERRAND_DETAIL_UNIT __FILE__
+#endif
+#define ERRAND_DETAIL_REGISTER(T, NAME, OVERRIDE, VAR)                \
+  [[maybe_unused]] static const bool VAR = ::errand::register_job<T>( \
+      NAME, ::errand::JobSite{&VAR, ERRAND_DETAIL_UNIT, __FILE__, __LINE__, OVERRIDE})
+
+/// Registers job class T under its own name (as spelled). Write it in one .cc
+/// file of the library (not in a header): a name registered twice, from two
+/// libraries or two files, stops the worker with an error naming both.
 #define ERRAND_JOB(T) ERRAND_JOB_NAMED(T, #T)
 /// Registers job class T under NAME, e.g. a Ruby class name "Billing::ChargeJob".
-#define ERRAND_JOB_NAMED(T, NAME)                                                             \
-  [[maybe_unused]] static const bool ERRAND_DETAIL_CAT(errand_job_registered_, __COUNTER__) = \
-      ::errand::register_job<T>(NAME)
+#define ERRAND_JOB_NAMED(T, NAME) \
+  ERRAND_DETAIL_REGISTER(T, NAME, false, ERRAND_DETAIL_CAT(errand_job_registered_, __COUNTER__))
+/// Registers T under its own name on purpose over another registration of that
+/// name (e.g. a library's class of the same name): this one runs.
+#define ERRAND_JOB_OVERRIDE(T) ERRAND_JOB_OVERRIDE_NAMED(T, #T)
+#define ERRAND_JOB_OVERRIDE_NAMED(T, NAME) \
+  ERRAND_DETAIL_REGISTER(T, NAME, true, ERRAND_DETAIL_CAT(errand_job_registered_, __COUNTER__))

@@ -101,6 +101,11 @@ Status load_job_library(const std::string& path) {
                 "cannot load job library '" + path + "': " + (why ? why : "unknown dlopen error"));
   }
   // The handle is never closed: the registered classes point into the library.
+  // A class name the library registers again (over the CLI's own or another
+  // library's) is an error naming both, not a silent replacement.
+  if (auto st = Registry::global().check(); !st)
+    return fail(Errc::invalid_argument,
+                "cannot load job library '" + path + "': " + st.error().message());
   return {};
 }
 

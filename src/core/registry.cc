@@ -1,22 +1,23 @@
 #include <cxxabi.h>
+#include <dlfcn.h>
 
 #include <map>
-#include <mutex>
-#include <shared_mutex>
 #include <typeindex>
 
 #include "core/job_context.h"
+#include "core/mutex.h"
 #include "errand/client.h"
 #include "errand/job.h"
 
 namespace errand {
 
 struct Registry::Impl {
-  mutable std::shared_mutex mu;
-  // Guarded by mu.
-  std::map<std::string, std::shared_ptr<const JobDescriptor>, std::less<>> jobs;
-  // Guarded by mu: C++ class -> registered name.
-  std::map<std::type_index, std::string> names_by_type;
+  mutable SharedMutex mu;
+  std::map<std::string, std::shared_ptr<const JobDescriptor>, std::less<>> jobs GUARDED_BY(mu);
+  // C++ class -> registered name.
+  std::map<std::type_index, std::string> names_by_type GUARDED_BY(mu);
+  // One line per clash: the name and both sources.
+  std::vector<std::string> clashes GUARDED_BY(mu);
 };
 
 Registry::Registry() : impl_(std::make_unique<Impl>()) {}
@@ -29,21 +30,67 @@ Registry& Registry::global() {
   return *r;
 }
 
+namespace {
+
+std::string shown_source(const std::string& source) {
+  return source.empty() ? "an unnamed registration (Registry::add)" : source;
+}
+
+}  // namespace
+
 void Registry::add(JobDescriptor d) {
-  std::unique_lock lock(impl_->mu);
+  WriterLock lock(impl_->mu);
+  auto it = impl_->jobs.find(d.name);
+  if (it != impl_->jobs.end()) {
+    const JobDescriptor& old = *it->second;
+    if (old.override_existing == d.override_existing) {
+      impl_->clashes.push_back("job class '" + d.name + "' is registered twice: by " +
+                               shown_source(old.source) + " and by " + shown_source(d.source));
+      return;  // the first stays; check() fails
+    }
+    if (old.override_existing) return;  // the override registered first wins
+  }
   if (d.type) impl_->names_by_type[std::type_index(*d.type)] = d.name;
   auto name = d.name;
   impl_->jobs[name] = std::make_shared<const JobDescriptor>(std::move(d));
 }
 
+Status Registry::check() const {
+  ReaderLock lock(impl_->mu);
+  if (impl_->clashes.empty()) return {};
+  std::string message;
+  for (const auto& clash : impl_->clashes) message += (message.empty() ? "" : "; ") + clash;
+  return fail(Errc::invalid_argument,
+              message +
+                  " (register each name once, in one .cc file; ERRAND_JOB_OVERRIDE replaces "
+                  "another registration on purpose)");
+}
+
+namespace detail {
+
+std::string describe_site(const JobSite& site) {
+  std::string out;
+  Dl_info info{};
+  if (site.address && ::dladdr(site.address, &info) != 0 && info.dli_fname && *info.dli_fname)
+    out = info.dli_fname;
+  std::string where;
+  if (site.file) where = std::string(site.file) + ":" + std::to_string(site.line);
+  if (site.unit && site.file && std::string_view(site.unit) != site.file)
+    where = std::string(site.unit) + ", ERRAND_JOB at " + where;
+  if (where.empty()) return out;
+  return out.empty() ? where : out + " (" + where + ")";
+}
+
+}  // namespace detail
+
 std::shared_ptr<const JobDescriptor> Registry::find(std::string_view name) const {
-  std::shared_lock lock(impl_->mu);
+  ReaderLock lock(impl_->mu);
   auto it = impl_->jobs.find(name);
   return it == impl_->jobs.end() ? nullptr : it->second;
 }
 
 std::vector<std::string> Registry::names() const {
-  std::shared_lock lock(impl_->mu);
+  ReaderLock lock(impl_->mu);
   std::vector<std::string> out;
   out.reserve(impl_->jobs.size());
   for (auto& [name, d] : impl_->jobs) out.push_back(name);
@@ -51,7 +98,7 @@ std::vector<std::string> Registry::names() const {
 }
 
 std::string Registry::name_of(const std::type_info& type) const {
-  std::shared_lock lock(impl_->mu);
+  ReaderLock lock(impl_->mu);
   auto it = impl_->names_by_type.find(std::type_index(type));
   return it == impl_->names_by_type.end() ? std::string() : it->second;
 }

@@ -80,6 +80,9 @@ Status Server::start() {
     if (I.state != Impl::State::idle) return fail(Errc::invalid_argument, "server already started");
   }
   if (auto st = validate(I.options); !st) return st;
+  // Two registrations of one class name: running either would be a guess.
+  const Registry& registry = I.options.registry ? *I.options.registry : Registry::global();
+  if (auto st = registry.check(); !st) return st;
   log::set_format(I.options.log_format);
   auto engine = Engine::build(I.queues, I.options,
                               [this](const std::string& s) { impl_->on_store_signal(s); });
