@@ -4,10 +4,12 @@
 // kill, promote due, rescue orphans) plus the admin reads and writes the CLI
 // and the dashboard share. Stores hold no policy: backoff, retry counts,
 // uniqueness and limits are decided above this seam and handed down as
-// finished payloads and times. A store that lacks a capability returns
-// Errc::unsupported.
+// finished payloads and times. A store says what it can do in
+// capabilities(); a call to something it lacks returns Errc::unsupported.
 //
-// Every store passes the shared conformance suite in tests/store_conformance/.
+// Every store passes the shared conformance suite in tests/store_conformance/
+// (the errand_store_conformance library), which also checks that each
+// store's declared capabilities match what it does.
 //
 // Thread safety: every Store method may be called from many threads at once.
 // Ownership: a Store is shared (std::shared_ptr) between the clients and
@@ -42,14 +44,53 @@ struct PushItem {
 /// A job claimed by a worker. The claim (a lease owned by the worker's process
 /// identity) holds until the job is acked, retried, killed or requeued; if the
 /// process dies first, rescue_orphans() puts the job back in its queue.
+/// Everything a store needs to settle the claim travels in this value: the
+/// settling calls (ack, requeue, retry, kill, reschedule) take no owner.
 struct Fetched {
   std::string queue;    ///< the queue it came from
   std::string payload;  ///< the payload text exactly as stored
-  std::int64_t id = 0;  ///< store-private handle (e.g. a row id); 0 if unused
-  /// The identity whose claim this is (set by fetch). A late ack from an
-  /// owner whose claim was rescued and claimed again by another process
-  /// leaves the new claim alone. Empty: any owner (a Fetched made by hand).
+  /// Where the fetching store instance finds the claim (a row id on SQLite,
+  /// the owner's index on Redis); 0 if unused or unknown. Meaningful only to
+  /// the store object that set it.
+  std::int64_t id = 0;
+  /// The one owner of the claim: the identity fetch() claimed it for. A late
+  /// ack from an owner whose claim was rescued and claimed again by another
+  /// process leaves the new claim alone. Empty: any owner (a Fetched made by
+  /// hand).
   std::string owner;
+};
+
+/// What a store can do, declared once so that callers need not probe (a
+/// probe may write, and an unsupported answer comes too late). The
+/// conformance suite checks each declaration against the store's behaviour.
+struct StoreCapabilities {
+  /// fetch() honours PushItem::priority: within a queue, higher priority runs
+  /// first, then oldest first. False: priority is ignored, queues are FIFO.
+  bool ordering = false;
+  /// set_paused() and paused_queues() work, and every process sharing the
+  /// store sees the same paused queues. False: set_paused() is unsupported.
+  bool pause = false;
+  /// lock_acquire() and lock_release() work (unique jobs, concurrency and
+  /// rate limits, cron ticks), atomically across processes. False: both are
+  /// unsupported, and so are the features built on them.
+  bool locks = false;
+  /// lock_extend() works: a holder can move its lock's end. False: it is
+  /// unsupported, and concurrency slots are leased for a job's whole possible
+  /// run instead of renewed.
+  bool lock_extend = false;
+  /// Calls are in-process work without I/O (the memory store): the server
+  /// then acknowledges jobs one by one instead of batching them from a
+  /// separate thread. Same as in_process().
+  bool in_process = false;
+  /// push() can run inside the application's own open database transaction,
+  /// committed or rolled back with it (enqueue "within" a transaction).
+  /// False: a push is its own write, whatever the application does.
+  bool transactional_push = false;
+  /// A fetch() waiting for work is woken at once by a push from any process
+  /// sharing the store (Redis: a blocking pop; PostgreSQL: LISTEN/NOTIFY).
+  /// False: pushes from other processes are noticed at the next poll
+  /// (pushes through the same store object still wake it at once).
+  bool listen_notify = false;
 };
 
 /// The three sorted sets, as in Sidekiq.
@@ -140,6 +181,10 @@ class Store {
   /// "memory", "sqlite", "redis", "postgres".
   virtual std::string_view scheme() const = 0;
 
+  /// What this store can do (see StoreCapabilities). Constant for the
+  /// store's life.
+  virtual StoreCapabilities capabilities() const = 0;
+
   // ---- enqueue -----------------------------------------------------------
 
   /// Enqueues `jobs`: those with at == 0 into their queue (in order: the first
@@ -229,7 +274,8 @@ class Store {
   virtual Status set_clear(SetKind kind) = 0;
 
   // ---- flow control ------------------------------------------------------
-  // Stores that lack one of these return Errc::unsupported (the defaults).
+  // Stores that lack one of these return Errc::unsupported (the defaults) and
+  // say so in capabilities().
 
   /// Pauses or resumes `queue` for every process sharing the store: a paused
   /// queue keeps accepting jobs and is not fetched.
@@ -252,10 +298,9 @@ class Store {
   virtual Result<bool> lock_extend(const std::string& key, const std::string& holder,
                                    double expires_at);
 
-  /// True when calls are in-process work without I/O (the memory store):
-  /// the server then acknowledges jobs one by one instead of batching them
-  /// from a separate thread.
-  virtual bool in_process() const { return false; }
+  /// capabilities().in_process, kept for the callers that predate
+  /// capabilities().
+  virtual bool in_process() const { return capabilities().in_process; }
 
   /// Releases the claim on `job` and schedules `payload` to run at `at` (the
   /// scheduled set). The default pushes, then acks: a crash in between
@@ -298,6 +343,7 @@ class ForwardingStore : public Store {
   const std::shared_ptr<Store>& inner() const { return inner_; }
 
   std::string_view scheme() const override;
+  StoreCapabilities capabilities() const override;
   Status push(std::span<const PushItem> jobs) override;
   Result<std::vector<Fetched>> fetch(std::span<const std::string> queues, std::size_t max,
                                      std::chrono::milliseconds wait,
@@ -336,7 +382,6 @@ class ForwardingStore : public Store {
   Status lock_release(const std::string& key, const std::string& holder) override;
   Result<bool> lock_extend(const std::string& key, const std::string& holder,
                            double expires_at) override;
-  bool in_process() const override { return inner_->in_process(); }
   Status reschedule(const Fetched& job, const std::string& jid, const std::string& payload,
                     double at) override;
   Status push_within(const AppTransaction& txn, std::span<const PushItem> jobs) override;

@@ -4,6 +4,7 @@
 namespace errand {
 
 std::string_view ForwardingStore::scheme() const { return inner_->scheme(); }
+StoreCapabilities ForwardingStore::capabilities() const { return inner_->capabilities(); }
 Status ForwardingStore::push(std::span<const PushItem> jobs) { return inner_->push(jobs); }
 Result<std::vector<Fetched>> ForwardingStore::fetch(std::span<const std::string> queues,
                                                     std::size_t max, std::chrono::milliseconds wait,

@@ -10,12 +10,12 @@ namespace errand::testing {
 // register_store) pull every case file with it: their TEST_Ps are only
 // reached through static initialisers, which a linker would otherwise drop.
 namespace anchors {
-extern const int enqueue_fetch, locks, processes, sets, pause, reschedule;
+extern const int enqueue_fetch, locks, processes, sets, pause, reschedule, capabilities;
 }  // namespace anchors
 extern const int* const kConformanceCases[];
-const int* const kConformanceCases[] = {&anchors::enqueue_fetch, &anchors::locks,
-                                        &anchors::processes,     &anchors::sets,
-                                        &anchors::pause,         &anchors::reschedule};
+const int* const kConformanceCases[] = {
+    &anchors::enqueue_fetch, &anchors::locks,      &anchors::processes,   &anchors::sets,
+    &anchors::pause,         &anchors::reschedule, &anchors::capabilities};
 
 namespace {
 std::vector<StoreFactory>& factories() {

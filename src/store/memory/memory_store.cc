@@ -70,6 +70,17 @@ class MemoryStore final : public Store {
  public:
   std::string_view scheme() const override { return "memory"; }
 
+  StoreCapabilities capabilities() const override {
+    StoreCapabilities c;
+    c.ordering = true;  // a FIFO lane per priority, highest first
+    c.pause = true;
+    c.locks = true;
+    c.lock_extend = true;
+    c.in_process = true;     // no I/O: the server acks inline
+    c.listen_notify = true;  // one process: every push signals the waiting fetchers
+    return c;
+  }
+
   Status push(std::span<const PushItem> jobs) override {
     for (const auto& item : jobs)
       if (item.at == 0 && item.queue.empty())
@@ -464,8 +475,6 @@ class MemoryStore final : public Store {
     if (it != locks_.end() && it->second.first == holder) locks_.erase(it);
     return {};
   }
-
-  bool in_process() const override { return true; }
 
   Result<bool> lock_extend(const std::string& key, const std::string& holder,
                            double expires_at) override {

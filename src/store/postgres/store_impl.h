@@ -49,6 +49,16 @@ class PgStore final : public Store {
   void init();
 
   std::string_view scheme() const override { return "postgres"; }
+  StoreCapabilities capabilities() const override {
+    StoreCapabilities c;
+    c.ordering = true;  // ORDER BY priority DESC, id
+    c.pause = true;
+    c.locks = true;
+    c.lock_extend = true;
+    c.transactional_push = true;  // push_within()
+    c.listen_notify = true;       // one LISTEN connection per store wakes its fetchers
+    return c;
+  }
   const PostgresOptions& options() const { return options_; }
   const std::string& channel() const { return channel_; }
   const Statements& statements() const { return statements_; }

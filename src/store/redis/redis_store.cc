@@ -12,9 +12,9 @@
 // owner's list `errand:inprogress:<owner>:queue:<q>` (RPOPLPUSH in a Lua script
 // for batches, BRPOPLPUSH while waiting). ack LREMs it from there; requeue,
 // retry and kill remove it as they write it elsewhere; rescue_orphans moves the
-// lists of dead owners back. Fetched::id is this store instance's handle for
-// the owner name (ack and requeue do not receive the owner); a Fetched with an
-// unknown id is looked up across all owners.
+// lists of dead owners back. The claim's list is found from Fetched::id, this
+// store instance's numeric handle for Fetched::owner; a Fetched with an
+// unknown id (one made by hand) is looked up across all owners.
 //
 // Lost fetch replies: a fetch that fails on the connection (Redis restarting,
 // a network cut) may still have run in Redis, leaving jobs in the owner's
@@ -141,6 +141,18 @@ class RedisStore final : public Store {
   }
 
   std::string_view scheme() const override { return "redis"; }
+
+  StoreCapabilities capabilities() const override {
+    StoreCapabilities c;
+    c.ordering = false;  // Sidekiq's lists: FIFO, priority ignored
+    c.pause = true;
+    c.locks = true;
+    c.lock_extend = true;
+    // A waiting fetch blocks in Redis (BRPOPLPUSH) on its first queue and
+    // rechecks the others every kMultiQueueSlice.
+    c.listen_notify = true;
+    return c;
+  }
 
   // ---- enqueue -------------------------------------------------------------
 

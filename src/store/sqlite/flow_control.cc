@@ -4,6 +4,19 @@
 
 namespace errand::sqlite {
 
+StoreCapabilities SqliteStore::capabilities() const {
+  StoreCapabilities c;
+  c.ordering = true;  // ORDER BY priority DESC, id
+  c.pause = true;
+  c.locks = true;
+  c.lock_extend = true;
+  c.transactional_push = true;  // push_within()
+  // Other processes' pushes are seen at the next poll_interval; pushes
+  // through this store object wake its fetchers at once.
+  c.listen_notify = false;
+  return c;
+}
+
 Status SqliteStore::set_paused(const std::string& queue, bool paused) {
   return write("set_paused", [&](Conn& conn) -> Status {
     conn.stmt(

@@ -6,7 +6,7 @@
 //                         retry, kill, promote_due, rescue_orphans, heartbeat
 //   admin.cc              admin reads and writes: stats, queues, sets,
 //                         processes, signals
-//   flow_control.cc       pause, locks
+//   flow_control.cc       pause, locks, capabilities()
 //   statements.cc         statements several of the above share
 //   open.cc               URL options and open_sqlite_store()
 //   within.cc             transactional enqueue on the application's connection
@@ -97,6 +97,7 @@ class SqliteStore final : public Store, public std::enable_shared_from_this<Sqli
   void init();
 
   std::string_view scheme() const override { return "sqlite"; }
+  StoreCapabilities capabilities() const override;
 
   // ---- worker transitions (transitions.cc) -------------------------------
 
