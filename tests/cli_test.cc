@@ -335,7 +335,9 @@ TEST(CliWorker, ProcessesQuietAndStopThroughTheStore) {
   const auto& p = procs["processes"][0];
   EXPECT_EQ(p["info"]["tag"], "billing") << p;
   const std::string identity = p["identity"];
-  EXPECT_NE(w.output().find("RecordRun"), std::string::npos) << "lists the loaded classes";
+  EXPECT_TRUE(eventually(10s, [&] { return w.output().find("RecordRun") != std::string::npos; }))
+      << "lists the loaded classes:\n"
+      << w.output();
 
   auto r = run(cmd({"stop", "no-such-process", "--store", url}), dir.path());
   EXPECT_EQ(r.exit_code, 1) << r.describe();

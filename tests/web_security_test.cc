@@ -166,7 +166,8 @@ void push_job(Store& store, const std::string& queue, const Json& args = Json::a
 }
 
 std::size_t queue_size(Store& store, const std::string& name) {
-  for (const auto& q : store.queues().value())
+  const auto queues = store.queues().value();  // a copy: the Result is a temporary
+  for (const auto& q : queues)
     if (q.name == name) return q.size;
   return 0;
 }

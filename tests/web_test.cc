@@ -656,7 +656,8 @@ TEST_P(WebTest, CronEnqueueNowPushesTheEntryWithItsArgumentsAndNeedsCsrf) {
   auto c = client();
   EXPECT_NE(page->body.find("action=\"/api/cron/hourly%20report/enqueue\""), std::string::npos);
   auto size_of = [&](const std::string& q) -> std::size_t {
-    for (const auto& info : admin_->queues().value())
+    const auto queues = admin_->queues().value();  // a copy: the Result is a temporary
+    for (const auto& info : queues)
       if (info.name == q) return info.size;
     return 0;
   };

@@ -18,6 +18,7 @@
 #include "cli/cli.h"
 #include "cli/web_cmd.h"
 #include "core/log.h"
+#include "core/log_output.h"
 #include "core/redact.h"
 
 namespace errand::cli {
@@ -165,6 +166,7 @@ int run_worker(const WorkerFlags& f) {
   log::info("job classes", {{"count", std::to_string(names.size())}, {"classes", classes}});
   if (names.empty())
     log::warn("no job classes are loaded: every job fetched will fail; load a job library with -r");
+  log::output::flush();  // the banner is on screen before the first job's lines
 
   auto web = start_worker_web(f.web, *queues, o);
   if (!web) return fail_with(web.error());

@@ -1,7 +1,6 @@
 // Conformance: heartbeat, processes, workers, signals, stats, history, queues.
 #include <nlohmann/json.hpp>
 
-#include "store/memory/store_util.h"
 #include "store_conformance/conformance.h"
 #include "store_conformance/helpers.h"
 
@@ -204,20 +203,6 @@ TEST_P(StoreConformance, ClearQueueRemovesJobsAndForgetsQueue) {
   EXPECT_TRUE(fetch(*store, {"default"}, 10).empty());
   EXPECT_EQ(store->stats()->enqueued, 1u);
   EXPECT_TRUE(store->clear_queue("never-existed").ok());
-}
-
-TEST(StoreUtil, UtcDayAndPromotePayload) {
-  EXPECT_EQ(store_util::utc_day(0), "1970-01-01");
-  EXPECT_EQ(store_util::utc_day(1700000000.5), "2023-11-14");
-  auto p = store_util::promote_payload(R"({"b":1,"a":2,"queue":"q"})", 5.5);
-  ASSERT_TRUE(p.has_value());
-  EXPECT_EQ(p->queue, "q");
-  EXPECT_EQ(p->payload, R"({"b":1,"a":2,"queue":"q","enqueued_at":5.5})");
-  EXPECT_EQ(store_util::promote_payload("not json", 1), std::nullopt);
-  EXPECT_EQ(store_util::promote_payload(R"({"args":[]})", 1)->queue, "default");
-  EXPECT_EQ(store_util::enqueued_at(R"({"enqueued_at":1700000000123})"), 1700000000.123);
-  EXPECT_EQ(store_util::enqueued_at(R"({"enqueued_at":12.5})"), 12.5);
-  EXPECT_EQ(store_util::enqueued_at(R"({})"), std::nullopt);
 }
 
 }  // namespace
