@@ -365,9 +365,8 @@ TEST_P(FlowControl, BadCronEntriesStopTheStart) {
 
 INSTANTIATE_TEST_SUITE_P(Stores, FlowControl, ::testing::Values("memory", "sqlite", "redis"),
                          [](const auto& p) { return p.param; });
-// The same suite on PostgreSQL: DISABLED_ until it has run on a full build
-// (the session that added it could not finish one on the shared machine).
-INSTANTIATE_TEST_SUITE_P(DISABLED_Postgres, FlowControl, ::testing::Values("postgres"),
+// The same suite on PostgreSQL (a server started by tests/support/postgres_server.h).
+INSTANTIATE_TEST_SUITE_P(Postgres, FlowControl, ::testing::Values("postgres"),
                          [](const auto& p) { return p.param; });
 
 }  // namespace

@@ -5,10 +5,6 @@
 //   * PostgreSQL restarting during a run loses no job: the workers reconnect
 //     and carry on;
 //   * three workers on one database run each job exactly once.
-//
-// DISABLED_ for now: written and compiled with the store, but not yet run on
-// a full build (the shared machine could not finish one in the session that
-// wrote them). Remove the prefixes once they have passed here.
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
@@ -90,7 +86,7 @@ class PostgresCrash : public ::testing::Test {
   std::filesystem::path record_;
 };
 
-TEST_F(PostgresCrash, DISABLED_SigkillOfAWorkerLosesNoJob) {
+TEST_F(PostgresCrash, SigkillOfAWorkerLosesNoJob) {
   {
     auto first = worker();
     ASSERT_TRUE(eventually(60s, [&] { return count_lines(record_) >= 300; }))
@@ -120,7 +116,7 @@ TEST_F(PostgresCrash, DISABLED_SigkillOfAWorkerLosesNoJob) {
   expect_nothing_left();
 }
 
-TEST_F(PostgresCrash, DISABLED_RestartOfPostgresDuringARunLosesNoJob) {
+TEST_F(PostgresCrash, RestartOfPostgresDuringARunLosesNoJob) {
   auto w = worker();
   ASSERT_TRUE(eventually(60s, [&] { return count_lines(record_) >= 300; })) << w->output();
   std::string why;
@@ -144,7 +140,7 @@ TEST_F(PostgresCrash, DISABLED_RestartOfPostgresDuringARunLosesNoJob) {
   expect_nothing_left();
 }
 
-TEST_F(PostgresCrash, DISABLED_ThreeWorkersRunEachJobOnce) {
+TEST_F(PostgresCrash, ThreeWorkersRunEachJobOnce) {
   std::vector<std::unique_ptr<Worker>> workers;
   // A long ttl: no live worker's claims are rescued on a slow machine, so a
   // second run of any job would be a double claim.

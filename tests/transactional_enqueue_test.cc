@@ -3,10 +3,6 @@
 // sqlite3* inside BEGIN on the store's file). Rollback → no job, ever;
 // commit → the job runs and its worker sees the committed row; a failed
 // commit → no job. Stores that cannot do it refuse with Errc::unsupported.
-//
-// DISABLED_ for now: written and compiled with the feature, but not yet run
-// on a full build (the shared machine could not finish one in the session
-// that wrote them). Remove the prefixes once they have passed here.
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
@@ -290,11 +286,11 @@ TEST_P(TransactionalEnqueue, StoresOutsideTheDatabaseRefuseWithUnsupported) {
   app_->rollback();
 }
 
-INSTANTIATE_TEST_SUITE_P(DISABLED_Stores, TransactionalEnqueue,
+INSTANTIATE_TEST_SUITE_P(Stores, TransactionalEnqueue,
                          ::testing::Values("postgres", "sqlite"),
                          [](const ::testing::TestParamInfo<std::string>& p) { return p.param; });
 
-TEST(TransactionalEnqueueSqlite, DISABLED_AnotherFileIsRefused) {
+TEST(TransactionalEnqueueSqlite, AnotherFileIsRefused) {
   testing::TempDir dir;
   auto client = Client::open("sqlite://" + (dir / "store.db").string()).value();
   SqliteApp other((dir / "other.db").string());

@@ -161,7 +161,10 @@ void push_job(Store& store, const std::string& queue, const Json& args = Json::a
                     {"retry", true},
                     {"created_at", epoch_now()},
                     {"enqueued_at", epoch_now()}};
-  std::vector<PushItem> items{{queue, jid, doc.dump()}};
+  // A queue name that is not UTF-8 (as a Ruby client can push it) is kept
+  // byte for byte in the store's own field and replaced in the payload.
+  std::vector<PushItem> items{
+      {queue, jid, doc.dump(-1, ' ', false, Json::error_handler_t::replace)}};
   store.push(items).check();
 }
 
@@ -606,7 +609,8 @@ TEST(WebHardening, SecretsCanComeFromAFileOrTheEnvironmentInsteadOfTheCommandLin
   const std::string cmdline = read_file("/proc/" + std::to_string(web.pid()) + "/cmdline");
   EXPECT_EQ(cmdline.find("file-token-xyz"), std::string::npos);
 
-  WebProcess env(dir, sqlite_url(dir), {}, {{"ERRAND_WEB_BASIC", "ops:env-pass"}});
+  TempDir dir2;  // its own web.out: the first process's URL line must not be read as its own
+  WebProcess env(dir2, sqlite_url(dir), {}, {{"ERRAND_WEB_BASIC", "ops:env-pass"}});
   ASSERT_GT(env.port(), 0);
   auto c2 = env.client();
   c2.set_basic_auth("ops", "env-pass");

@@ -36,6 +36,11 @@ struct ChildRunner {
 class Child {
  public:
   using steady_time = std::chrono::steady_clock::time_point;
+  /// Runs the lazy one-time initializations a child needs (simdjson's CPU
+  /// detection, a function-local static) while no fork can happen: a child
+  /// forked while another thread is inside one inherits its guard held
+  /// forever and hangs on its first job. Call before the processors start.
+  static void prepare();
   /// Forks a child. Returns unavailable when fork or socketpair fails.
   static Result<std::unique_ptr<Child>> spawn(const ChildRunner& runner, const ChildOptions& o);
   ~Child();  ///< kills (SIGKILL) and reaps the child if it still runs

@@ -72,6 +72,7 @@ Result<std::unique_ptr<Engine>> Engine::build(const QueueMap& queues, const Serv
   rt.identity = make_identity();
   rt.started_at = rt.now();
   rt.chain = o.middleware;
+  Child::prepare();  // before any processor thread can fork
   if (auto st = e->add_sources(queues, o); !st) return st.error();
   for (int i = 0; i < o.concurrency; ++i) rt.slots.push_back(std::make_shared<Slot>());
   e->fetcher = std::make_unique<Fetcher>(rt);

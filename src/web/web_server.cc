@@ -33,7 +33,8 @@ bool cross_origin(const App& app, const httplib::Request& req) {
   const std::string site = req.get_header_value("Sec-Fetch-Site");
   if (site == "cross-site" || site == "same-site") return true;
   if (!req.has_header("Origin")) return false;
-  std::string_view origin = req.get_header_value("Origin");
+  const std::string header = req.get_header_value("Origin");  // by value: keep it alive
+  std::string_view origin = header;
   for (std::string_view scheme : {"http://", "https://"})
     if (starts_with(origin, scheme)) {
       origin.remove_prefix(scheme.size());
