@@ -24,6 +24,7 @@ poll_interval: 0.5
 heartbeat_interval: 2
 process_ttl: 30
 max_retries: 7
+max_crashes: 5
 dead_max_jobs: 100
 dead_timeout: 3600
 )");
@@ -41,6 +42,7 @@ dead_timeout: 3600
   EXPECT_EQ(c->server.log_format, LogFormat::json);
   EXPECT_EQ(c->server.poll_interval, std::chrono::milliseconds(500));
   EXPECT_EQ(c->server.max_retries, 7);
+  EXPECT_EQ(c->server.max_crashes, 5);
   EXPECT_EQ(c->server.dead.max_jobs, 100u);
   EXPECT_DOUBLE_EQ(c->server.dead.max_age_seconds, 3600);
 }
@@ -50,6 +52,7 @@ TEST(Config, EmptyFileGivesDefaults) {
   ASSERT_TRUE(c.ok());
   EXPECT_EQ(c->store, "sqlite://errand.db");
   EXPECT_EQ(c->server.concurrency, 10);
+  EXPECT_EQ(c->server.max_crashes, 3);
 }
 
 TEST(Config, MalformedYamlIsAClearError) {
@@ -69,6 +72,9 @@ TEST(Config, BadValuesNameTheKeyAndLine) {
   EXPECT_FALSE(parse_config("queues: default").ok());
   EXPECT_FALSE(parse_config("queues: [[a, -1]]").ok());
   EXPECT_FALSE(parse_config("log_format: xml").ok());
+  auto crashes = parse_config("max_crashes: -2");
+  ASSERT_FALSE(crashes.ok());
+  EXPECT_NE(crashes.error().message().find("max_crashes"), std::string::npos);
   auto typo = parse_config("concurency: 3");
   ASSERT_FALSE(typo.ok());
   EXPECT_NE(typo.error().message().find("unknown key 'concurency'"), std::string::npos);

@@ -110,6 +110,11 @@ struct ServerOptions {
   /// also reads ahead up to 8 × concurrency; see docs/internals.md.
   std::size_t fetch_batch = 0;
   int max_retries = 25;  ///< what `retry: true` means
+  /// Poison pills: a job whose claim was rescued this many times from
+  /// processes that died while running it goes to the dead set as
+  /// errand::PoisonPill instead of running again (0: never). See
+  /// docs/isolation.md.
+  int max_crashes = 3;
   /// Where jobs run unless their queue or class says otherwise.
   Isolation isolation = Isolation::thread;
   ChildOptions children;

@@ -40,6 +40,7 @@ struct WorkerFlags {
   double rescue_interval = 0;
   bool verbose = false;
   std::string isolation;
+  int max_crashes = 3;
   WorkerWebFlags web;
   // Which flags were given, so that only those override the config file.
   CLI::Option* concurrency_opt = nullptr;
@@ -48,6 +49,7 @@ struct WorkerFlags {
   CLI::Option* heartbeat_opt = nullptr;
   CLI::Option* ttl_opt = nullptr;
   CLI::Option* rescue_opt = nullptr;
+  CLI::Option* crashes_opt = nullptr;
 };
 
 std::chrono::milliseconds millis(double seconds) {
@@ -121,6 +123,7 @@ int run_worker(const WorkerFlags& f) {
   if (f.heartbeat_opt->count() > 0) o.heartbeat_interval = millis(f.heartbeat_interval);
   if (f.ttl_opt->count() > 0) o.process_ttl = millis(f.process_ttl);
   if (f.rescue_opt->count() > 0) o.rescue_interval = millis(f.rescue_interval);
+  if (f.crashes_opt->count() > 0) o.max_crashes = f.max_crashes;
   if (!f.tag.empty()) o.tag = f.tag;
   if (!f.isolation.empty()) {
     auto iso = isolation_from_string(f.isolation);
@@ -209,6 +212,10 @@ void add_worker_command(CLI::App& app, Context& ctx) {
   f->rescue_opt = cmd->add_option("--rescue-interval", f->rescue_interval,
                                   "seconds between looks for jobs of dead processes")
                       ->check(CLI::PositiveNumber);
+  f->crashes_opt = cmd->add_option("--max-crashes", f->max_crashes,
+                                   "workers a job may take down before it goes to the dead set "
+                                   "as errand::PoisonPill (default 3; 0: never)")
+                       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--isolation", f->isolation,
                   "where jobs run: thread (default), process (pre-forked children) or fork "
                   "(a child per job); see docs/isolation.md");

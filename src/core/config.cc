@@ -165,7 +165,7 @@ Result<Config> parse_config_root(const YAML::Node& root) {
       "store",       "concurrency", "timeout",       "queues",        "stores",
       "tag",         "labels",      "log_format",    "poll_interval", "heartbeat_interval",
       "process_ttl", "max_retries", "dead_max_jobs", "dead_timeout",  "rescue_interval",
-      "cron",        "isolation",   "children"};
+      "cron",        "isolation",   "children",      "max_crashes"};
   for (auto it = root.begin(); it != root.end(); ++it) {
     std::string key = it->first.as<std::string>();
     const YAML::Node& v = it->second;
@@ -292,6 +292,11 @@ Result<Config> parse_config_root(const YAML::Node& root) {
         c.server.log_format = LogFormat::json;
       else
         return bad(v, "'log_format' must be text or json");
+    } else if (key == "max_crashes") {
+      auto n = scalar<int>(v, key);
+      if (!n) return n.error();
+      if (*n < 0) return bad(v, "'max_crashes' must not be negative (0: never quarantine)");
+      c.server.max_crashes = *n;
     } else if (key == "max_retries") {
       auto n = scalar<int>(v, key);
       if (!n) return n.error();

@@ -10,7 +10,7 @@ namespace {
 
 bool is_full_parse_key(std::string_view key) {
   return key == "wrapped" || key == "display_class" || key == "expires_at" || key == "unique_key" ||
-         key == "unique_until";
+         key == "unique_until" || key == "errand_crashes";
 }
 
 /// A simdjson DOM value as an nlohmann Json (for the args only).

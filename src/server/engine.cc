@@ -105,18 +105,7 @@ void Engine::quiet() {
 }
 
 void Engine::requeue(std::vector<Work> works) {
-  std::map<Source*, std::vector<Fetched>> by_source;
-  for (auto& w : works) by_source[w.source].push_back(std::move(w.job));
-  for (auto& [src, jobs] : by_source) {
-    auto st = src->store->requeue(jobs);
-    if (!st)
-      log::error(
-          "could not requeue jobs at shutdown; they return to their queue when this "
-          "process's claim expires",
-          {{"jobs", std::to_string(jobs.size())}, {"error", st.message()}});
-    else
-      log::info("requeued unfinished jobs", {{"jobs", std::to_string(jobs.size())}});
-  }
+  requeue_works(std::move(works), "requeued unfinished jobs");
 }
 
 void Engine::log_running() {

@@ -1,6 +1,7 @@
 #include "server/fetcher.h"
 
 #include <algorithm>
+#include <map>
 #include <thread>
 
 #include "core/log.h"
@@ -28,6 +29,20 @@ std::vector<std::string> queue_order(Source& source, std::mt19937& rng) {
   for (const auto* q : bag)
     if (std::find(out.begin(), out.end(), *q) == out.end() && !is_paused(*q)) out.push_back(*q);
   return out;
+}
+
+void requeue_works(std::vector<Work> works, std::string_view why) {
+  std::map<Source*, std::vector<Fetched>> by_source;
+  for (auto& w : works) by_source[w.source].push_back(std::move(w.job));
+  for (auto& [src, jobs] : by_source) {
+    auto st = src->store->requeue(jobs);
+    if (!st)
+      log::error(
+          "could not requeue jobs; they return to their queue when this process's claim expires",
+          {{"jobs", std::to_string(jobs.size())}, {"error", st.message()}, {"for", why}});
+    else
+      log::info(why, {{"jobs", std::to_string(jobs.size())}});
+  }
 }
 
 Fetcher::Fetcher(Runtime& rt) : rt_(rt) {}
@@ -94,7 +109,25 @@ void Fetcher::note_run(double seconds) {
   avg_run_.store(prev + (seconds - prev) * 0.05, std::memory_order_relaxed);
 }
 
+void Fetcher::begin_suspect() {
+  suspects_.fetch_add(1);
+  std::vector<Work> ahead;
+  {
+    std::unique_lock lk(mu_);
+    cv_.wait(lk, [&] { return !fetching_; });
+    // Keep one job per waiting thread: those are not ahead, they run now.
+    while (buffer_.size() > waiting_) {
+      ahead.push_back(std::move(buffer_.back()));
+      buffer_.pop_back();
+    }
+  }
+  if (!ahead.empty()) requeue_works(std::move(ahead), "returned the jobs claimed ahead of a suspect");
+}
+
+void Fetcher::end_suspect() { suspects_.fetch_sub(1); }
+
 std::size_t Fetcher::read_ahead() const {
+  if (suspects_.load(std::memory_order_relaxed) > 0) return 0;
   if (avg_run_.load(std::memory_order_relaxed) >= kShortJob) return 0;
   return 8 * static_cast<std::size_t>(std::max(rt_.options.concurrency, 1));
 }

@@ -10,6 +10,7 @@
 #include <mutex>
 #include <optional>
 #include <random>
+#include <string_view>
 #include <vector>
 
 #include "server/runtime.h"
@@ -20,6 +21,11 @@ namespace errand {
 /// weight is set, else each queue `weight` times, shuffled, duplicates dropped;
 /// paused queues left out.
 std::vector<std::string> queue_order(Source& source, std::mt19937& rng);
+
+/// Puts claimed jobs that will not run here back into their queues (one
+/// requeue per store), logging `why` with the count; on failure they return
+/// when this process's claim expires, and that is logged too.
+void requeue_works(std::vector<Work> works, std::string_view why);
 
 class Fetcher {
  public:
@@ -34,6 +40,13 @@ class Fetcher {
   std::vector<Work> drain();
   /// A processor ran a job for `seconds` (feeds the read-ahead decision).
   void note_run(double seconds);
+  /// A job that workers died running (a suspect, errand_crashes > 0) is
+  /// about to run: the jobs claimed ahead go back to their queues and none
+  /// is claimed ahead until end_suspect(), so that if it crashes this
+  /// process too, the rescue counts the crash against as few innocent jobs
+  /// as possible. Thread-safe; calls nest.
+  void begin_suspect();
+  void end_suspect();
 
   /// Read-ahead applies while jobs average less than this.
   static constexpr double kShortJob = 0.002;
@@ -64,6 +77,7 @@ class Fetcher {
   std::mt19937 rng_{std::random_device{}()};  // used only by the fetching thread
   int failures_ = 0;                          // used only by the fetching thread
   std::atomic<double> avg_run_{1.0};          // moving average of job run time (s)
+  std::atomic<int> suspects_{0};              // suspects running: no read-ahead
 };
 
 }  // namespace errand

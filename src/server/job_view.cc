@@ -14,6 +14,8 @@ void fill_from_document(JobView& v, const Json& doc) {
     v.retry_count = rc->get<int>();
   v.enqueued_at = payload::timestamp(doc, "enqueued_at").value_or(0);
   v.expires_at = payload::timestamp(doc, "expires_at");
+  if (auto c = doc.find("errand_crashes"); c != doc.end() && c->is_number_integer())
+    v.crashes = c->get<int>();
   v.unique = flow::UniqueLock::of(doc);
   auto inv = resolve_invocation(doc);
   if (!inv) {

@@ -23,6 +23,9 @@ struct JobView {
   int retry_count = -1;
   double enqueued_at = 0;
   std::optional<double> expires_at;
+  /// How many workers died while running it (errand_crashes, counted by the
+  /// store's rescue): at ServerOptions::max_crashes it is a poison pill.
+  int crashes = 0;
   flow::UniqueLock unique;
   /// Set when the payload is a job but its invocation cannot be resolved (a
   /// malformed ActiveJob wrapper): the run fails with this message.

@@ -27,6 +27,7 @@ Status validate(const ServerOptions& o) {
     return fail(Errc::invalid_argument,
                 "lease_renew_interval must not be negative and must be shorter than process_ttl");
   if (o.max_retries < 0) return fail(Errc::invalid_argument, "max_retries must not be negative");
+  if (o.max_crashes < 0) return fail(Errc::invalid_argument, "max_crashes must not be negative");
   return {};
 }
 

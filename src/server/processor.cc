@@ -67,6 +67,28 @@ class SlotClaim {
   std::stop_token stop_;
 };
 
+/// While a suspect runs (a job that workers died running), nothing is
+/// claimed ahead of it (Fetcher::begin_suspect).
+class SuspectScope {
+ public:
+  SuspectScope(Fetcher& fetcher, const JobView& v) {
+    if (v.crashes <= 0) return;
+    log::warn("running a job that " + std::to_string(v.crashes) +
+                  (v.crashes == 1 ? " worker" : " workers") + " died running",
+              {{"class", v.display_class}, {"jid", v.jid}, {"queue", v.queue}});
+    fetcher_ = &fetcher;
+    fetcher_->begin_suspect();
+  }
+  ~SuspectScope() {
+    if (fetcher_) fetcher_->end_suspect();
+  }
+  SuspectScope(const SuspectScope&) = delete;
+  SuspectScope& operator=(const SuspectScope&) = delete;
+
+ private:
+  Fetcher* fetcher_ = nullptr;
+};
+
 }  // namespace
 
 Processor::Processor(Runtime& rt, Fetcher& fetcher, std::shared_ptr<Slot> slot)
@@ -94,6 +116,14 @@ void Processor::loop() {
 std::optional<Outcome> Processor::admit(Work& w, DecodedJob& job, const JobDescriptor* desc,
                                         double started, flow::HeldSlots& held) {
   const JobView& v = job.view();
+  // A poison pill: it took down max_crashes workers already; never again.
+  const int max_crashes = rt_.options.max_crashes;
+  if (max_crashes > 0 && v.crashes >= max_crashes)
+    return Outcome::failure(
+        "errand::PoisonPill",
+        std::to_string(v.crashes) + " workers died while running this job (max_crashes " +
+            std::to_string(max_crashes) + "); it is not run again",
+        ErrorAction::dead);
   // Expired: not started in time, so not started at all.
   if (v.expires_at && started > *v.expires_at) {
     Outcome out;
@@ -187,6 +217,7 @@ void Processor::process(Work& w) {
     return;
   }
   claim.hold(held);
+  SuspectScope suspect(fetcher_, v);
   if (v.unique.held_until(flow::UniqueUntil::executing)) flow::release(*w.source->store, v.unique);
   const Isolation mode = isolation_for(w, desc.get());
   // In a child, the timeout is enforced by the child's processor (it kills).

@@ -3,6 +3,8 @@
 #include <errand/errand.h>
 
 #include <cstdlib>
+#include <fstream>
+#include <string>
 
 // Exported (a shared library's default), so that a crash's backtrace names it.
 [[gnu::noinline]] void errand_test_crash_segv_here() {
@@ -27,3 +29,12 @@ struct CrashNothing {  // an ordinary job among the crashing ones
   void perform(int) {}
 };
 ERRAND_JOB(CrashNothing);
+
+// An ordinary job that leaves a mark (ran-<i> in the worker's directory), so
+// that a test sees every run even when the worker dies before its counters
+// reach the store.
+struct CrashMark {
+  static constexpr errand::JobOptions options{.queue = "crashy"};
+  void perform(int i) { std::ofstream("ran-" + std::to_string(i)) << i; }
+};
+ERRAND_JOB(CrashMark);

@@ -245,7 +245,8 @@ TEST_P(StoreConformance, RescueOrphansOnlyRescuesDeadOrUnknownOwners) {
   auto back = fetch(*store, {"default"}, 10, "host:9:x");
   EXPECT_EQ(jids(back), Jids{"unknown"});
   ASSERT_EQ(back.size(), 1u);
-  EXPECT_EQ(back[0].payload, job_payload("unknown"));
+  EXPECT_EQ(back[0].payload, R"({"errand_crashes":1,)" + job_payload("unknown").substr(1))
+      << "a rescue counts the crash as the payload's first member";
   ASSERT_TRUE(store->ack(back).ok());
   EXPECT_EQ(*store->rescue_orphans(now + 30, 10), 0u);
 }
@@ -282,6 +283,31 @@ TEST_P(StoreConformance, LateAckOfARescuedClaimLeavesTheNewClaimAlone) {
   ASSERT_TRUE(store->heartbeat(beat_for("host:2:new", now + 100, 1)).ok());
   EXPECT_EQ(*store->rescue_orphans(now + 200, 10), 1u) << "the new claim was deleted";
   EXPECT_EQ(store->stats()->enqueued, 1u);
+}
+
+TEST_P(StoreConformance, EachRescueCountsACrashInThePayload) {
+  const double now = wall();
+  push_jobs(*store, {item("j")});
+  ASSERT_TRUE(store->push({{PushItem{"default", "odd", "[1,2]", 0, 0}}}).ok());
+  const std::string original = job_payload("j");
+  for (int crash = 1; crash <= 3; ++crash) {
+    const std::string owner = "host:" + std::to_string(crash) + ":dies";
+    auto claimed = fetch(*store, {"default"}, 2, owner);
+    ASSERT_EQ(claimed.size(), 2u) << "crash " << crash;
+    ASSERT_EQ(*store->rescue_orphans(now + 100.0 * crash, 10), 2u) << "crash " << crash;
+  }
+  auto back = fetch(*store, {"default"}, 2, "host:9:lives");
+  ASSERT_EQ(back.size(), 2u);
+  const auto& j = back[0].payload == "[1,2]" ? back[1] : back[0];
+  const auto& odd = back[0].payload == "[1,2]" ? back[0] : back[1];
+  EXPECT_EQ(odd.payload, "[1,2]") << "what is not an object is put back unchanged";
+  // Only the first member changed; the rest is the same text.
+  EXPECT_EQ(j.payload, R"({"errand_crashes":3,)" + original.substr(1));
+  const auto doc = nlohmann::json::parse(j.payload);
+  EXPECT_EQ(doc["errand_crashes"], 3);
+  EXPECT_EQ(doc["jid"], "j");
+  EXPECT_EQ(doc["args"], nlohmann::json::parse(R"(["j"])"));
+  ASSERT_TRUE(store->ack(back).ok());
 }
 
 }  // namespace

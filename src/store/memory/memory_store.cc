@@ -219,7 +219,8 @@ class MemoryStore final : public Store {
         const std::int64_t id = it->first;
         it = claimed_.erase(it);
         enqueue_locked(c.queue, c.priority,
-                       Job{id, std::move(c.jid), std::move(c.payload), c.pushed_at}, true);
+                       Job{id, std::move(c.jid), store_util::count_crash(c.payload), c.pushed_at},
+                       true);
         ++moved;
       }
       notify = moved > 0 && waiters_ > 0;

@@ -54,4 +54,19 @@ std::string format_score(double score) {
   return buf;
 }
 
+std::string count_crash(std::string_view payload) {
+  if (payload.starts_with(kCrashesPrefix)) {
+    const std::string_view rest = payload.substr(kCrashesPrefix.size());
+    std::size_t digits = 0;
+    while (digits < rest.size() && digits < 9 && rest[digits] >= '0' && rest[digits] <= '9')
+      ++digits;
+    if (digits > 0 && digits < rest.size() && rest[digits] == ',') {
+      const long n = std::stol(std::string(rest.substr(0, digits)));
+      return std::string(kCrashesPrefix) + std::to_string(n + 1) + std::string(rest.substr(digits));
+    }
+  }
+  if (!payload.starts_with("{\"")) return std::string(payload);
+  return std::string(kCrashesPrefix) + "1," + std::string(payload.substr(1));
+}
+
 }  // namespace errand::store_util

@@ -27,6 +27,16 @@ struct Promoted {
 /// not a JSON object.
 std::optional<Promoted> promote_payload(std::string_view payload, double now);
 
+/// The key a rescue adds to a payload, always as the object's first member
+/// so that every store (Redis in Lua, PostgreSQL in SQL) edits it by a prefix
+/// match, without parsing or re-encoding the rest: `{"errand_crashes":N,...`.
+inline constexpr std::string_view kCrashesPrefix = R"({"errand_crashes":)";
+
+/// `payload` as a rescue puts it back: its crash count (the workers that died
+/// while running it) one higher. A payload that is not an object with at
+/// least one member is returned unchanged (the worker dead-sets it anyway).
+std::string count_crash(std::string_view payload);
+
 /// A score as the Web UI prints it in "<score>-<jid>" names.
 std::string format_score(double score);
 

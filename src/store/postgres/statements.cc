@@ -78,7 +78,16 @@ constexpr std::array<std::pair<S, const char*>, kStatementCount> kSql{{
     {kRescueProbe, "SELECT 1 FROM @.jobs WHERE state = 'claimed' LIMIT 1"},
     // $1 now, $2 now - grace, $3 channel.
     {kRescue,
-     "WITH r AS (UPDATE @.jobs SET state = 'queued', owner = NULL, claimed_at = NULL "
+     // The payload counts the crash in its first member, edited by prefix
+     // as store_util::count_crash does (the text is never re-encoded).
+     "WITH r AS (UPDATE @.jobs SET state = 'queued', owner = NULL, claimed_at = NULL, "
+     "  payload = CASE "
+     "    WHEN payload ~ '^\\{\"errand_crashes\":[0-9]{1,9},' THEN "
+     "      '{\"errand_crashes\":' || "
+     "      (substring(payload from '^\\{\"errand_crashes\":([0-9]{1,9}),')::bigint + 1) || "
+     "      substr(payload, length(substring(payload from '^(\\{\"errand_crashes\":[0-9]{1,9}),')))"
+     "    WHEN payload LIKE '{\"%' THEN '{\"errand_crashes\":1,' || substr(payload, 2) "
+     "    ELSE payload END "
      "  WHERE state = 'claimed' AND ("
      "    owner IN (SELECT identity FROM @.processes WHERE beat + ttl < $1) OR "
      "    ((owner IS NULL OR owner NOT IN (SELECT identity FROM @.processes)) "

@@ -216,6 +216,14 @@ return moved
 inline constexpr const char* kRescue = R"lua(
 local now, grace, prefix = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3]
 local moved = 0
+-- Counts the crash in the payload's first member (store_util::count_crash):
+-- the text is edited by prefix, never decoded and re-encoded.
+local function count_crash(job)
+  local n, rest = string.match(job, '^{"errand_crashes":(%d%d?%d?%d?%d?%d?%d?%d?%d?),(.*)$')
+  if n then return '{"errand_crashes":' .. (tonumber(n) + 1) .. ',' .. rest end
+  if string.sub(job, 1, 2) ~= '{"' then return job end
+  return '{"errand_crashes":1,' .. string.sub(job, 2)
+end
 local claims = redis.call('HGETALL', KEYS[1])
 for i = 1, #claims, 2 do
   local owner, claimed = claims[i], tonumber(claims[i + 1]) or 0
@@ -233,7 +241,7 @@ for i = 1, #claims, 2 do
       local jobs = redis.call('LRANGE', list, 0, -1)
       if #jobs > 0 then
         local qk = prefix .. 'queue:' .. q
-        for _, job in ipairs(jobs) do redis.call('RPUSH', qk, job) end
+        for _, job in ipairs(jobs) do redis.call('RPUSH', qk, count_crash(job)) end
         redis.call('SADD', KEYS[3], q)
         moved = moved + #jobs
       end

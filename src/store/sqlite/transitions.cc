@@ -232,8 +232,10 @@ Result<std::size_t> SqliteStore::rescue_orphans(double now, double grace_seconds
       // Orphaned: the owner's heartbeat expired, or the owner never
       // registered (or was pruned) and the claim is older than the grace.
       // Rows keep their id, so rescued jobs run before later pushes.
+      // Each rescued payload counts the crash (store_util::count_crash), so
+      // that a job which keeps killing its worker becomes a poison pill.
       std::set<std::string> queues;
-      std::size_t count = 0;
+      std::vector<std::pair<std::int64_t, std::string>> counted;
       {
         auto s = c.stmt(
             "UPDATE jobs SET state = 'queued', owner = NULL, claimed_at = NULL "
@@ -241,15 +243,17 @@ Result<std::size_t> SqliteStore::rescue_orphans(double now, double grace_seconds
             "  owner IN (SELECT identity FROM processes WHERE beat + ttl < ?1) OR"
             "  ((owner IS NULL OR owner NOT IN (SELECT identity FROM processes))"
             "   AND claimed_at < ?2)) "
-            "RETURNING queue");
+            "RETURNING queue, id, payload");
         s.bind(1, now).bind(2, now - grace_seconds);
         while (s.row()) {
           queues.insert(s.str(0));
-          ++count;
+          counted.emplace_back(s.integer(1), store_util::count_crash(s.text(2)));
         }
       }
+      for (const auto& [id, payload] : counted)
+        c.stmt("UPDATE jobs SET payload = ?1 WHERE id = ?2").bind(1, payload).bind(2, id).run();
       for (const auto& q : queues) know_queue(c, q);
-      return count;
+      return counted.size();
     });
   });
   if (moved.ok() && *moved > 0) wake();
