@@ -113,8 +113,9 @@ void Fetcher::begin_suspect() {
   suspects_.fetch_add(1);
   std::vector<Work> ahead;
   {
-    std::unique_lock lk(mu_);
-    cv_.wait(lk, [&] { return !fetching_; });
+    // What is buffered now; a fetch in flight is not waited for (idle
+    // threads refetch at once, so waiting could starve this one).
+    std::lock_guard lk(mu_);
     // Keep one job per waiting thread: those are not ahead, they run now.
     while (buffer_.size() > waiting_) {
       ahead.push_back(std::move(buffer_.back()));

@@ -85,7 +85,7 @@ constexpr std::array<std::pair<S, const char*>, kStatementCount> kSql{{
      "    WHEN payload ~ '^\\{\"errand_crashes\":[0-9]{1,9},' THEN "
      "      '{\"errand_crashes\":' || "
      "      (substring(payload from '^\\{\"errand_crashes\":([0-9]{1,9}),')::bigint + 1) || "
-     "      substr(payload, length(substring(payload from '^(\\{\"errand_crashes\":[0-9]{1,9}),')))"
+     "      substr(payload, length(substring(payload from '^(\\{\"errand_crashes\":[0-9]{1,9}),')) + 1)"
      "    WHEN payload LIKE '{\"%' THEN '{\"errand_crashes\":1,' || substr(payload, 2) "
      "    ELSE payload END "
      "  WHERE state = 'claimed' AND ("
