@@ -7,6 +7,7 @@
 #include <regex>
 
 #include "cli/cli.h"
+#include "errand/payload_limits.h"
 
 namespace errand::cli {
 
@@ -72,10 +73,14 @@ int run_enqueue(const EnqueueFlags& f) {
   // A loaded class brings its options: queue, retry, priority, expiry, uniqueness.
   for (const auto& path : f.requires_)
     if (auto st = load_job_library(path); !st) return fail_with(st.error());
+  // The payload limits hold for args too (a worker would park the job), and
+  // are checked before the text is parsed.
+  if (auto st = payload::check_limits(f.args); !st) return fail_with("args: " + st.message());
+  const std::string shown = f.args.size() > 200 ? f.args.substr(0, 197) + "..." : f.args;
   Json args = Json::parse(f.args, nullptr, /*allow_exceptions=*/false);
-  if (args.is_discarded()) return fail_with("args are not valid JSON: " + f.args);
+  if (args.is_discarded()) return fail_with("args are not valid JSON: " + shown);
   if (!args.is_array())
-    return fail_with("args must be a JSON array, e.g. '[42, \"en\"]'; got " + f.args);
+    return fail_with("args must be a JSON array, e.g. '[42, \"en\"]'; got " + shown);
 
   PushOptions o;
   if (!f.queue.empty()) o.queue = f.queue;

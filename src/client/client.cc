@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <map>
 
+#include "errand/payload_limits.h"
 #include "server/flow_control.h"
 
 namespace errand {
@@ -22,6 +23,25 @@ std::string fingerprint(std::string_view s) {
   std::snprintf(buf, sizeof(buf), "%016llx%016llx", static_cast<unsigned long long>(a),
                 static_cast<unsigned long long>(b));
   return buf;
+}
+
+/// The payload limits (payload::Limits), checked before the client copies or
+/// serializes user data (both recurse once per level): a worker would park a
+/// job over them in the dead set, so it is refused here.
+Status check_depth(const Json& doc, std::size_t extra_levels) {
+  const std::size_t max_depth = payload::limits().max_depth;
+  if (payload::depth(doc, max_depth) + extra_levels <= max_depth) return {};
+  return fail(Errc::invalid_argument, "job args nest arrays/objects more than " +
+                                          std::to_string(max_depth) +
+                                          " levels deep, over the payload depth limit (max_depth)");
+}
+
+Status check_size(const std::string& text) {
+  const std::size_t max_bytes = payload::limits().max_bytes;
+  if (text.size() <= max_bytes) return {};
+  return fail(Errc::invalid_argument, "job payload is " + std::to_string(text.size()) +
+                                          " bytes, over the payload size limit (max_bytes) of " +
+                                          std::to_string(max_bytes) + " bytes");
 }
 
 Json retry_json(const Retry& r) {
@@ -100,6 +120,7 @@ Result<std::string> Client::push(const JobDescriptor& job, Json args, const Push
 
 Result<std::string> Client::push_one(const JobDescriptor* job, std::string_view job_class,
                                      Json args, const PushOptions& o) {
+  if (auto st = check_depth(args, 1); !st) return st.error();
   Json item = build(job, job_class, std::move(args), o);
   double at = 0;
   if (o.at && *o.at > now()) at = to_epoch(*o.at);
@@ -113,9 +134,11 @@ Result<std::string> Client::push_one(const JobDescriptor* job, std::string_view 
 Result<std::vector<std::string>> Client::push_bulk(const JobDescriptor& job,
                                                    const std::vector<Json>& arg_lists,
                                                    const PushOptions& o) {
-  for (const auto& args : arg_lists)
+  for (const auto& args : arg_lists) {
     if (!args.is_array())
       return fail(Errc::invalid_argument, "push_bulk: every element must be a JSON array of args");
+    if (auto st = check_depth(args, 1); !st) return st.error();
+  }
   double at = 0;
   if (o.at && *o.at > now()) at = to_epoch(*o.at);
   std::vector<Json> items;
@@ -170,6 +193,7 @@ Result<std::vector<std::string>> Client::push_bulk_plain(Json templ,
     p.payload.reserve(rest.size() + a.size() + p.jid.size() + 20);
     p.payload.append("{\"args\":").append(a).append(",\"jid\":\"").append(p.jid).append("\",");
     p.payload.append(rest, 1, std::string::npos);
+    if (auto st = check_size(p.payload); !st) return st.error();
     jids.push_back(p.jid);
     batch.push_back(std::move(p));
   }
@@ -185,6 +209,7 @@ Result<std::string> Client::enqueue(std::string_view job_class, Json args, const
 }
 
 Result<std::string> Client::push(Json item) {
+  if (auto st = check_depth(item, 0); !st) return st.error();
   if (auto st = payload::validate(item); !st) return st.error();
   if (!item.contains("jid")) item["jid"] = payload::new_jid();
   if (!item.contains("queue")) item["queue"] = "default";
@@ -261,6 +286,10 @@ Result<std::vector<std::string>> Client::push_items(std::vector<Json> items, dou
     if (auto pr = item.find("priority"); pr != item.end() && pr->is_number_integer())
       p.priority = pr->get<int>();
     p.payload = payload::dump(item);
+    if (auto st = check_size(p.payload); !st) {
+      release_locks(locks);
+      return st.error();
+    }
     p.at = at;
     jids.push_back(p.jid);
     batches[store].push_back(std::move(p));

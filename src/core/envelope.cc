@@ -2,7 +2,10 @@
 
 #include <simdjson.h>
 
+#include <algorithm>
+
 #include "core/invocation.h"
+#include "errand/payload_limits.h"
 
 namespace errand {
 
@@ -51,8 +54,18 @@ std::optional<Envelope> read_envelope(std::string_view text) {
   // simdjson's DOM parser picks the fastest kernel for this CPU at run time.
   // It reads a little past the end of its input: parse from a padded copy.
   // The parser and the copy are reused by this thread.
+  // The limits (payload::Limits) are enforced before anything walks the
+  // document: an oversized text is not even copied, and simdjson's own depth
+  // check (its stage 2 is iterative) refuses anything nested deeper than
+  // max_depth, so to_json's recursion is bounded by it. Either way the full
+  // parse then reports the limit by name.
+  const payload::Limits limits = payload::limits();
+  if (text.size() > limits.max_bytes) return std::nullopt;
   thread_local simdjson::dom::parser parser;
   thread_local std::string buffer;
+  if (parser.max_depth() != limits.max_depth &&
+      parser.allocate(std::max(parser.capacity(), text.size()), limits.max_depth))
+    return std::nullopt;
   buffer.assign(text);
   buffer.reserve(text.size() + simdjson::SIMDJSON_PADDING);
 

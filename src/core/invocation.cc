@@ -1,5 +1,7 @@
 #include "core/invocation.h"
 
+#include "errand/payload_limits.h"
+
 namespace errand {
 
 bool is_active_job_wrapper(const std::string& cls) {
@@ -33,6 +35,13 @@ Result<Invocation> resolve_invocation(const Json& doc) {
   Invocation inv;
   const auto& cls = doc.at("class").get_ref<const std::string&>();
   const auto& args = doc.at("args");
+  // Copying and decoding recurse once per level: refuse what is nested deeper
+  // than the payload limit (a document from payload::parse never is).
+  const std::size_t max_depth = payload::limits().max_depth;
+  if (payload::depth(args, max_depth) + 1 > max_depth)
+    return fail(Errc::corrupt, "payload nests arrays/objects more than " +
+                                   std::to_string(max_depth) +
+                                   " levels deep, over the payload depth limit (max_depth)");
   if (!is_active_job_wrapper(cls)) {
     inv.job_class = cls;
     inv.args = args;

@@ -18,7 +18,8 @@ struct Invocation {
   bool active_job = false;
 };
 
-/// Resolves `doc` (already checked by payload::parse_for_work). ActiveJob
+/// Resolves `doc` (already checked by payload::parse_for_work; args nested
+/// past payload::limits().max_depth are refused as corrupt). ActiveJob
 /// wrappers (`ActiveJob::QueueAdapters::SidekiqAdapter::JobWrapper`,
 /// `Sidekiq::ActiveJob::Wrapper`) resolve to `args[0].job_class` with
 /// `args[0].arguments` decoded from ActiveJob's serialization.
@@ -27,7 +28,8 @@ Result<Invocation> resolve_invocation(const Json& doc);
 /// Decodes one ActiveJob-serialized argument: drops the `_aj_symbol_keys`,
 /// `_aj_ruby2_keywords` and `_aj_hash_with_indifferent_access` markers,
 /// turns `{"_aj_globalid": gid}` into the gid string and
-/// `{"_aj_serialized": ..., "value": v}` into v.
+/// `{"_aj_serialized": ..., "value": v}` into v. Recurses once per level of
+/// `arg`: callers bound its depth first (resolve_invocation does).
 Json decode_active_job_argument(const Json& arg);
 
 }  // namespace errand

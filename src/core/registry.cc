@@ -8,6 +8,7 @@
 #include "core/mutex.h"
 #include "errand/client.h"
 #include "errand/job.h"
+#include "errand/payload_limits.h"
 
 namespace errand {
 
@@ -127,8 +128,8 @@ const JobContext& current_job() {
 const Json& JobContext::payload() const {
   if (doc_) return *doc_;
   if (!parsed_) {
-    Json doc = Json::parse(text_, nullptr, /*allow_exceptions=*/false);
-    parsed_ = doc.is_object() ? std::move(doc) : Json::object();
+    auto doc = payload::parse(text_);  // within the payload limits, or an empty object
+    parsed_ = doc && doc->is_object() ? std::move(doc).value() : Json::object();
   }
   return *parsed_;
 }

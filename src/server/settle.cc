@@ -3,6 +3,7 @@
 #include <array>
 
 #include "core/log.h"
+#include "errand/payload_limits.h"
 #include "server/retrier.h"
 #include "server/transition.h"
 
@@ -226,26 +227,31 @@ void Settle::park(const std::string& why) {
 }  // namespace
 
 BadPayloadEntry bad_payload_entry(const Fetched& job, const std::string& why, double now) {
-  BadPayloadEntry out{job.payload, {}};
-  Json doc = Json::parse(job.payload, nullptr, false);
-  if (!doc.is_discarded() && !doc.is_object()) {
-    // Valid JSON but not an object (an array, a number, ...): Sidekiq's
-    // readers index every dead entry as a hash, so one such entry would
-    // break DeadSet#each and the Morgue page. Wrap it, keeping the original
-    // text as the one argument (how Sidekiq's UI shows unparsable entries).
+  // The document is built only within the payload limits (payload::parse):
+  // a hostile one is never copied or dumped.
+  auto parsed = payload::parse(job.payload);
+  Json doc;
+  if (parsed && parsed->is_object()) {
+    doc = std::move(parsed).value();
+  } else {
+    // Not valid JSON, over the limits, or valid JSON but not an object (an
+    // array, a number, ...): Sidekiq's readers index every dead entry as a
+    // hash, so one such entry would break DeadSet#each and the Morgue page.
+    // Wrap it, keeping the original text as the one argument (how Sidekiq's
+    // UI shows unparsable entries), and its jid when one can be read.
+    std::string jid = payload::jid_of(job.payload);
     doc = Json{{"class", "errand::BadPayload"},
                {"args", Json::array({job.payload})},
-               {"jid", payload::new_jid()},
+               {"jid", jid.empty() ? payload::new_jid() : jid},
                {"queue", job.queue},
                {"retry", false}};
   }
-  if (!doc.is_discarded() && doc.is_object()) {
-    doc["error_class"] = "errand::BadPayload";
-    doc["error_message"] = why;
-    if (auto j = doc.find("jid"); j != doc.end() && j->is_string()) out.jid = j->get<std::string>();
-    if (!doc.contains("failed_at")) doc["failed_at"] = now;
-    out.text = payload::dump(doc);
-  }
+  doc["error_class"] = "errand::BadPayload";
+  doc["error_message"] = why;
+  BadPayloadEntry out;
+  if (auto j = doc.find("jid"); j != doc.end() && j->is_string()) out.jid = j->get<std::string>();
+  if (!doc.contains("failed_at")) doc["failed_at"] = now;
+  out.text = payload::dump(doc);
   return out;
 }
 

@@ -12,8 +12,10 @@
 namespace errand {
 
 /// The dead-set entry for a payload errand cannot run: the payload with
-/// errand::BadPayload and `why` set (wrapped in a job object when it is JSON
-/// but not an object), or the text as it is when it is not JSON at all.
+/// errand::BadPayload and `why` set, or, when it is not a JSON object within
+/// the payload limits (invalid JSON, an array, too deep, too large), a job
+/// object wrapping its text whole as the one argument, with its jid when a
+/// streaming read finds one.
 struct BadPayloadEntry {
   std::string text;
   std::string jid;  ///< empty when the payload has none

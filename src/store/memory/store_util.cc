@@ -5,6 +5,9 @@
 #include <ctime>
 #include <nlohmann/json.hpp>
 
+#include "errand/payload.h"
+#include "errand/payload_limits.h"
+
 namespace errand::store_util {
 
 double wall_now() {
@@ -21,6 +24,7 @@ std::string utc_day(double epoch) {
 }
 
 std::optional<double> enqueued_at(std::string_view payload) {
+  if (!payload::check_limits(payload).ok()) return std::nullopt;
   auto doc = nlohmann::json::parse(payload, nullptr, /*allow_exceptions=*/false);
   if (!doc.is_object()) return std::nullopt;
   auto it = doc.find("enqueued_at");
@@ -36,6 +40,9 @@ std::optional<double> enqueued_at(std::string_view payload) {
 
 std::optional<Promoted> promote_payload(std::string_view payload, double now) {
   // ordered_json keeps the producer's key order, so only enqueued_at changes.
+  // A payload over the limits is not built (dumping it would recurse once per
+  // level): the callers park it in the dead set as they do unparsable text.
+  if (!payload::check_limits(payload).ok()) return std::nullopt;
   auto doc = nlohmann::ordered_json::parse(payload, nullptr, /*allow_exceptions=*/false);
   if (!doc.is_object()) return std::nullopt;
   Promoted out;

@@ -40,6 +40,7 @@
 #include <unordered_set>
 
 #include "errand/clock.h"
+#include "errand/payload_limits.h"
 #include "store/redis/connection.h"
 #include "store/redis/lua_scripts.h"
 
@@ -649,7 +650,7 @@ class RedisStore final : public Store {
         WorkRecord w;
         w.process = (*live)[i].identity;
         w.thread = std::string(redis::str(redis::at(h, j)));
-        Json doc = Json::parse(redis::str(redis::at(h, j + 1)), nullptr, false);
+        Json doc = payload::parse(redis::str(redis::at(h, j + 1))).value_or(Json());
         if (!doc.is_object()) continue;
         if (auto q = doc.find("queue"); q != doc.end() && q->is_string()) w.queue = *q;
         if (auto p = doc.find("payload"); p != doc.end())
@@ -871,7 +872,7 @@ class RedisStore final : public Store {
         continue;
       ProcessRecord p;
       p.identity = (*ids)[i];
-      p.info = Json::parse(redis::str(redis::at(h, 0)), nullptr, false);
+      p.info = payload::parse(redis::str(redis::at(h, 0))).value_or(Json());
       if (p.info.is_discarded()) p.info = Json();
       p.busy = static_cast<std::size_t>(std::max<std::int64_t>(0, redis::integer(redis::at(h, 1))));
       p.beat = parse_double(redis::str(redis::at(h, 2))).value_or(0);
