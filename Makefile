@@ -3,11 +3,27 @@
 #   make test     installs that and the test world (GoogleTest, redis-server, Ruby, ...),
 #                 builds with the tests, runs every test
 #   make package  build/errand_<version>_amd64.deb (CPack)
-BUILD ?= build
+#   make test SANITIZE=address,undefined   (or SANITIZE=thread): the suite in
+#                 its own build dir (build-address-undefined, build-thread)
+#   make fuzz     runs each libFuzzer target for FUZZ_SECONDS (default 60)
 JOBS ?= 2
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
+SANITIZE ?=
+comma := ,
+ifeq ($(SANITIZE),)
+BUILD ?= build
+else
+BUILD ?= build-$(subst $(comma),-,$(SANITIZE))
+CMAKE_FLAGS += -DERRAND_SANITIZE=$(SANITIZE)
+# Suppressions and why: tests/sanitize/README.md.
+export ASAN_OPTIONS ?= detect_leaks=1:abort_on_error=1
+export UBSAN_OPTIONS ?= print_stacktrace=1:halt_on_error=1:suppressions=$(CURDIR)/tests/sanitize/ubsan.supp
+export LSAN_OPTIONS ?= suppressions=$(CURDIR)/tests/sanitize/lsan.supp
+export TSAN_OPTIONS ?= halt_on_error=1:second_deadlock_stack=1:suppressions=$(CURDIR)/tests/sanitize/tsan.supp
+endif
+FUZZ_SECONDS ?= 60
 
-.PHONY: all deps deps-test configure build test demo bench package install format lint clean
+.PHONY: all deps deps-test configure build test demo bench package install fuzz format lint clean
 
 all: build
 
@@ -53,6 +69,9 @@ lint: deps-test
 	cmake -S . -B $(LINT_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_COMPILER=clang++ \
 	  -DERRAND_WERROR=ON $(LINT_FLAGS)
 	cmake --build $(LINT_BUILD) -j $(JOBS) --target errand errand_cli errand_test_jobs errand_hello
+
+fuzz: deps-test
+	FUZZ_SECONDS=$(FUZZ_SECONDS) BUILD=$(BUILD) JOBS=$(JOBS) scripts/fuzz.sh
 
 format:
 	git ls-files '*.cc' '*.h' | xargs clang-format -i

@@ -79,3 +79,11 @@ if(ERRAND_CLANGXX)
       ${PROJECT_BINARY_DIR}/thread_safety)
   set_tests_properties(thread_safety_analysis PROPERTIES TIMEOUT 300)
 endif()
+
+# The libFuzzer targets (tests/fuzz, built with clang++ by scripts/fuzz.sh):
+# a few seconds each as a test; `make fuzz` runs them longer.
+if(ERRAND_CLANGXX)
+  add_test(NAME fuzz_smoke COMMAND ${PROJECT_SOURCE_DIR}/scripts/fuzz.sh)
+  set_tests_properties(fuzz_smoke PROPERTIES
+    ENVIRONMENT "FUZZ_SECONDS=4;BUILD=${PROJECT_BINARY_DIR}" TIMEOUT 1800)
+endif()
