@@ -148,7 +148,7 @@ TEST_P(HostilePayloadTest, WorkerParksEachInTheDeadSetAndRunsTheRest) {
   // is late, and a 3 s ttl would have the worker's own claims rescued.
   Worker worker(dir, url, {"-q", "default", "-c", "2", "--process-ttl", "120"},
                 {{"ERRAND_RECORD_FILE", record.string()}});
-  const bool settled = eventually(180s, [&] {
+  const bool settled = eventually(240s, [&] {
     if (!worker.process->running()) return true;
     auto dead = (*store)->set_size(SetKind::dead);
     auto s = (*store)->stats();
