@@ -1,13 +1,13 @@
 # The `errand` command-line tool (src/cli). Included from CMakeLists.txt.
 find_package(CLI11 CONFIG REQUIRED)
+# sd_notify for `errand worker` under systemd (src/cli/systemd_notify.cc).
+pkg_check_modules(LIBSYSTEMD REQUIRED IMPORTED_TARGET libsystemd)
 
 file(GLOB ERRAND_CLI_SOURCES CONFIGURE_DEPENDS src/cli/*.cc)
-# The dashboard is compiled in (web/assets.cmake adds its assets); without it,
+# The dashboard is linked in (errand_web, web/assets.cmake); without it,
 # no_web.cc stands in for web_cmd.cc.
 if(ERRAND_BUILD_WEB)
   list(FILTER ERRAND_CLI_SOURCES EXCLUDE REGEX "/no_web\\.cc$")
-  file(GLOB ERRAND_CLI_WEB_SOURCES CONFIGURE_DEPENDS src/web/*.cc)
-  list(APPEND ERRAND_CLI_SOURCES ${ERRAND_CLI_WEB_SOURCES})
 else()
   list(FILTER ERRAND_CLI_SOURCES EXCLUDE REGEX "/web_cmd\\.cc$")
 endif()
@@ -17,7 +17,7 @@ set_target_properties(errand_cli PROPERTIES OUTPUT_NAME errand
 target_include_directories(errand_cli PRIVATE src ${HTTPLIB_INCLUDE})
 target_compile_options(errand_cli PRIVATE ${ERRAND_WARNINGS})
 target_link_libraries(errand_cli PRIVATE errand CLI11::CLI11 spdlog::spdlog fmt::fmt yaml-cpp
-  ${CMAKE_DL_LIBS})
+  PkgConfig::LIBSYSTEMD ${CMAKE_DL_LIBS})
 # `errand demo` loads the example jobs from beside the binary (build tree) or
 # from <libdir>/errand (installed); the binary itself has no job class.
 target_link_libraries(errand_cli PRIVATE errand_examples_headers)

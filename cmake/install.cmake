@@ -14,6 +14,15 @@ install(FILES ${PROJECT_BINARY_DIR}/include/errand/version.h
   DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/errand COMPONENT dev)
 
 install(EXPORT errandTargets NAMESPACE errand:: DESTINATION ${ERRAND_CMAKE_DIR} COMPONENT dev)
+# errand::errand_testing links GTest::gtest: its own export set, loaded by
+# errandConfig.cmake only where GoogleTest is found.
+if(TARGET errand_testing)
+  install(TARGETS errand_testing EXPORT errandTestingTargets
+    LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT dev NAMELINK_COMPONENT dev
+    ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT dev)
+  install(EXPORT errandTestingTargets NAMESPACE errand:: DESTINATION ${ERRAND_CMAKE_DIR}
+    COMPONENT dev)
+endif()
 configure_package_config_file(cmake/errandConfig.cmake.in
   ${PROJECT_BINARY_DIR}/errandConfig.cmake INSTALL_DESTINATION ${ERRAND_CMAKE_DIR})
 write_basic_package_version_file(${PROJECT_BINARY_DIR}/errandConfigVersion.cmake

@@ -21,7 +21,7 @@ target_include_directories(errand_tests PRIVATE ${PROJECT_SOURCE_DIR}/src ${ERRA
 # Exported symbols: a crashed child's backtrace names the test's functions.
 set_target_properties(errand_tests PROPERTIES ENABLE_EXPORTS ON)
 target_compile_options(errand_tests PRIVATE ${ERRAND_WARNINGS})
-target_link_libraries(errand_tests PRIVATE errand errand_store_conformance GTest::gtest
+target_link_libraries(errand_tests PRIVATE errand errand_testing errand_store_conformance GTest::gtest
   GTest::gtest_main GTest::gmock
   spdlog::spdlog fmt::fmt SQLite::SQLite3 PkgConfig::HIREDIS ${PostgreSQL_LIBRARIES})
 target_compile_definitions(errand_tests PRIVATE
@@ -87,3 +87,16 @@ if(ERRAND_CLANGXX)
   set_tests_properties(fuzz_smoke PROPERTIES
     ENVIRONMENT "FUZZ_SECONDS=4;BUILD=${PROJECT_BINARY_DIR}" TIMEOUT 1800)
 endif()
+
+# errand as another project uses it (tests/consumer/): installed into a temp
+# prefix, then examples/service (find_package), a pkg-config program and a
+# generated project built against it, and a job enqueued by the service run
+# by the installed worker. And the Debian package: its contents, its
+# Depends, and the extracted binary running. Both take minutes.
+add_test(NAME consumer
+  COMMAND ${ERRAND_TESTS_DIR}/consumer/consumer.sh ${PROJECT_BINARY_DIR} ${PROJECT_SOURCE_DIR})
+set_tests_properties(consumer PROPERTIES LABELS "consumer;slow" TIMEOUT 1800)
+add_test(NAME package_deb
+  COMMAND ${ERRAND_TESTS_DIR}/consumer/package_deb.sh ${PROJECT_BINARY_DIR} ${PROJECT_VERSION})
+set_tests_properties(package_deb PROPERTIES LABELS "package;slow" TIMEOUT 1200
+  SKIP_RETURN_CODE 77)

@@ -1,6 +1,7 @@
 # The dashboard's front end: npm packages installed at build time into the
 # build directory (never committed), then embedded with the project's own
-# files into the `errand` binary (and the test binary).
+# files into errand_web, the dashboard's library (linked by the `errand`
+# binary and the test binary).
 #
 # Included from web/tests.cmake, which the top-level CMakeLists.txt includes.
 
@@ -55,13 +56,14 @@ add_custom_command(
   COMMENT "Embedding dashboard assets"
   VERBATIM)
 
-# The CLI compiles src/web/*.cc already (CMakeLists.txt); it needs the assets
-# and httplib's library. The tests run the dashboard in-process.
-target_sources(errand_cli PRIVATE ${ERRAND_WEB_ASSETS_CC})
-target_link_libraries(errand_cli PRIVATE PkgConfig::CPPHTTPLIB)
+# The dashboard (src/web) with its embedded assets, compiled once: a static
+# library linked into the CLI and into the tests, which run it in-process.
+file(GLOB ERRAND_WEB_SOURCES CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/src/web/*.cc)
+add_library(errand_web STATIC ${ERRAND_WEB_SOURCES} ${ERRAND_WEB_ASSETS_CC})
+target_include_directories(errand_web PUBLIC ${PROJECT_SOURCE_DIR}/src ${HTTPLIB_INCLUDE})
+target_compile_options(errand_web PRIVATE ${ERRAND_WARNINGS})
+target_link_libraries(errand_web PUBLIC errand PkgConfig::CPPHTTPLIB)
+target_link_libraries(errand_cli PRIVATE errand_web)
 if(TARGET errand_tests)
-  file(GLOB ERRAND_WEB_SOURCES CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/src/web/*.cc)
-  target_sources(errand_tests PRIVATE ${ERRAND_WEB_SOURCES} ${ERRAND_WEB_ASSETS_CC})
-  target_link_libraries(errand_tests PRIVATE PkgConfig::CPPHTTPLIB)
-  target_include_directories(errand_tests PRIVATE ${HTTPLIB_INCLUDE})
+  target_link_libraries(errand_tests PRIVATE errand_web)
 endif()

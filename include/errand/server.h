@@ -76,6 +76,33 @@ using ErrorHandler = std::function<void(const JobFailure&)>;
 /// Called when a job dies (retries exhausted, not retriable, or retry disabled).
 using DeathHandler = std::function<void(const JobFailure&)>;
 
+/// Counters of this server since start (not the store's lifetime counters).
+struct ServerCounters {
+  std::int64_t processed = 0;  ///< finished, successfully or not
+  std::int64_t failed = 0;
+  std::int64_t retried = 0;  ///< failures scheduled for retry
+  std::int64_t dead = 0;     ///< failures sent to the dead set
+  std::int64_t discarded = 0;
+  std::int64_t expired = 0;   ///< dropped because not started before expires_at
+  std::int64_t deferred = 0;  ///< put back for later by a concurrency or rate limit
+  std::int64_t busy = 0;
+};
+
+/// Lifecycle hooks, for a service manager (the `errand` CLI wires them to
+/// systemd's sd_notify) or the host application's own monitoring. Each is
+/// optional; each runs on a server thread, must return quickly, must not
+/// throw and must not call back into the Server.
+struct ServerHooks {
+  /// Once, when start() succeeded and the processors begin fetching.
+  std::function<void()> on_ready;
+  /// Once, when stop() begins (SIGTERM/SIGINT, TERM through the store, or a
+  /// direct call), before running jobs are waited for.
+  std::function<void()> on_stopping;
+  /// After every periodic heartbeat (successful or not: the process is
+  /// alive), with this server's counters at that moment.
+  std::function<void(const ServerCounters&)> on_heartbeat;
+};
+
 enum class LogFormat { text, json };
 
 struct ServerOptions {
@@ -129,24 +156,13 @@ struct ServerOptions {
   LogFormat log_format = LogFormat::text;
   const Clock* clock = nullptr;  ///< nullptr: the system clock
   Registry* registry = nullptr;  ///< nullptr: Registry::global()
+  ServerHooks hooks;
 };
 
 /// Checks `o`: invalid_argument naming the first field out of range
 /// (concurrency < 1, no queues, a non-positive interval, process_ttl not
 /// above heartbeat_interval, ...). Server::start() calls it.
 Status validate(const ServerOptions& o);
-
-/// Counters of this server since start (not the store's lifetime counters).
-struct ServerCounters {
-  std::int64_t processed = 0;  ///< finished, successfully or not
-  std::int64_t failed = 0;
-  std::int64_t retried = 0;  ///< failures scheduled for retry
-  std::int64_t dead = 0;     ///< failures sent to the dead set
-  std::int64_t discarded = 0;
-  std::int64_t expired = 0;   ///< dropped because not started before expires_at
-  std::int64_t deferred = 0;  ///< put back for later by a concurrency or rate limit
-  std::int64_t busy = 0;
-};
 
 class Server {
  public:

@@ -57,9 +57,15 @@ double now_epoch();
 /// naming the path and dlerror()'s reason.
 Status load_job_library(const std::string& path);
 
+/// Under systemd (NOTIFY_SOCKET set), wires o.hooks to sd_notify: READY=1,
+/// STOPPING=1, WATCHDOG=1 with each heartbeat (shortening the heartbeat to
+/// half of WATCHDOG_USEC if needed) and STATUS=. Otherwise does nothing.
+void wire_systemd_notify(ServerOptions& o);
+
 void add_worker_command(CLI::App& app, Context& ctx);
 void add_enqueue_command(CLI::App& app, Context& ctx);
 void add_admin_commands(CLI::App& app, Context& ctx);
 void add_demo_command(CLI::App& app, Context& ctx);
+void add_new_command(CLI::App& app, Context& ctx);
 
 }  // namespace errand::cli

@@ -1,7 +1,8 @@
 // `errand worker`: Sidekiq's `sidekiq` command. Loads job libraries, builds
 // the server options from errand.yml and the flags (flags win), and runs an
 // errand::Server until SIGTERM/SIGINT (graceful stop) or a TERM through the
-// store; SIGTSTP quiets it.
+// store; SIGTSTP quiets it. It logs to stdout (text, or JSON lines with
+// --log-format json).
 #include <algorithm>
 #include <cctype>
 #include <fstream>
@@ -111,6 +112,9 @@ void apply_log_level(const WorkerFlags& f) {
 }
 
 int run_worker(const WorkerFlags& f) {
+  // The worker's log is its output, on stdout as Sidekiq's; errors that
+  // stop it (fail_with) stay on stderr.
+  log::set_output_fd(1);
   apply_log_level(f);
 
   auto loaded = resolve_config(f.store);
@@ -173,6 +177,7 @@ int run_worker(const WorkerFlags& f) {
 
   auto web = start_worker_web(f.web, *queues, o);
   if (!web) return fail_with(web.error());
+  wire_systemd_notify(o);
   Server server(std::move(queues).value(), o);
   if (auto st = server.run(); !st) return fail_with(st.error());
   return kOk;

@@ -90,6 +90,30 @@ bool enabled(Level level) { return static_cast<int>(level) >= g_level.load(); }
 
 namespace {
 
+// The application's sink (errand/log.h); g_has_sink spares the lock when none is set.
+std::mutex g_sink_mu;
+std::shared_ptr<const Sink> g_sink;  // guarded by g_sink_mu
+std::atomic<bool> g_has_sink{false};
+
+std::shared_ptr<const Sink> current_sink() {
+  if (!g_has_sink.load(std::memory_order_acquire)) return nullptr;
+  std::lock_guard lk(g_sink_mu);
+  return g_sink;
+}
+
+}  // namespace
+
+void set_sink(Sink sink) {
+  output::flush();  // lines logged before keep their place
+  std::lock_guard lk(g_sink_mu);
+  g_sink = sink ? std::make_shared<const Sink>(std::move(sink)) : nullptr;
+  g_has_sink.store(g_sink != nullptr, std::memory_order_release);
+}
+
+void set_output_fd(int fd) { output::set_fd(fd); }
+
+namespace {
+
 /// Everything a thread keeps for its lines, in one thread_local (each
 /// thread_local of a shared library costs a __tls_get_addr call).
 struct ThreadState {
@@ -165,7 +189,8 @@ void format_json(ThreadState& t, Level level, std::string_view message,
   line += level_name(level);
   line += "\",\"msg\":";
   append_json_string(line, message);
-  if (!context.empty()) {
+  // Sidekiq's JSON formatter: the job's class, jid and elapsed are in ctx.
+  if (!context.empty() || elapsed) {
     line += ",\"ctx\":{";
     bool first = true;
     for (const auto& f : context) {
@@ -175,9 +200,9 @@ void format_json(ThreadState& t, Level level, std::string_view message,
       line += ':';
       append_json_string(line, f.value);
     }
+    if (elapsed) append_elapsed(line, first ? "\"elapsed\":" : ",\"elapsed\":", *elapsed);
     line += '}';
   }
-  if (elapsed) append_elapsed(line, ",\"elapsed\":", *elapsed);
   line += '}';
 }
 
@@ -220,6 +245,10 @@ void write(Level level, std::string_view message, std::span<const Field> context
     format_json(t, level, message, context, elapsed);
   else
     format_text(t, level, message, context, elapsed);
+  if (auto sink = current_sink()) {
+    (*sink)(level, t.line);
+    return;
+  }
   t.line += '\n';
   output::append(t.line, level >= Level::warn);
 }

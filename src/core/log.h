@@ -1,6 +1,7 @@
 // errand's log lines: Sidekiq's shape (time, pid, tid, context, level,
-// message), as plain text or JSON lines, written to stderr through a buffer
-// (log_output.h): a line costs its formatting, not a system call.
+// message), as plain text or JSON lines, written to stderr or stdout through
+// a buffer (log_output.h; a line costs its formatting, not a system call) or
+// handed to the application's sink (errand/log.h).
 #pragma once
 
 #include <initializer_list>
@@ -9,20 +10,17 @@
 #include <string>
 #include <string_view>
 
+#include "errand/log.h"
 #include "errand/server.h"
 
 namespace errand::log {
-
-enum class Level { debug = 0, info = 1, warn = 2, error = 3 };
 
 struct Field {
   std::string_view key;
   std::string_view value;  // viewed, not copied: valid for the write() call that takes it
 };
 
-/// Process-wide settings; thread-safe.
-void set_format(LogFormat format);
-void set_level(Level level);
+/// Whether lines of `level` are written (set_level in errand/log.h). Thread-safe.
 bool enabled(Level level);
 
 /// Writes one line. Thread-safe.

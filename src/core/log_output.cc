@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <condition_variable>
@@ -18,7 +19,7 @@ namespace {
 constexpr std::size_t kWakeBytes = 64 * 1024;       // write early once this much gathered
 constexpr std::size_t kMaxBytes = 4 * 1024 * 1024;  // appenders wait beyond this
 constexpr auto kInterval = std::chrono::milliseconds(50);
-constexpr int kFd = 2;  // stderr
+std::atomic<int> g_fd{2};  // stderr unless set_fd()
 
 struct Writer {
   std::mutex mu;  // guards pending and started
@@ -38,7 +39,7 @@ Writer& writer() {
 
 void write_all(std::string_view s) {
   while (!s.empty()) {
-    const ssize_t n = ::write(kFd, s.data(), s.size());
+    const ssize_t n = ::write(g_fd.load(std::memory_order_relaxed), s.data(), s.size());
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return;  // nowhere to write (closed, full disk): the lines are dropped
     s.remove_prefix(static_cast<std::size_t>(n));
@@ -129,6 +130,15 @@ void flush() {
     if (w.pending.empty()) return;
   }
   drain(w);
+}
+
+}  // namespace errand::log::output
+
+namespace errand::log::output {
+
+void set_fd(int fd) {
+  flush();
+  g_fd.store(fd);
 }
 
 }  // namespace errand::log::output

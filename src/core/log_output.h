@@ -17,4 +17,7 @@ void append(std::string_view line, bool urgent);
 /// Writes everything appended so far. Thread-safe.
 void flush();
 
+/// Writes what is pending, then sends later lines to `fd` (default 2). Thread-safe.
+void set_fd(int fd);
+
 }  // namespace errand::log::output

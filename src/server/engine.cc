@@ -129,17 +129,6 @@ void Engine::finish() {
   for (auto& s : rt.sources) (void)s->store->unregister(rt.identity);
 }
 
-ServerCounters Engine::counters() const {
-  ServerCounters c;
-  c.processed = rt.processed.load();
-  c.failed = rt.failed.load();
-  c.retried = rt.retried.load();
-  c.dead = rt.dead.load();
-  c.discarded = rt.discarded.load();
-  c.expired = rt.expired.load();
-  c.deferred = rt.deferred.load();
-  c.busy = rt.busy.load();
-  return c;
-}
+ServerCounters Engine::counters() const { return counters_of(rt); }
 
 }  // namespace errand

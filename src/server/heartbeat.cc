@@ -73,8 +73,23 @@ bool Heartbeat::counters_pending() const {
   return false;
 }
 
+ServerCounters counters_of(const Runtime& rt) {
+  ServerCounters c;
+  c.processed = rt.processed.load();
+  c.failed = rt.failed.load();
+  c.retried = rt.retried.load();
+  c.dead = rt.dead.load();
+  c.discarded = rt.discarded.load();
+  c.expired = rt.expired.load();
+  c.deferred = rt.deferred.load();
+  c.busy = rt.busy.load();
+  return c;
+}
+
 void HeartbeatService::run_once() {
   if (auto st = hb_.beat(); !st) log::warn("heartbeat failed", {{"error", st.message()}});
+  // After a failed beat too: the process is alive (a service manager's watchdog).
+  if (rt_.options.hooks.on_heartbeat) rt_.options.hooks.on_heartbeat(counters_of(rt_));
 }
 
 void StatsService::run_once() {

@@ -18,6 +18,8 @@ std::string make_identity();
 std::int64_t current_rss_kb();
 /// Process `pid`'s resident set size in KiB (0 if unknown or gone).
 std::int64_t rss_kb_of(int pid);
+/// This server's counters, read from the runtime's atomics.
+ServerCounters counters_of(const Runtime& rt);
 
 class Heartbeat {
  public:

@@ -101,6 +101,7 @@ Status Server::start() {
   log::info("worker started", {{"identity", I.engine->rt.identity},
                                {"concurrency", std::to_string(I.options.concurrency)},
                                {"queues", qs}});
+  if (I.options.hooks.on_ready) I.options.hooks.on_ready();
   return {};
 }
 
@@ -137,6 +138,7 @@ void Server::stop() {
     std::lock_guard lk(I.mu);
     if (I.state != Impl::State::running) return;
   }
+  if (I.options.hooks.on_stopping) I.options.hooks.on_stopping();
   Engine& e = *I.engine;
   e.rt.stop_requested.store(true);
   e.quiet();
