@@ -1,4 +1,4 @@
-// signup_service: POST /signup?email=ADDRESS enqueues SendWelcomeEmail and
+// signup_service: POST /signup with email=ADDRESS (a form field) enqueues SendWelcomeEmail and
 // answers 202 with the job's id; the email goes out from `errand worker`.
 //
 //   signup_service [--port N] [--store URL]    (port 0: any free port)

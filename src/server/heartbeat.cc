@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "core/log.h"
+#include "errand/errand.h"  // ERRAND_VERSION
 
 namespace errand {
 
@@ -49,7 +50,7 @@ Json Heartbeat::info() const {
               {"queues", queues},
               {"labels", rt_.options.labels},
               {"identity", rt_.identity},
-              {"version", "errand 0.1.0"}};
+              {"version", "errand " ERRAND_VERSION}};
 }
 
 Json Heartbeat::children() const {

@@ -82,7 +82,7 @@ export SIGNUP_OUTBOX="$tmp/outbox.txt"
 pids+=($!)
 eventually 30 grep -q "listening on" "$tmp/service.log" || fail "the service did not start"
 url=$(grep -o 'http://127.0.0.1:[0-9]*' "$tmp/service.log" | head -1)
-jid=$(curl -fsS -X POST "$url/signup?email=ada@example.com") || fail "POST /signup"
+jid=$(curl -fsS --data-urlencode "email=ada@example.com" "$url/signup") || fail "POST /signup"
 [ -n "$jid" ] || fail "no jid from POST /signup"
 "$prefix/bin/errand" worker -r "$tmp/service/libsignup_jobs.so" --store "$store" -c 2 \
   >"$tmp/worker.log" 2>&1 &
