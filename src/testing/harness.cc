@@ -6,6 +6,7 @@
 #include <mutex>
 #include <utility>
 
+#include "core/mutex.h"
 #include "errand/testing.h"
 #include "server/executor.h"
 #include "server/job_view.h"
@@ -18,9 +19,9 @@ struct Harness::State {
   HarnessOptions options;
   const ManualClock* clock = nullptr;
   const Registry* registry = nullptr;
-  mutable std::mutex mu;
-  std::vector<EnqueuedJob> jobs;  // guarded by mu
-  std::vector<EnqueuedJob> dead;  // guarded by mu
+  Mutex mu;
+  std::vector<EnqueuedJob> jobs GUARDED_BY(mu);
+  std::vector<EnqueuedJob> dead GUARDED_BY(mu);
   std::vector<std::pair<CronEntry, CronExpression>> cron;
 
   /// Runs `job` as a worker would, without its store: the Outcome.
@@ -133,18 +134,18 @@ void Harness::State::settle(EnqueuedJob job, const Outcome& out) {
     return record(std::move(job));
   }
   if (plan.kind == FailureOutcome::Kind::dead) {
-    std::lock_guard lk(mu);
+    MutexLock lk(mu);
     dead.push_back(std::move(job));
   }
 }
 
 void Harness::State::record(EnqueuedJob job) {
-  std::lock_guard lk(mu);
+  MutexLock lk(mu);
   jobs.push_back(std::move(job));
 }
 
 std::optional<EnqueuedJob> Harness::State::take_due(SystemTime now) {
-  std::lock_guard lk(mu);
+  MutexLock lk(mu);
   auto it = std::find_if(jobs.begin(), jobs.end(),
                          [&](const EnqueuedJob& j) { return !j.at || *j.at <= now; });
   if (it == jobs.end()) return std::nullopt;
@@ -186,25 +187,25 @@ Harness& Harness::current() {
 }
 
 std::vector<EnqueuedJob> Harness::jobs() const {
-  std::lock_guard lk(state_->mu);
+  MutexLock lk(state_->mu);
   return state_->jobs;
 }
 
 std::vector<EnqueuedJob> Harness::jobs(std::string_view job_class) const {
   std::vector<EnqueuedJob> out;
-  std::lock_guard lk(state_->mu);
+  MutexLock lk(state_->mu);
   for (const auto& j : state_->jobs)
     if (j.job_class == job_class) out.push_back(j);
   return out;
 }
 
 std::vector<EnqueuedJob> Harness::dead() const {
-  std::lock_guard lk(state_->mu);
+  MutexLock lk(state_->mu);
   return state_->dead;
 }
 
 void Harness::clear() {
-  std::lock_guard lk(state_->mu);
+  MutexLock lk(state_->mu);
   state_->jobs.clear();
   state_->dead.clear();
 }
