@@ -1,6 +1,9 @@
 # The test suite. Included from CMakeLists.txt when ERRAND_BUILD_TESTS is on.
 find_package(GTest REQUIRED)
 set(ERRAND_TESTS_DIR ${CMAKE_CURRENT_LIST_DIR})
+if(NOT TARGET errand_testing)
+  message(FATAL_ERROR "ERRAND_BUILD_TESTS needs ERRAND_BUILD_TESTING_LIB (tests/testing_test.cc)")
+endif()
 
 # The store conformance suite as a library: a store's test binary links it
 # (with GTest::gtest_main) and registers its store with one line,

@@ -11,6 +11,7 @@
 //   tag: billing
 //   labels: [blue]
 //   log_format: text                 # or json
+//   log_level: info                  # debug, info, warn (no per-job lines) or error
 //   poll_interval: 5                 # seconds
 //   heartbeat_interval: 5
 //   process_ttl: 60
@@ -22,9 +23,11 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 
+#include "errand/log.h"
 #include "errand/queues.h"
 #include "errand/server.h"
 #include "errand/status.h"
@@ -35,6 +38,8 @@ struct Config {
   std::string store = "sqlite://errand.db";
   std::map<std::string, std::string> queue_stores;  ///< queue -> store URL
   ServerOptions server;
+  /// `log_level:`; nullopt: the process's level stays (errand::log::set_level).
+  std::optional<log::Level> log_level;
 };
 
 /// Parses YAML text. invalid_argument with the line and the key on bad input.

@@ -19,6 +19,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string_view>
 
 #include "errand/server.h"  // LogFormat
@@ -26,6 +27,15 @@
 namespace errand::log {
 
 enum class Level { debug = 0, info = 1, warn = 2, error = 3 };
+
+/// "debug", "info", "warn" (or "warning"), "error" → Level; nullopt otherwise.
+inline std::optional<Level> level_from_string(std::string_view s) {
+  if (s == "debug") return Level::debug;
+  if (s == "info") return Level::info;
+  if (s == "warn" || s == "warning") return Level::warn;
+  if (s == "error") return Level::error;
+  return std::nullopt;
+}
 
 /// Lines below `level` are not formatted at all (default: info; warn
 /// silences the worker's per-job start/done lines).

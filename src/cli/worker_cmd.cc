@@ -99,15 +99,13 @@ std::vector<QueueWeight> queues_of_registered_jobs() {
   return out;
 }
 
-/// --log-level NAME (CLI11 checked the name); -v is --log-level debug.
-void apply_log_level(const WorkerFlags& f) {
-  static const std::pair<const char*, log::Level> kLevels[] = {{"debug", log::Level::debug},
-                                                               {"info", log::Level::info},
-                                                               {"warn", log::Level::warn},
-                                                               {"warning", log::Level::warn},
-                                                               {"error", log::Level::error}};
-  for (const auto& [name, level] : kLevels)
-    if (f.log_level == name) log::set_level(level);
+/// --log-level NAME (CLI11 checked the name), else the config's log_level;
+/// -v is --log-level debug.
+void apply_log_level(const WorkerFlags& f, const Config& config) {
+  if (auto level = log::level_from_string(f.log_level))
+    log::set_level(*level);
+  else if (config.log_level)
+    log::set_level(*config.log_level);
   if (f.verbose) log::set_level(log::Level::debug);
 }
 
@@ -115,11 +113,10 @@ int run_worker(const WorkerFlags& f) {
   // The worker's log is its output, on stdout as Sidekiq's; errors that
   // stop it (fail_with) stay on stderr.
   log::set_output_fd(1);
-  apply_log_level(f);
-
   auto loaded = resolve_config(f.store);
   if (!loaded) return fail_with(loaded.error());
   Config config = std::move(loaded).value();
+  apply_log_level(f, config);
   ServerOptions& o = config.server;
   if (f.concurrency_opt->count() > 0) o.concurrency = f.concurrency;
   if (f.timeout_opt->count() > 0) o.shutdown_timeout = millis(f.timeout);

@@ -165,7 +165,7 @@ Result<Config> parse_config_root(const YAML::Node& root) {
       "store",       "concurrency", "timeout",       "queues",        "stores",
       "tag",         "labels",      "log_format",    "poll_interval", "heartbeat_interval",
       "process_ttl", "max_retries", "dead_max_jobs", "dead_timeout",  "rescue_interval",
-      "cron",        "isolation",   "children",      "max_crashes"};
+      "cron",        "isolation",   "children",      "max_crashes",   "log_level"};
   for (auto it = root.begin(); it != root.end(); ++it) {
     std::string key = it->first.as<std::string>();
     const YAML::Node& v = it->second;
@@ -292,6 +292,11 @@ Result<Config> parse_config_root(const YAML::Node& root) {
         c.server.log_format = LogFormat::json;
       else
         return bad(v, "'log_format' must be text or json");
+    } else if (key == "log_level") {
+      auto s = scalar<std::string>(v, key);
+      if (!s) return s.error();
+      c.log_level = log::level_from_string(*s);
+      if (!c.log_level) return bad(v, "'log_level' must be debug, info, warn or error");
     } else if (key == "max_crashes") {
       auto n = scalar<int>(v, key);
       if (!n) return n.error();
