@@ -18,3 +18,8 @@ set_target_properties(errand_testing PROPERTIES VERSION ${PROJECT_VERSION}
 target_include_directories(errand_testing PRIVATE ${PROJECT_SOURCE_DIR}/src)
 target_compile_options(errand_testing PRIVATE ${ERRAND_WARNINGS})
 target_link_libraries(errand_testing PUBLIC errand GTest::gtest)
+# As a subproject (add_subdirectory, FetchContent) it is built only when a
+# target of the parent project links it.
+if(NOT PROJECT_IS_TOP_LEVEL)
+  set_target_properties(errand_testing PROPERTIES EXCLUDE_FROM_ALL ON)
+endif()
