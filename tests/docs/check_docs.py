@@ -77,7 +77,7 @@ PRELUDE_HEADERS = ["errand/errand.h", "chrono", "cstdint", "iostream", "map", "m
 FRAGMENT_LENIENCY = ["-Wno-unused-variable", "-Wno-unused-but-set-variable",
                      "-Wno-unused-parameter", "-Wno-unused-function"]
 FENCE = re.compile(r"^(\s*)(```+|~~~+)\s*([\w+-]*)[^`]*$")
-MARKER = re.compile(r"<!--\s*docs-test:(.*)$")
+MARKER = re.compile(r"^\s*<!--\s*docs-test:(.*)$")  # a comment that starts its line
 MAIN = re.compile(r"\bint\s+main\s*\(")
 KNOWN = {"statements", "run", "skip", "file", "link", "timeout"}
 
@@ -186,6 +186,10 @@ def parse_doc(doc, shown):
             apply_marker(block, marker)
         blocks.append(block)
         i = j + 1
+    used = {b.marker_line for b in blocks}
+    for n, text in enumerate(lines, 1):
+        if MARKER.search(text) and n not in used:
+            raise DocError(f"{shown}:{n}: docs-test marker not followed by a code block")
     return blocks
 
 

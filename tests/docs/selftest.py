@@ -7,7 +7,7 @@ program and a shell block that fail when run, a statements block that
 throws), runs the checker on it, and requires: exit status 1, every broken
 block reported at its own FILE:LINE, no good block reported. Then checks that
 malformed markers (an unknown directive, a skip without reason, `run` on a
-fragment) are refused with their location.
+fragment, a marker above prose) are refused with their location.
 
 Usage: selftest.py CHECK_DOCS_ARGS... (the checker's --source-dir, --include,
 --lib, --errand, ...; the page is appended).
@@ -51,6 +51,13 @@ BAD_MARKERS = [
     ("unknown directive", "statments", "cpp", "int x = 1;\n", "unknown docs-test directive"),
     ("skip without reason", "skip", "cpp", "int x = 1;\n", "needs a reason"),
 ]
+
+
+def orphan_marker_refused(args, md):
+    """A marker that governs no block (e.g. above a paragraph) is an error."""
+    md.write_text("# page\n\n<!-- docs-test: statements -->\nSome prose.\n\n```cpp\nint x;\n```\n")
+    res = run_checker(args, md)
+    return res.returncode == 1 and "selftest.md:3: docs-test marker not followed" in res.stderr
 
 
 def page(blocks):
@@ -97,6 +104,8 @@ def main():
             if res.returncode != 1 or f"selftest.md:{marker_line}: " not in res.stderr \
                     or expected not in res.stderr:
                 failed.append(f"marker '{name}' not refused at line {marker_line}:\n{res.stderr}")
+        if not orphan_marker_refused(args, md):
+            failed.append("a marker above prose, not a block, was not refused")
     if failed:
         print("checker output:\n" + out, file=sys.stderr)
         print("\n".join("FAIL: " + f for f in failed), file=sys.stderr)
