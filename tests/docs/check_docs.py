@@ -44,6 +44,9 @@ declaration the reader does not need to see). Directives:
   link=A.cc,B.cc  link these `file=` sources of the page into the program
                   (e.g. the job's definition, which a program that enqueues
                   the job needs: see README.md).
+  config          a YAML block that is a whole errand.yml: `errand cron -C`
+                  must load it (unknown keys, wrong types and bad cron
+                  entries fail). Other YAML blocks are only written (file=).
   timeout=SECONDS for `run` (default 60).
   skip REASON     not compiled or run; the reason is required. Keep rare:
                   prefer a hidden prelude to a skip.
@@ -79,7 +82,8 @@ FRAGMENT_LENIENCY = ["-Wno-unused-variable", "-Wno-unused-but-set-variable",
 FENCE = re.compile(r"^(\s*)(```+|~~~+)\s*([\w+-]*)[^`]*$")
 MARKER = re.compile(r"^\s*<!--\s*docs-test:(.*)$")  # a comment that starts its line
 MAIN = re.compile(r"\bint\s+main\s*\(")
-KNOWN = {"statements", "run", "skip", "file", "link", "timeout"}
+KNOWN = {"statements", "run", "skip", "file", "link", "timeout", "config"}
+YAML_LANGS = {"yaml", "yml"}
 
 
 class DocError(Exception):
@@ -207,6 +211,8 @@ def validate(blocks):
         if "run" in b.flags and not (b.is_shell or (b.is_cpp and (
                 "statements" in b.flags or MAIN.search(b.code)))):
             raise DocError(f"{b.marker_loc}: `run` needs a shell block, a program or `statements`")
+        if "config" in b.flags and b.lang not in YAML_LANGS:
+            raise DocError(f"{b.marker_loc}: `config` applies to YAML blocks only")
         if not b.is_cpp and ({"statements"} & b.flags or "link" in b.opts):
             raise DocError(f"{b.marker_loc}: statements/link apply to C++ blocks only")
     for b in blocks:
@@ -225,7 +231,8 @@ class Checker:
         self.lib = Path(args.lib).resolve()
         self.failures = []
         self.lock = threading.Lock()
-        self.counts = {"compiled": 0, "run": 0, "skipped": 0, "shell not run": 0}
+        self.counts = {"compiled": 0, "run": 0, "configs loaded": 0, "skipped": 0,
+                       "shell not run": 0}
 
     # -- the implicit prelude, precompiled once -----------------------------
     def build_prelude(self):
@@ -325,6 +332,15 @@ class Checker:
             ok = self.run_cmd(b, [str(exe)], "fails when run", self.timeout(b), cwd=tmp)
         return ok and self.count("run")
 
+    def check_config(self, b):
+        """A YAML block marked `config` is a whole errand config file: the
+        worker's own loader must accept it (`errand cron -C` loads it all)."""
+        with tempfile.TemporaryDirectory(dir=self.work) as tmp:
+            (Path(tmp) / "errand.yml").write_text(b.code)
+            ok = self.run_cmd(b, [str(self.work / "bin" / "errand"), "cron", "-C", "errand.yml"],
+                              "is not a valid errand config", 60, cwd=tmp)
+        return ok and self.count("configs loaded")
+
     def check_shell(self, b, files):
         if "run" not in b.flags:
             self.count("shell not run")
@@ -372,9 +388,12 @@ class Checker:
             for b in blocks:
                 if "skip" in b.flags:
                     self.count("skipped")
-                elif "file" in b.opts:
+                    continue
+                if "file" in b.opts:
                     first.append((self.check_file, b))
-                elif b.is_cpp:
+                if "config" in b.flags:
+                    second.append((self.check_config, b))
+                elif b.is_cpp and "file" not in b.opts:
                     second.append((self.check_cpp, b))
                 elif b.is_shell:
                     second.append((lambda blk, f=files: self.check_shell(blk, f), b))
