@@ -94,7 +94,8 @@ endif()
 find_package(Python3 REQUIRED COMPONENTS Interpreter)
 set(ERRAND_DOCS_CHECK_ARGS --source-dir ${PROJECT_SOURCE_DIR}
   --include ${PROJECT_SOURCE_DIR}/include --lib $<TARGET_FILE:errand>
-  --errand $<TARGET_FILE:errand_cli> --cxx ${CMAKE_CXX_COMPILER})
+  --errand $<TARGET_FILE:errand_cli> --cxx ${CMAKE_CXX_COMPILER}
+  "--testing-lib=$<$<TARGET_EXISTS:errand_testing>:$<TARGET_FILE:errand_testing>>")
 if(ERRAND_SANITIZE)
   list(APPEND ERRAND_DOCS_CHECK_ARGS --cxxflag=-fsanitize=${ERRAND_SANITIZE})
 endif()

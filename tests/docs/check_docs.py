@@ -44,6 +44,9 @@ declaration the reader does not need to see). Directives:
   link=A.cc,B.cc  link these `file=` sources of the page into the program
                   (e.g. the job's definition, which a program that enqueues
                   the job needs: see README.md).
+  gtest           a whole GoogleTest file (no main): compiled as shown,
+                  linked with the --testing-lib libraries (errand_testing),
+                  liberrand and gtest_main, and run like `run`.
   config          a YAML block that is a whole errand.yml: `errand cron -C`
                   must load it (unknown keys, wrong types and bad cron
                   entries fail). Other YAML blocks are only written (file=).
@@ -56,7 +59,8 @@ functions are not warned about: a fragment is a piece of a larger program.
 Every other warning is an error, [[nodiscard]] included.
 
 Usage: check_docs.py --source-dir DIR --include DIR --lib LIBERRAND --errand
-       ERRAND_BINARY [--cxx g++] [--cxxflag=FLAG ...] [--work DIR] [-j N]
+       ERRAND_BINARY [--cxx g++] [--cxxflag=FLAG ...] [--testing-lib=LIB]
+       [--work DIR] [-j N]
        [FILE.md ...]
 (without files: README.md, examples/README.md and docs/*.md of the source dir).
 """
@@ -82,7 +86,7 @@ FRAGMENT_LENIENCY = ["-Wno-unused-variable", "-Wno-unused-but-set-variable",
 FENCE = re.compile(r"^(\s*)(```+|~~~+)\s*([\w+-]*)[^`]*$")
 MARKER = re.compile(r"^\s*<!--\s*docs-test:(.*)$")  # a comment that starts its line
 MAIN = re.compile(r"\bint\s+main\s*\(")
-KNOWN = {"statements", "run", "skip", "file", "link", "timeout", "config"}
+KNOWN = {"statements", "run", "skip", "file", "link", "timeout", "config", "gtest"}
 YAML_LANGS = {"yaml", "yml"}
 
 
@@ -209,12 +213,14 @@ def validate(blocks):
                                f"{files[b.opts['file']].loc}")
             files[b.opts["file"]] = b
         if "run" in b.flags and not (b.is_shell or (b.is_cpp and (
-                "statements" in b.flags or MAIN.search(b.code)))):
+                {"statements", "gtest"} & b.flags or MAIN.search(b.code)))):
             raise DocError(f"{b.marker_loc}: `run` needs a shell block, a program or `statements`")
         if "config" in b.flags and b.lang not in YAML_LANGS:
             raise DocError(f"{b.marker_loc}: `config` applies to YAML blocks only")
-        if not b.is_cpp and ({"statements"} & b.flags or "link" in b.opts):
-            raise DocError(f"{b.marker_loc}: statements/link apply to C++ blocks only")
+        if "gtest" in b.flags and "statements" in b.flags:
+            raise DocError(f"{b.marker_loc}: a `gtest` block is a whole test file, not statements")
+        if not b.is_cpp and ({"statements", "gtest"} & b.flags or "link" in b.opts):
+            raise DocError(f"{b.marker_loc}: statements/gtest/link apply to C++ blocks only")
     for b in blocks:
         for name in b.opts.get("link", "").split(","):
             if name and name not in files:
@@ -279,7 +285,14 @@ class Checker:
             cmd += ["-c", "-o", str(out)]
         else:
             cmd += [str(self.object_of(b, n)) for n in b.opts.get("link", "").split(",") if n]
-            cmd += [str(self.lib), "-Wl,-rpath," + str(self.lib.parent), "-o", str(out)]
+            libs = [self.lib]
+            if "gtest" in b.flags:
+                libs = [Path(p).resolve() for p in self.args.testing_lib if p] + libs
+            for lib in libs:
+                cmd += [str(lib), "-Wl,-rpath," + str(lib.parent)]
+            if "gtest" in b.flags:
+                cmd += ["-lgtest_main", "-lgtest"]
+            cmd += ["-o", str(out)]
         return self.run_cmd(b, cmd, "does not build" if link else "does not compile", 300)
 
     def object_of(self, b, name):
@@ -312,13 +325,10 @@ class Checker:
         return True
 
     def check_cpp(self, b):
-        program = bool(MAIN.search(b.code)) and "statements" not in b.flags
-        if program:
-            src = self.fragment_source(b)
-            extra = []
-        else:
-            src = self.fragment_source(b)
-            extra = FRAGMENT_LENIENCY + ["-include", str(self.prelude_header)]
+        gtest = "gtest" in b.flags
+        program = gtest or (bool(MAIN.search(b.code)) and "statements" not in b.flags)
+        src = self.fragment_source(b)
+        extra = [] if program else FRAGMENT_LENIENCY + ["-include", str(self.prelude_header)]
         if not (program or "run" in b.flags):
             return self.compile(b, src, None, extra) and self.count("compiled")
         exe = self.project_dir(b) / "_bin" / f"L{b.line}"
@@ -326,7 +336,7 @@ class Checker:
         if not self.compile(b, src, exe, extra, link=True):
             return False
         self.count("compiled")
-        if "run" not in b.flags:
+        if "run" not in b.flags and not gtest:
             return True
         with tempfile.TemporaryDirectory(dir=self.work) as tmp:
             ok = self.run_cmd(b, [str(exe)], "fails when run", self.timeout(b), cwd=tmp)
@@ -410,6 +420,8 @@ def main():
     parser.add_argument("--lib", required=True, help="the built liberrand.so")
     parser.add_argument("--errand", required=True, help="the built errand command")
     parser.add_argument("--cxx", default="g++")
+    parser.add_argument("--testing-lib", action="append", default=[],
+                        help="a library linked into `gtest` blocks (errand_testing); may be empty")
     parser.add_argument("--cxxflag", action="append", default=[],
                         help="one more compiler flag (e.g. the build's -fsanitize=...)")
     parser.add_argument("--work", default=None, help="scratch directory (default: a temp dir)")

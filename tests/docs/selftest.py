@@ -4,7 +4,7 @@
 Writes a Markdown page mixing good blocks and broken ones (an undefined name,
 an ignored [[nodiscard]] result, a header that is not self-contained, a
 program and a shell block that fail when run, a statements block that
-throws, a config with an unknown key), runs the checker on it, and requires: exit status 1, every broken
+throws, a failing GoogleTest file, a config with an unknown key), runs the checker on it, and requires: exit status 1, every broken
 block reported at its own FILE:LINE, no good block reported. Then checks that
 malformed markers (an unknown directive, a skip without reason, `run` on a
 fragment, a marker above prose) are refused with their location.
@@ -44,6 +44,11 @@ BLOCKS = [
     ("good shell", "run", "sh", "errand version\nerrand enqueue Good '[\"x\"]'\n", None),
     ("failing shell", "run", "sh", "errand version\nerrand no-such-command\n", "fails when run"),
     ("shell not marked", None, "sh", "exit 1\n", None),
+    ("good gtest", "gtest", "cpp",
+     "#include <errand/errand.h>\n#include <gtest/gtest.h>\n\n"
+     "TEST(Docs, Passes) { EXPECT_TRUE(errand::Client::open(\"memory://t\").ok()); }\n", None),
+    ("failing gtest", "gtest", "cpp",
+     "#include <gtest/gtest.h>\n\nTEST(Docs, Fails) { EXPECT_EQ(1, 2); }\n", "fails when run"),
     ("good config", "config", "yaml", "concurrency: 3\nqueues: [default]\n", None),
     ("config with a typo", "config", "yaml", "concurency: 3\n", "is not a valid errand config"),
 ]
