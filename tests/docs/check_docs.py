@@ -377,9 +377,35 @@ class Checker:
         return True
 
     # -- driver -----------------------------------------------------------------
+    def write_project(self, blocks, files):
+        """The page's `file=` blocks, written afresh into its project dir."""
+        d = self.project_dir(blocks[0])
+        if d.exists():
+            shutil.rmtree(d)
+        d.mkdir(parents=True)
+        for name, fb in files.items():
+            target = d / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(self.line_directive(fb, fb.line + 1) + fb.code
+                              if fb.is_cpp else fb.code)
+
+    def plan(self, blocks, files, first, second):
+        """Queues each block's check: project files first, then the rest."""
+        for b in blocks:
+            if "skip" in b.flags:
+                self.count("skipped")
+                continue
+            if "file" in b.opts:
+                first.append((self.check_file, b))
+            if "config" in b.flags:
+                second.append((self.check_config, b))
+            elif b.is_cpp and ("file" not in b.opts or MAIN.search(b.code)):
+                second.append((self.check_cpp, b))
+            elif b.is_shell:
+                second.append((lambda blk, f=files: self.check_shell(blk, f), b))
+
     def check(self, pages):
-        self.work.mkdir(parents=True, exist_ok=True)
-        (self.work / "bin").mkdir(exist_ok=True)
+        (self.work / "bin").mkdir(parents=True, exist_ok=True)
         link = self.work / "bin" / "errand"
         if link.is_symlink() or link.exists():
             link.unlink()
@@ -387,27 +413,10 @@ class Checker:
         self.build_prelude()
         first, second = [], []
         for blocks, files in pages:
-            d = self.project_dir(blocks[0]) if blocks else None
-            if d and d.exists():
-                shutil.rmtree(d)
-            for name, fb in files.items():
-                target = d / name
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_text(self.line_directive(fb, fb.line + 1) + fb.code
-                                  if fb.is_cpp else fb.code)
-            for b in blocks:
-                if "skip" in b.flags:
-                    self.count("skipped")
-                    continue
-                if "file" in b.opts:
-                    first.append((self.check_file, b))
-                if "config" in b.flags:
-                    second.append((self.check_config, b))
-                elif b.is_cpp and "file" not in b.opts:
-                    second.append((self.check_cpp, b))
-                elif b.is_shell:
-                    second.append((lambda blk, f=files: self.check_shell(blk, f), b))
-        with concurrent.futures.ThreadPoolExecutor(self.args.jobs) as pool:
+            if blocks:
+                self.write_project(blocks, files)
+                self.plan(blocks, files, first, second)
+        with concurrent.futures.ThreadPoolExecutor(max(1, self.args.jobs)) as pool:
             for stage in (first, second):
                 list(pool.map(lambda job: job[0](job[1]), stage))
         return not self.failures
@@ -431,6 +440,14 @@ def main():
     root = Path(args.source_dir).resolve()
     docs = [Path(d).resolve() for d in args.docs] or (
         [root / "README.md", root / "examples" / "README.md"] + sorted((root / "docs").glob("*.md")))
+    for what, path in (("--lib", args.lib), ("--errand", args.errand)):
+        if path and not Path(path).exists():
+            print(f"check_docs: {what} {path} does not exist (build errand first)", file=sys.stderr)
+            return 2
+    missing = [str(d) for d in docs if not d.is_file()]
+    if missing:
+        print("check_docs: no such page: " + ", ".join(missing), file=sys.stderr)
+        return 2
     scratch = None
     if args.work is None:
         scratch = tempfile.TemporaryDirectory(prefix="check_docs.")
