@@ -20,6 +20,15 @@ add_library(errand_bench_jobs SHARED ${CMAKE_CURRENT_LIST_DIR}/jobs/bench_jobs.c
 target_link_libraries(errand_bench_jobs PRIVATE errand)
 target_compile_options(errand_bench_jobs PRIVATE ${ERRAND_WARNINGS})
 
+# PostgreSQL for bench/run.sh: a throw-away server (the tests' helper, which
+# reports through GoogleTest, so only with the tests) and the fetch-locking
+# comparison (SKIP LOCKED against advisory locks).
+if(TARGET GTest::gtest)
+  add_executable(errand_pg_bench ${CMAKE_CURRENT_LIST_DIR}/pg/pg_bench.cc)
+  target_link_libraries(errand_pg_bench PRIVATE CLI11::CLI11 GTest::gtest ${PostgreSQL_LIBRARIES})
+  target_compile_options(errand_pg_bench PRIVATE ${ERRAND_WARNINGS})
+endif()
+
 # The micro-benchmarks (Google Benchmark), when it is installed.
 file(GLOB ERRAND_BENCH_SOURCES CONFIGURE_DEPENDS ${CMAKE_CURRENT_LIST_DIR}/micro/*.cc)
 find_package(benchmark QUIET)

@@ -49,6 +49,21 @@ idle = fig(outside, "errand-idle", "idle_rss_mb")
 out << "| idle worker RSS (MB) | #{f1(idle)} | — | #{f1(fig(outside, "errand-idle-sqlite", "idle_rss_mb"))} | — |"
 out << ""
 
+# Isolation: what a job costs in a child process (issue #11), beside threads.
+iso = [["errand-redis", "thread (default)"], ["errand-redis-process", "process (pre-forked children)"],
+  ["errand-redis-fork", "fork (a child per job)"]]
+thread_cpu = fig(outside, "errand-redis", "cpu_us_per_job")
+out << "| isolation (errand worker, redis) | jobs | drain (jobs/s) | worker CPU per job (µs) | overhead per job vs thread (µs) |"
+out << "| --- | ---: | ---: | ---: | ---: |"
+iso.each do |label, title|
+  cpu = fig(outside, label, "cpu_us_per_job")
+  over = (cpu && thread_cpu) ? cpu - thread_cpu : nil
+  out << "| #{title} | #{n0(fig(outside, label, "jobs"))} | #{n0(fig(outside, label, "drain_rate"))} | #{f2(cpu)} | #{label == "errand-redis" ? "—" : f2(over)} |"
+end
+out << ""
+out << "Worker CPU is the `errand worker` process and its children (user + sys)."
+out << ""
+
 redis = fig(outside, "errand-redis", "drain_rate")
 sk = fig(outside, "sidekiq", "drain_rate")
 sqlite = fig(outside, "errand-sqlite", "drain_rate")
@@ -68,6 +83,11 @@ targets = [
   p99 = inp(inproc, s, "latency_p99")
   targets << ["#{s} enqueue → perform p99 ≤ 1 ms at 1,000 jobs/s (in-process)", "#{f2(p99)} ms", verdict.(p99 && p99 <= 1.0)]
 end
+proc_rate = fig(outside, "errand-redis-process", "drain_rate")
+proc_cpu = fig(outside, "errand-redis-process", "cpu_us_per_job")
+proc_over = (proc_cpu && fig(outside, "errand-redis", "cpu_us_per_job")) ? proc_cpu - fig(outside, "errand-redis", "cpu_us_per_job") : nil
+targets << ["process isolation overhead ≤ 30 µs per job (issue #11)", "#{f2(proc_over)} µs", verdict.(proc_over && proc_over <= 30)]
+targets << ["process isolation ≥ 20,000 jobs/s on Redis (issue #11)", "#{n0(proc_rate)} jobs/s", verdict.(proc_rate && proc_rate >= 20_000)]
 targets << ["idle `errand worker` RSS ≤ 10 MB", "#{f1(idle)} MB (redis)", verdict.(idle && idle <= 10)]
 out << "| target (issue #15) | this run | verdict |"
 out << "| --- | --- | --- |"

@@ -23,6 +23,8 @@ BUILD=${BUILD:-build}
 JOBS=${BENCH_JOBS:-100000}
 SINGLE=${BENCH_SINGLE:-20000}
 DJ_JOBS=${BENCH_DJ_JOBS:-1000}
+FORK_JOBS=${BENCH_FORK_JOBS:-2000}
+PG_LOCK_JOBS=${BENCH_PG_LOCK_JOBS:-20000}
 LAT_S=${BENCH_LATENCY_SECONDS:-5}
 REPEAT=${BENCH_REPEAT:-3}
 INPROC_REPEAT=${BENCH_INPROC_REPEAT:-$REPEAT}
@@ -30,20 +32,36 @@ SCALING=${BENCH_SCALING:-1}
 OUT=docs/BENCHMARKS.md
 SVG_DIR=docs/bench
 if [ "${BENCH_SMOKE:-0}" = 1 ]; then
-  JOBS=2000; SINGLE=500; DJ_JOBS=20; LAT_S=1; REPEAT=1; INPROC_REPEAT=1; OUT=$BUILD/BENCHMARKS.smoke.md
+  JOBS=2000; SINGLE=500; DJ_JOBS=20; FORK_JOBS=50; PG_LOCK_JOBS=500; LAT_S=1; REPEAT=1; INPROC_REPEAT=1; OUT=$BUILD/BENCHMARKS.smoke.md
   SVG_DIR=$BUILD/bench-smoke
   export SCALE_BACKLOGS="500 2000" SCALE_QUEUES="1 10" SCALE_QUEUE_JOBS=1000 SCALE_PROCS="1 2" \
     SCALE_PROC_JOBS=2000 SCALE_LIMIT=120
 fi
 PORT=${BENCH_REDIS_PORT:-$((6400 + RANDOM % 500))}
 WORK=$(mktemp -d)
-trap 'redis-cli -p $PORT shutdown nosave >/dev/null 2>&1 || true; rm -rf "$WORK"' EXIT
+PG_PID=""
+trap 'redis-cli -p $PORT shutdown nosave >/dev/null 2>&1 || true; [ -z "$PG_PID" ] || kill "$PG_PID" 2>/dev/null; rm -rf "$WORK"' EXIT
 STARTED=$(date -u '+%Y-%m-%d %H:%M UTC')
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 
 redis-server --port "$PORT" --bind 127.0.0.1 --save '' --appendonly no --daemonize yes \
   --dir "$WORK" --logfile "$WORK/redis.log" >/dev/null
 for _ in $(seq 50); do redis-cli -p "$PORT" ping >/dev/null 2>&1 && break; sleep 0.1; done
+
+# A throw-away PostgreSQL server (build/errand_pg_bench serve, which keeps it
+# while its stdin is open) when PostgreSQL 15 is installed.
+PG_URL=""; PG_INFO=""
+if [ -x "$BUILD/errand_pg_bench" ] && [ -x /usr/lib/postgresql/15/bin/postgres ]; then
+  mkfifo "$WORK/pg.in"
+  "$BUILD/errand_pg_bench" serve <"$WORK/pg.in" >"$WORK/pg.out" 2>"$WORK/pg.err" &
+  PG_PID=$!
+  exec 9>"$WORK/pg.in"
+  for _ in $(seq 300); do grep -q '^conninfo ' "$WORK/pg.out" 2>/dev/null && break; sleep 0.1; done
+  PG_URL=$(sed -n 's/^url //p' "$WORK/pg.out"); PG_INFO=$(sed -n 's/^conninfo //p' "$WORK/pg.out")
+  [ -n "$PG_URL" ] || echo "bench: no PostgreSQL: $(cat "$WORK/pg.err")" >&2
+else
+  echo "bench: PostgreSQL 15 or build/errand_pg_bench missing; the PostgreSQL rows are skipped" >&2
+fi
 
 # 1. The product: worker processes started as a user starts them, timed from outside.
 OUTSIDE=$WORK/outside.jsonl
@@ -64,6 +82,13 @@ for round in $(seq "$REPEAT"); do
     --worker "$BUILD/errand worker --store $R_URL -r $LIB"
   REDIS_URL=$R_URL outside sidekiq "$R_URL" --jobs "$JOBS" --push "ruby bench/sidekiq_push.rb $R_URL $JOBS" \
     --worker "sidekiq -r ./bench/sidekiq_jobs.rb"
+  # Process isolation: the same worker with each job in a pre-forked child,
+  # and with a fresh child per job (fewer jobs: a fork each).
+  outside errand-redis-process "$R_URL" --jobs "$JOBS" --push "ruby bench/sidekiq_push.rb $R_URL $JOBS" \
+    --worker "$BUILD/errand worker --store $R_URL -r $LIB --isolation process"
+  outside errand-redis-fork "$R_URL" --jobs "$FORK_JOBS" \
+    --push "ruby bench/sidekiq_push.rb $R_URL $FORK_JOBS" \
+    --worker "$BUILD/errand worker --store $R_URL -r $LIB --isolation fork"
   rm -f "$WORK"/product.db*
   outside errand-sqlite "sqlite://$WORK/product.db" --jobs "$JOBS" --push errand \
     --worker "$BUILD/errand worker --store sqlite://$WORK/product.db -r $LIB"
@@ -104,6 +129,7 @@ for round in $(seq "$INPROC_REPEAT"); do
   run_errand memory "memory://bench"
   run_errand sqlite "sqlite://$WORK/bench.db"
   run_errand redis "redis://127.0.0.1:$PORT/12"
+  if [ -n "$PG_URL" ]; then run_errand postgres "$PG_URL"; fi
   echo "== sidekiq" >&2
   line=$(peer 600 "$SHARED/sidekiq_load.rb" "redis://127.0.0.1:$PORT/13" "$SK_JOBS" 10)
   echo "$line" >&2; SK_BULK_ALL+="$line"$'\n'
@@ -116,6 +142,16 @@ for round in $(seq "$INPROC_REPEAT"); do
   line=$(peer 900 "$SHARED/delayed_job_load.rb" "$WORK/dj.sqlite3" "$DJ_JOBS")
   echo "$line" >&2; DJ_ALL+="$line"$'\n'
 done
+
+# PostgreSQL's fetch: FOR UPDATE SKIP LOCKED (what the store does) against
+# Que's advisory locks, 8 connections claiming one job at a time.
+PG_LOCK=""
+if [ -n "$PG_INFO" ]; then
+  echo "== postgres fetch locking" >&2
+  PG_LOCK=$("$BUILD/errand_pg_bench" locking --conninfo "$PG_INFO" --jobs "$PG_LOCK_JOBS" --workers 8) ||
+    echo "bench: errand_pg_bench locking failed" >&2
+  echo "$PG_LOCK" >&2
+fi
 
 # 3. How cost grows with the work.
 if [ "$SCALING" = 1 ]; then
@@ -191,6 +227,34 @@ CPU=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')
   echo "Ratios in this run: redis processing $(ratio "$(val redis process)" "$sk_proc") Sidekiq;"
   echo "redis bulk enqueue $(ratio "$(val redis enqueue_bulk)" "$sk_bulk") Sidekiq;"
   echo "sqlite processing $(ratio "$(val sqlite process)" "$dj_proc") Delayed Job."
+  echo
+  echo "## PostgreSQL (issue #13)"
+  echo
+  if [ -n "$PG_URL" ]; then
+    echo "\`build/errand_bench --store postgres://…\` against a throw-away PostgreSQL $(/usr/lib/postgresql/15/bin/postgres --version | awk '{print $3}')"
+    echo "on loopback (the test suite's server: fsync and full_page_writes off, as for Redis without persistence), in the rounds above. Idle workers wait on LISTEN/NOTIFY, not a short poll."
+    echo
+    echo "| figure | errand postgres |"
+    echo "| --- | ---: |"
+    echo "| enqueue, perform_async loop (jobs/s) | $(fmt "$(val postgres enqueue_single)") |"
+    echo "| enqueue, push_bulk × 1,000 (jobs/s) | $(fmt "$(val postgres enqueue_bulk)") |"
+    echo "| processing, drain (jobs/s) | $(fmt "$(val postgres process)") |"
+    echo "| latency enqueue → perform p50 / p99 / max at 1,000 jobs/s (ms) | $(fmt "$(val postgres latency_p50)" 2) / $(fmt "$(val postgres latency_p99)" 2) / $(fmt "$(val postgres latency_max)" 2) |"
+    echo "| CPU per job of the errand process, user+sys (µs) | $(fmt "$(val postgres cpu_per_job)" 2) |"
+    echo
+    echo "Fetch locking: $PG_LOCK_JOBS jobs claimed and acknowledged one at a time by 8 connections"
+    echo "(\`build/errand_pg_bench locking\`, bench/pg/pg_bench.cc), on the same server:"
+    echo
+    echo "| locking | jobs/s | claims that lost a race |"
+    echo "| --- | ---: | ---: |"
+    printf '%s\n' "$PG_LOCK" | grep -v '^$' | ruby -rjson -ne 'r = JSON.parse($_); puts "| #{r["label"] == "pg-skip-locked" ? "FOR UPDATE SKIP LOCKED (errand)" : "advisory locks (Que)"} | #{r["rate"].round} | #{r["missed"]} |"' || true
+    echo
+    echo "errand uses SKIP LOCKED: the claim is a row update, so a job claimed by a worker that dies stays"
+    echo "claimed in the table for the rescuer, and a connection is needed only while a statement runs"
+    echo "(pool-friendly). Advisory locks write nothing to claim, but hold a session for as long as the job runs."
+  else
+    echo "Not measured in this run: PostgreSQL 15 was not available."
+  fi
   echo
   echo "Peers, as printed (every round):"
   echo

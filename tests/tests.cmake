@@ -91,6 +91,24 @@ if(ERRAND_CLANGXX)
     ENVIRONMENT "FUZZ_SECONDS=4;BUILD=${PROJECT_BINARY_DIR}" TIMEOUT 1800)
 endif()
 
+# Every C++ block of README.md, examples/README.md and docs/*.md compiles
+# (warnings as errors) and the blocks marked `run` run (tests/docs/check_docs.py
+# documents the markers); the self-test proves the checker fails on broken blocks.
+find_package(Python3 REQUIRED COMPONENTS Interpreter)
+set(ERRAND_DOCS_CHECK_ARGS --source-dir ${PROJECT_SOURCE_DIR}
+  --include ${PROJECT_SOURCE_DIR}/include --lib $<TARGET_FILE:errand>
+  --errand $<TARGET_FILE:errand_cli> --cxx ${CMAKE_CXX_COMPILER}
+  "--testing-lib=$<$<TARGET_EXISTS:errand_testing>:$<TARGET_FILE:errand_testing>>")
+if(ERRAND_SANITIZE)
+  list(APPEND ERRAND_DOCS_CHECK_ARGS --cxxflag=-fsanitize=${ERRAND_SANITIZE})
+endif()
+add_test(NAME docs_code_blocks
+  COMMAND Python3::Interpreter ${ERRAND_TESTS_DIR}/docs/check_docs.py ${ERRAND_DOCS_CHECK_ARGS}
+    --work ${PROJECT_BINARY_DIR}/docs_code_blocks)
+add_test(NAME docs_code_blocks_selftest
+  COMMAND Python3::Interpreter ${ERRAND_TESTS_DIR}/docs/selftest.py ${ERRAND_DOCS_CHECK_ARGS})
+set_tests_properties(docs_code_blocks docs_code_blocks_selftest PROPERTIES TIMEOUT 600)
+
 # errand as another project uses it (tests/consumer/): installed into a temp
 # prefix, then examples/service (find_package), a pkg-config program and a
 # generated project built against it, and a job enqueued by the service run

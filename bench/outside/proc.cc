@@ -8,10 +8,12 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
+#include <vector>
 
 namespace bench {
 
@@ -59,6 +61,22 @@ int run_to_end(const std::vector<std::string>& argv, const std::string& log_path
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+namespace {
+
+/// The live children of `pid` (every thread's children list).
+std::vector<pid_t> children_of(pid_t pid) {
+  std::vector<pid_t> out;
+  std::error_code ec;
+  const std::string tasks = "/proc/" + std::to_string(pid) + "/task";
+  for (const auto& t : std::filesystem::directory_iterator(tasks, ec)) {
+    std::ifstream f(t.path() / "children");
+    for (pid_t c = 0; f >> c;) out.push_back(c);
+  }
+  return out;
+}
+
+}  // namespace
+
 double cpu_seconds(pid_t pid) {
   std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
   std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
@@ -70,9 +88,14 @@ double cpu_seconds(pid_t pid) {
   // state is field 3; utime and stime are fields 14 and 15.
   for (int i = 3; i < 14 && in >> field; ++i) {
   }
-  long long utime = 0, stime = 0;
-  in >> utime >> stime;
-  return static_cast<double>(utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+  // Then cutime and cstime: children that exited and were waited for (a
+  // fork-per-job worker's); live children (pre-forked ones) are added below.
+  long long utime = 0, stime = 0, cutime = 0, cstime = 0;
+  in >> utime >> stime >> cutime >> cstime;
+  double total = static_cast<double>(utime + stime + cutime + cstime) /
+                 static_cast<double>(::sysconf(_SC_CLK_TCK));
+  for (pid_t c : children_of(pid)) total += cpu_seconds(c);
+  return total;
 }
 
 std::int64_t status_kb(pid_t pid, const char* field) {

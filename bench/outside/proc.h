@@ -21,7 +21,8 @@ pid_t spawn(const std::vector<std::string>& argv, const std::string& log_path);
 int run_to_end(const std::vector<std::string>& argv, const std::string& log_path,
                std::chrono::seconds limit);
 
-/// user + sys CPU seconds of a running process, all its threads (/proc/PID/stat).
+/// user + sys CPU seconds of a running process, all its threads, and of its
+/// children: live ones (recursively) and those it waited for (/proc/PID/stat).
 double cpu_seconds(pid_t pid);
 
 /// A field of /proc/PID/status in kB (e.g. "VmHWM:", "VmRSS:"); 0 if unreadable.

@@ -168,7 +168,8 @@ Result<Config> parse_config_root(const YAML::Node& root) {
       "cron",        "isolation",   "children",      "max_crashes",   "log_level"};
   for (auto it = root.begin(); it != root.end(); ++it) {
     std::string key = it->first.as<std::string>();
-    const YAML::Node& v = it->second;
+    // A copy: `it->second` lives in a temporary the iterator hands out.
+    const YAML::Node v = it->second;
     if (!known.count(key)) return bad(it->first, "unknown key '" + key + "'");
     if (key == "store") {
       auto s = scalar<std::string>(v, key);
@@ -237,11 +238,11 @@ Result<Config> parse_config_root(const YAML::Node& root) {
       for (auto e = v.begin(); e != v.end(); ++e) {
         CronEntry entry;
         entry.name = e->first.as<std::string>();
-        const YAML::Node& spec = e->second;
+        const YAML::Node spec = e->second;
         if (!spec.IsMap()) return bad(spec, "cron entry '" + entry.name + "' must be a mapping");
         for (auto f = spec.begin(); f != spec.end(); ++f) {
           std::string fk = f->first.as<std::string>();
-          const YAML::Node& fv = f->second;
+          const YAML::Node fv = f->second;
           if (fk == "cron" || fk == "class" || fk == "queue" || fk == "time_zone" ||
               fk == "missed") {
             auto str = scalar<std::string>(fv, fk);
@@ -331,26 +332,6 @@ Result<Config> load_config(const std::string& path) {
   auto c = parse_config(ss.str());
   if (!c) return fail(c.code(), path + ": " + c.error().message());
   return c;
-}
-
-Result<QueueMap> open_queues(const Config& config) {
-  std::map<std::string, std::shared_ptr<Store>> opened;
-  auto get = [&](const std::string& url) -> Result<std::shared_ptr<Store>> {
-    if (auto it = opened.find(url); it != opened.end()) return it->second;
-    auto s = open_store(url);
-    if (!s) return s.error();
-    opened[url] = *s;
-    return *s;
-  };
-  auto def = get(config.store);
-  if (!def) return def.error();
-  QueueMap map(*def);
-  for (const auto& [queue, url] : config.queue_stores) {
-    auto s = get(url);
-    if (!s) return fail(s.code(), "queue '" + queue + "': " + s.error().message());
-    map.define(queue, *s);
-  }
-  return map;
 }
 
 }  // namespace errand

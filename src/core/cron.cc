@@ -222,11 +222,4 @@ Result<std::optional<SystemTime>> CronExpression::next(SystemTime after,
   return std::optional<SystemTime>();
 }
 
-std::string cron_queue(const CronEntry& entry, const Registry* registry) {
-  if (!entry.queue.empty()) return entry.queue;
-  if (registry)
-    if (auto d = registry->find(entry.job_class)) return d->queue;
-  return "default";
-}
-
 }  // namespace errand

@@ -7,6 +7,7 @@
 #include "core/job_context.h"
 #include "core/mutex.h"
 #include "errand/client.h"
+#include "errand/cron.h"
 #include "errand/job.h"
 #include "errand/payload_limits.h"
 
@@ -65,6 +66,14 @@ Status Registry::check() const {
               message +
                   " (register each name once, in one .cc file; ERRAND_JOB_OVERRIDE replaces "
                   "another registration on purpose)");
+}
+
+// Where a cron entry goes: its own queue, else its class's, else "default".
+std::string cron_queue(const CronEntry& entry, const Registry* registry) {
+  if (!entry.queue.empty()) return entry.queue;
+  if (registry)
+    if (auto d = registry->find(entry.job_class)) return d->queue;
+  return "default";
 }
 
 namespace detail {

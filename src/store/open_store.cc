@@ -3,6 +3,7 @@
 
 #include "core/redact.h"
 #include "errand/aggregate.h"
+#include "errand/config.h"
 #include "errand/store.h"
 #include "store/memory/memory_store.h"
 #include "store/postgres/postgres_store.h"
@@ -85,6 +86,27 @@ Status Store::reschedule(const Fetched& job, const std::string& jid, const std::
   item.at = at;
   if (auto st = push(std::span<const PushItem>(&item, 1)); !st) return st;
   return ack(std::span<const Fetched>(&job, 1));
+}
+
+// Opens each store a config names once, however many queues share it.
+Result<QueueMap> open_queues(const Config& config) {
+  std::map<std::string, std::shared_ptr<Store>> opened;
+  auto get = [&](const std::string& url) -> Result<std::shared_ptr<Store>> {
+    if (auto it = opened.find(url); it != opened.end()) return it->second;
+    auto s = open_store(url);
+    if (!s) return s.error();
+    opened[url] = *s;
+    return *s;
+  };
+  auto def = get(config.store);
+  if (!def) return def.error();
+  QueueMap map(*def);
+  for (const auto& [queue, url] : config.queue_stores) {
+    auto s = get(url);
+    if (!s) return fail(s.code(), "queue '" + queue + "': " + s.error().message());
+    map.define(queue, *s);
+  }
+  return map;
 }
 
 }  // namespace errand

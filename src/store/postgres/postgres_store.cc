@@ -4,9 +4,9 @@
 
 #include <algorithm>
 #include <cctype>
-#include <charconv>
 #include <optional>
 
+#include "core/text.h"
 #include "store/postgres/schema.h"
 #include "store/postgres/store_impl.h"
 
@@ -36,27 +36,9 @@ Error bad_url(const std::string& url, const std::string& why) {
                                            "?schema=NAME)");
 }
 
-std::optional<std::string> percent_decode(std::string_view text) {
-  std::string out;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] != '%') {
-      out += text[i];
-      continue;
-    }
-    if (i + 2 >= text.size()) return std::nullopt;
-    int v = 0;
-    auto [end, ec] = std::from_chars(text.data() + i + 1, text.data() + i + 3, v, 16);
-    if (ec != std::errc() || end != text.data() + i + 3) return std::nullopt;
-    out += static_cast<char>(v);
-    i += 2;
-  }
-  return out;
-}
-
 std::optional<std::int64_t> number(std::string_view value) {
-  std::int64_t v = 0;
-  auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
-  if (ec != std::errc() || end != value.data() + value.size() || v < 0) return std::nullopt;
+  auto v = text::parse_number<std::int64_t>(value);
+  if (v && *v < 0) return std::nullopt;
   return v;
 }
 
@@ -77,7 +59,7 @@ Status apply_query(const std::string& url, std::string_view query, PostgresOptio
     const auto eq = pair.find('=');
     const std::string key(pair.substr(0, eq));
     const auto raw = eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1);
-    auto value = percent_decode(raw);
+    auto value = text::percent_decode(raw);
     if (!value) return bad_url(url, "option '" + key + "' is malformed");
     if (key == "schema") {
       if (!valid_schema(*value))
@@ -114,7 +96,7 @@ Result<PostgresOptions> parse_url(const std::string& url) {
   const auto slash = rest.find('/');
   std::string_view authority = rest.substr(0, slash);
   if (slash != std::string_view::npos) {
-    auto db = percent_decode(rest.substr(slash + 1));
+    auto db = text::percent_decode(rest.substr(slash + 1));
     if (!db) return bad_url(url, "the database name is malformed");
     o.dbname = *db;
   }
@@ -122,9 +104,9 @@ Result<PostgresOptions> parse_url(const std::string& url) {
     auto userinfo = authority.substr(0, at);
     authority.remove_prefix(at + 1);
     const auto colon = userinfo.find(':');
-    auto user = percent_decode(userinfo.substr(0, colon));
+    auto user = text::percent_decode(userinfo.substr(0, colon));
     auto pass = colon == std::string_view::npos ? std::optional<std::string>("")
-                                                : percent_decode(userinfo.substr(colon + 1));
+                                                : text::percent_decode(userinfo.substr(colon + 1));
     if (!user || !pass) return bad_url(url, "the user or password is malformed");
     o.user = *user;
     o.password = *pass;

@@ -12,7 +12,7 @@
 #include <cstring>
 #include <utility>
 
-#include "core/redact.h"
+#include "core/text.h"
 
 namespace errand::redis {
 namespace {
@@ -82,41 +82,6 @@ struct CArgv {
   std::vector<std::size_t> lens;
 };
 
-bool starts_with(std::string_view s, std::string_view prefix) {
-  return s.substr(0, prefix.size()) == prefix;
-}
-
-std::string percent_decode(std::string_view in, bool* ok) {
-  std::string out;
-  out.reserve(in.size());
-  for (std::size_t i = 0; i < in.size(); ++i) {
-    if (in[i] != '%') {
-      out.push_back(in[i]);
-      continue;
-    }
-    int v = 0;
-    if (i + 2 >= in.size()) {
-      *ok = false;
-      return out;
-    }
-    auto res = std::from_chars(in.data() + i + 1, in.data() + i + 3, v, 16);
-    if (res.ec != std::errc() || res.ptr != in.data() + i + 3) {
-      *ok = false;
-      return out;
-    }
-    out.push_back(static_cast<char>(v));
-    i += 2;
-  }
-  return out;
-}
-
-template <class Int>
-bool parse_int(std::string_view s, Int* out) {
-  if (s.empty()) return false;
-  auto res = std::from_chars(s.data(), s.data() + s.size(), *out);
-  return res.ec == std::errc() && res.ptr == s.data() + s.size();
-}
-
 }  // namespace
 
 // ---- Endpoint and URL --------------------------------------------------------
@@ -126,106 +91,7 @@ std::string Endpoint::address() const {
   return h + ":" + std::to_string(port);
 }
 
-Result<ParsedUrl> parse_url(std::string_view url) {
-  const std::string shown = redact_url(url);
-  auto bad = [&](const std::string& why) -> Error {
-    return fail(Errc::invalid_argument,
-                "bad redis URL '" + shown + "': " + why +
-                    " (expected redis://[:password@]host:port/db[?namespace=x])");
-  };
-  constexpr std::string_view kScheme = "redis://";
-  if (!starts_with(url, kScheme)) return bad("it must start with redis://");
-  std::string_view rest = url.substr(kScheme.size());
-
-  std::string_view query;
-  if (auto q = rest.find('?'); q != std::string_view::npos) {
-    query = rest.substr(q + 1);
-    rest = rest.substr(0, q);
-  }
-  std::string_view path;
-  if (auto slash = rest.find('/'); slash != std::string_view::npos) {
-    path = rest.substr(slash + 1);
-    rest = rest.substr(0, slash);
-  }
-  ParsedUrl out;
-  Endpoint& ep = out.endpoint;
-
-  if (auto at = rest.rfind('@'); at != std::string_view::npos) {
-    std::string_view userinfo = rest.substr(0, at);
-    rest = rest.substr(at + 1);
-    auto colon = userinfo.find(':');
-    if (colon == std::string_view::npos)
-      return bad("the part before '@' must be ':password' or 'user:password'");
-    bool ok = true;
-    ep.username = percent_decode(userinfo.substr(0, colon), &ok);
-    ep.password = percent_decode(userinfo.substr(colon + 1), &ok);
-    if (!ok) return bad("invalid %-escape in the credentials");
-  }
-
-  std::string_view port_text;
-  if (!rest.empty() && rest.front() == '[') {
-    auto close = rest.find(']');
-    if (close == std::string_view::npos) return bad("unterminated '[' in the host");
-    ep.host = std::string(rest.substr(1, close - 1));
-    std::string_view after = rest.substr(close + 1);
-    if (!after.empty()) {
-      if (after.front() != ':') return bad("unexpected text after the host");
-      port_text = after.substr(1);
-      if (port_text.empty()) return bad("empty port");
-    }
-  } else {
-    auto colon = rest.find(':');
-    ep.host = std::string(rest.substr(0, colon));
-    if (colon != std::string_view::npos) {
-      port_text = rest.substr(colon + 1);
-      if (port_text.empty()) return bad("empty port");
-    }
-  }
-  if (ep.host.empty()) return bad("no host");
-  if (!port_text.empty()) {
-    int port = 0;
-    if (!parse_int(port_text, &port) || port < 1 || port > 65535)
-      return bad("port '" + std::string(port_text) + "' is not a number from 1 to 65535");
-    ep.port = port;
-  }
-  if (!path.empty()) {
-    int db = 0;
-    if (!parse_int(path, &db) || db < 0)
-      return bad("database '" + std::string(path) + "' is not a non-negative integer");
-    ep.db = db;
-  }
-
-  while (!query.empty()) {
-    auto amp = query.find('&');
-    std::string_view pair = query.substr(0, amp);
-    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
-    if (pair.empty()) continue;
-    auto eq = pair.find('=');
-    if (eq == std::string_view::npos)
-      return bad("query parameter '" + std::string(pair) + "' has no value");
-    std::string_view key = pair.substr(0, eq);
-    bool ok = true;
-    std::string value = percent_decode(pair.substr(eq + 1), &ok);
-    if (!ok) return bad("invalid %-escape in '" + std::string(pair) + "'");
-    if (key == "namespace") {
-      out.ns = value;
-    } else if (key == "pool_size") {
-      std::size_t n = 0;
-      if (!parse_int(std::string_view(value), &n) || n == 0)
-        return bad("pool_size must be a positive integer");
-      out.pool_size = n;
-    } else if (key == "connect_timeout_ms" || key == "command_timeout_ms") {
-      std::int64_t ms = 0;
-      if (!parse_int(std::string_view(value), &ms) || ms <= 0)
-        return bad(std::string(key) + " must be a positive integer");
-      (key == "connect_timeout_ms" ? ep.connect_timeout : ep.command_timeout) = milliseconds(ms);
-    } else {
-      return bad("unknown parameter '" + std::string(key) +
-                 "' (known: namespace, pool_size, connect_timeout_ms, command_timeout_ms)");
-    }
-  }
-  return out;
-}
+// parse_url: url.cc.
 
 // ---- replies -----------------------------------------------------------------
 
@@ -248,8 +114,7 @@ std::int64_t integer(const redisReply* r, std::int64_t fallback) noexcept {
   if (r == nullptr) return fallback;
   if (r->type == REDIS_REPLY_INTEGER) return r->integer;
   if (r->type == REDIS_REPLY_STRING) {
-    std::int64_t v = 0;
-    if (parse_int(std::string_view(r->str, r->len), &v)) return v;
+    if (auto v = text::parse_number<std::int64_t>(std::string_view(r->str, r->len))) return *v;
   }
   return fallback;
 }
@@ -438,12 +303,12 @@ Client::Client(const Endpoint& endpoint, std::size_t pool_size)
 Error Client::reply_error(std::string_view what, const redisReply* r) const {
   std::string text(str(r));
   Errc code = Errc::internal;
-  if (starts_with(text, "WRONGTYPE")) {
+  if (text.starts_with("WRONGTYPE")) {
     code = Errc::corrupt;
-  } else if (starts_with(text, "LOADING") || starts_with(text, "BUSY") ||
-             starts_with(text, "MASTERDOWN") || starts_with(text, "TRYAGAIN") ||
-             starts_with(text, "OOM") || starts_with(text, "NOAUTH") ||
-             starts_with(text, "READONLY") || starts_with(text, "CLUSTERDOWN")) {
+  } else if (text.starts_with("LOADING") || text.starts_with("BUSY") ||
+             text.starts_with("MASTERDOWN") || text.starts_with("TRYAGAIN") ||
+             text.starts_with("OOM") || text.starts_with("NOAUTH") ||
+             text.starts_with("READONLY") || text.starts_with("CLUSTERDOWN")) {
     code = Errc::unavailable;
   }
   return fail(code, "redis " + endpoint().address() + ": " + std::string(what) + ": " + text);
@@ -513,7 +378,7 @@ Argv evalsha_argv(const std::string& sha, const Argv& keys, const Argv& args) {
   argv.insert(argv.end(), args.begin(), args.end());
   return argv;
 }
-bool is_noscript(const redisReply* r) { return is_error(r) && starts_with(str(r), "NOSCRIPT"); }
+bool is_noscript(const redisReply* r) { return is_error(r) && str(r).starts_with("NOSCRIPT"); }
 }  // namespace
 
 Result<Reply> Client::eval(const Script& script, const Argv& keys, const Argv& args) {

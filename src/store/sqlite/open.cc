@@ -1,9 +1,9 @@
 // Opening the SQLite store: the URL's options and the checks that turn what
 // SQLite would only call "unable to open database file" into clear errors.
-#include <charconv>
 #include <filesystem>
 #include <optional>
 
+#include "core/text.h"
 #include "store/sqlite/sqlite_store_impl.h"
 
 namespace errand {
@@ -25,9 +25,8 @@ Result<SqliteOptions> parse_spec(const std::string& spec) {
     const auto key = pair.substr(0, eq);
     const auto value = eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1);
     auto number = [&]() -> std::optional<std::int64_t> {
-      std::int64_t v = 0;
-      auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
-      if (ec != std::errc() || end != value.data() + value.size() || v < 0) return std::nullopt;
+      auto v = text::parse_number<std::int64_t>(value);
+      if (v && *v < 0) return std::nullopt;
       return v;
     };
     auto bad = [&] {
