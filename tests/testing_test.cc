@@ -252,6 +252,17 @@ TEST_F(Testing, PerformInWaitsForTheManualClock) {
   EXPECT_EQ(runs(), std::vector<std::string>{"welcome 3 fr"});
 }
 
+TEST_F(Testing, WithTheDefaultClockAScheduledJobIsDueAfterItsDelay) {
+  et::Fake fake;  // starts at the current time, in whole seconds
+  for (int i = 0; i < 50; ++i)
+    fake.client().perform_in<HarnessWelcome>(std::chrono::milliseconds(1234 * i), i, "en").value();
+  EXPECT_EQ(et::drain(), 1u) << "only the one due at once";
+  for (int i = 1; i < 50; ++i) {
+    fake.advance(1234ms);
+    EXPECT_EQ(et::drain(), 1u) << "job " << i << " is due exactly after its delay";
+  }
+}
+
 TEST_F(Testing, AdvanceEnqueuesEachCronTick) {
   et::HarnessOptions o;
   o.start = errand::from_epoch(1767225600);  // 2026-01-01 00:00:00 UTC

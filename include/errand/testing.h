@@ -61,7 +61,9 @@ struct HarnessOptions {
   ClientChain client_middleware;  ///< run on every push, as a Client's would
   ServerChain server_middleware;  ///< wraps every perform(), as a Server's would
   int max_retries = 25;           ///< what `retry: true` means (ServerOptions::max_retries)
-  /// Where the manual clock starts; nullopt: the current time.
+  /// Where the manual clock starts; nullopt: the current time in whole
+  /// seconds (payload times are epoch seconds in a double: whole seconds
+  /// keep `at == clock().now() + 5min` exact).
   std::optional<SystemTime> start;
   Registry* registry = nullptr;  ///< the job classes; nullptr: Registry::global()
 };

@@ -146,8 +146,11 @@ void Harness::State::record(EnqueuedJob job) {
 
 std::optional<EnqueuedJob> Harness::State::take_due(SystemTime now) {
   MutexLock lk(mu);
+  // Payload times are epoch seconds in a double (sub-microsecond rounding):
+  // a job due "at now" must not miss by a few hundred nanoseconds.
+  const SystemTime due_by = now + std::chrono::microseconds(1);
   auto it = std::find_if(jobs.begin(), jobs.end(),
-                         [&](const EnqueuedJob& j) { return !j.at || *j.at <= now; });
+                         [&](const EnqueuedJob& j) { return !j.at || *j.at <= due_by; });
   if (it == jobs.end()) return std::nullopt;
   EnqueuedJob job = std::move(*it);
   jobs.erase(it);
@@ -155,7 +158,8 @@ std::optional<EnqueuedJob> Harness::State::take_due(SystemTime now) {
 }
 
 Harness::Harness(HarnessOptions options)
-    : clock_(options.start.value_or(std::chrono::system_clock::now())),
+    : clock_(options.start.value_or(
+          std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()))),
       state_(std::make_shared<State>()) {
   state_->options = std::move(options);
   state_->clock = &clock_;
