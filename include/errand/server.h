@@ -105,6 +105,10 @@ struct ServerOptions {
   std::chrono::milliseconds cron_interval{250};
   /// How often the paused queues are read from the store.
   std::chrono::milliseconds pause_refresh_interval{1'000};
+  /// How often, while jobs run, the stores are asked whether one of them was
+  /// cancelled (Client::cancel): a cancelled job's stop token fires within
+  /// about this long.
+  std::chrono::milliseconds cancel_poll_interval{250};
   /// Jobs claimed at most per blocking fetch for the threads waiting (0:
   /// concurrency). While jobs are short (under 2 ms on average) the fetcher
   /// also reads ahead up to 8 × concurrency; see docs/internals.md.

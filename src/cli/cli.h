@@ -61,5 +61,6 @@ void add_worker_command(CLI::App& app, Context& ctx);
 void add_enqueue_command(CLI::App& app, Context& ctx);
 void add_admin_commands(CLI::App& app, Context& ctx);
 void add_demo_command(CLI::App& app, Context& ctx);
+void add_status_commands(CLI::App& app, Context& ctx);
 
 }  // namespace errand::cli

@@ -74,7 +74,23 @@ class Settle {
         std::array<log::Field, 3>{{{"class", v.display_class}, {"jid", v.jid}, {"queue", v.queue}}},
         elapsed);
   }
+  /// Records the job's new state for Client::status (stores that keep it).
+  /// A failure is logged, never retried: status is a view for people.
+  void record(JobState state, std::string result = {}, std::string error = {}) {
+    const std::string jid = job_ ? job_->view().jid : std::string();
+    if (!src_.status || jid.empty()) return;
+    StatusUpdate u;
+    u.jid = jid;
+    u.state = state;
+    u.result = std::move(result);
+    u.error = std::move(error);
+    u.now = rt_.now();
+    u.ttl_seconds = desc_ ? desc_->result_ttl : JobOptions{}.result_ttl;
+    if (auto st = store_.record_status(u); !st)
+      log::warn("cannot record job status", {{"jid", jid}, {"error", st.message()}});
+  }
   void finished(const Outcome& out);
+  void cancelled();
   void failed(const Outcome& out);
   void policy(Json& doc, const Outcome& out);
   void park(const std::string& why);
@@ -116,6 +132,7 @@ void Settle::run(const Outcome& out) {
       ack_inline();
       flow::release(store_, job_->view().unique);
       rt_.expired.fetch_add(1);
+      record(JobState::dead, {}, "errand::Expired: not started before its expires_at");
       return;
     case K::deferred: {
       log_job(log::Level::debug, "deferred: " + out.error_message, 0);
@@ -127,6 +144,9 @@ void Settle::run(const Outcome& out) {
     }
     case K::bad_payload:
       park(out.error_message);
+      return;
+    case K::cancelled:
+      cancelled();
       return;
   }
 }
@@ -145,7 +165,20 @@ void Settle::finished(const Outcome& out) {
   } else {
     ack_inline();  // an in-process store: no round trip to save
   }
+  if (done)
+    record(JobState::succeeded, out.result);
+  else
+    record(JobState::dead, {}, "errand::Discard: " + out.error_message);
   if (!done) rt_.discarded.fetch_add(1);
+  count_processed();
+}
+
+void Settle::cancelled() {
+  log_job(log::Level::info, "cancelled", 0);
+  ack_inline();
+  const auto& unique = job_->view().unique;
+  if (unique.held_until(flow::UniqueUntil::executed)) flow::release(store_, unique);
+  record(JobState::cancelled);
   count_processed();
 }
 
@@ -193,6 +226,7 @@ void Settle::policy(Json& doc, const Outcome& out) {
       apply("retry", [&] { return store_.retry(w_.job, jid, text, plan.at); });
       rt_.note_due(plan.at);
       rt_.retried.fetch_add(1);
+      record(JobState::retrying, {}, out.error_class + ": " + out.error_message);
       break;
     case FailureOutcome::Kind::dead:
       log::warn("moved to the dead set: " + out.error_class + ": " + out.error_message,
@@ -200,6 +234,7 @@ void Settle::policy(Json& doc, const Outcome& out) {
       apply("kill", [&] { return store_.kill(w_.job, jid, text, rt_.now(), rt_.options.dead); });
       rt_.dead.fetch_add(1);
       if (unique.held_until(flow::UniqueUntil::executed)) flow::release(store_, unique);
+      record(JobState::dead, {}, out.error_class + ": " + out.error_message);
       break;
     case FailureOutcome::Kind::drop:
       log::warn(
@@ -208,6 +243,7 @@ void Settle::policy(Json& doc, const Outcome& out) {
       ack_inline();
       rt_.discarded.fetch_add(1);
       if (unique.held_until(flow::UniqueUntil::executed)) flow::release(store_, unique);
+      record(JobState::dead, {}, out.error_class + ": " + out.error_message);
       break;
   }
   if (plan.run_death_handlers)
