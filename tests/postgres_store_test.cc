@@ -162,7 +162,7 @@ TEST_F(PostgresStore, ProcessesOpeningAtOnceMigrateOnce) {
   for (auto& t : threads) t.join();
   EXPECT_EQ(opened.load(), 6);
   EXPECT_EQ(server()->raw()->value("SELECT value FROM racing.meta WHERE key = 'schema_version'"),
-            "1");
+            "2");
 }
 
 // Only a NOTIFY can wake this fetcher in time: its safety-net poll is a

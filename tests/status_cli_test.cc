@@ -43,9 +43,12 @@ class StatusCliTest : public ::testing::TestWithParam<std::string> {
         dir_, url_, std::vector<std::string>{"-r", kTestJobs, "-q", "results", "-c", "2"});
   }
 
-  std::string push(const char* cls, Json args) {
+  /// Pushes by name: the options of the class (in the jobs library) are
+  /// not known here, so the queue and retry are given.
+  std::string push(const char* cls, Json args, Retry retry = Retry{0}) {
     PushOptions o;
     o.queue = "results";
+    o.retry = retry;
     auto jid = client_->push(named(cls), std::move(args), o);
     EXPECT_TRUE(jid.ok()) << jid.error().message();
     return jid.ok() ? *jid : std::string();
@@ -70,7 +73,7 @@ TEST_P(StatusCliTest, ResultsAndFailuresAreReadBack) {
   auto w = worker();
   auto done = client_->wait(ok, std::chrono::seconds(60));
   ASSERT_TRUE(done.ok()) << done.error().message();
-  ASSERT_EQ(done->state, JobState::succeeded) << w->output();
+  ASSERT_EQ(done->state, JobState::succeeded) << done->error << "\n" << w->output();
   auto result = client_->result<Json>(ok);
   ASSERT_TRUE(result.ok()) << result.error().message();
   EXPECT_EQ(*result, (Json{{"n", 7}, {"square", 49}}));

@@ -31,7 +31,8 @@ class WebStatusTest : public ::testing::Test {
   }
 
   std::string push(const std::string& jid) {
-    PushItem item{"default", jid, R"({"class":"X","args":[],"jid":")" + jid + R"(","queue":"default"})"};
+    PushItem item{"default", jid,
+                  R"({"class":"X","args":[],"jid":")" + jid + R"(","queue":"default"})"};
     EXPECT_TRUE(store_->push(std::vector<PushItem>{item}).ok());
     return jid;
   }
@@ -74,9 +75,9 @@ TEST_F(WebStatusTest, CancelNeedsTheCsrfTokenThenCancels) {
   std::string cookie = csrf->get_header_value("Set-Cookie");
   cookie = cookie.substr(0, cookie.find(';'));
   const std::string token = Json::parse(csrf->body)["token"];
-  auto done = c.Post("/api/status/victim/cancel", httplib::Headers{{"Cookie", cookie}},
-                     "_csrf=" + token + "&back=%2Fstatus%2Fvictim",
-                     "application/x-www-form-urlencoded");
+  auto done =
+      c.Post("/api/status/victim/cancel", httplib::Headers{{"Cookie", cookie}},
+             "_csrf=" + token + "&back=%2Fstatus%2Fvictim", "application/x-www-form-urlencoded");
   ASSERT_TRUE(done);
   EXPECT_EQ(done->status, 303);
   EXPECT_EQ(done->get_header_value("Location"), "/status/victim?done=cancel&n=1");
