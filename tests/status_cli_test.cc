@@ -38,9 +38,10 @@ class StatusCliTest : public ::testing::TestWithParam<std::string> {
     client_ = std::make_unique<Client>(std::move(client).value());
   }
 
-  std::unique_ptr<Worker> worker() {
-    return std::make_unique<Worker>(
-        dir_, url_, std::vector<std::string>{"-r", kTestJobs, "-q", "results", "-c", "2"});
+  std::unique_ptr<Worker> worker(std::vector<std::string> extra = {}) {
+    std::vector<std::string> flags{"-r", kTestJobs, "-q", "results", "-c", "2"};
+    flags.insert(flags.end(), extra.begin(), extra.end());
+    return std::make_unique<Worker>(dir_, url_, flags);
   }
 
   /// Pushes by name: the options of the class (in the jobs library) are
@@ -132,6 +133,24 @@ TEST_P(StatusCliTest, CancelRemovesAWaitingJobBeforeItRuns) {
   ASSERT_TRUE(done.ok()) << done.error().message();
   EXPECT_EQ(done->state, JobState::succeeded);
   EXPECT_EQ(state_of(jid), JobState::cancelled) << "it never ran";
+  EXPECT_EQ(w->stop(), 0) << w->output();
+}
+
+TEST_P(StatusCliTest, ResultsComeBackFromChildProcessesAndCancelReachesThem) {
+  auto w = worker({"--isolation", "process"});
+  const std::string ok = push("ResultWork", Json::array({12}));
+  auto done = client_->wait(ok, std::chrono::seconds(60));
+  ASSERT_TRUE(done.ok()) << done.error().message();
+  ASSERT_EQ(done->state, JobState::succeeded) << done->error << "\n" << w->output();
+  EXPECT_EQ(client_->result<Json>(ok).value()["square"], 144);
+  const std::string long_one = push("StoppableWork", Json::array({600}));
+  ASSERT_TRUE(eventually(std::chrono::seconds(60), [&] {
+    return state_of(long_one) == JobState::running;
+  })) << w->output();
+  ASSERT_TRUE(client_->cancel(long_one).ok());
+  auto st = client_->wait(long_one, std::chrono::seconds(10));
+  ASSERT_TRUE(st.ok()) << st.error().message();
+  EXPECT_EQ(st->state, JobState::cancelled) << w->output();
   EXPECT_EQ(w->stop(), 0) << w->output();
 }
 

@@ -506,7 +506,7 @@ class MemoryStore final : public Store {
     if (!where) return rec.value_or(JobStatus{});
     if (rec) {
       if (where->error.empty()) where->error = rec->error;
-      where->process = rec->process;
+      if (where->state == JobState::running) where->process = rec->process;
       where->cancel_requested = rec->cancel_requested;
       where->updated_at = rec->updated_at;
     }

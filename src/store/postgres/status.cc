@@ -70,7 +70,7 @@ Result<JobStatus> PgStore::job_status(const std::string& jid, double now) {
     }
     if (rec) {
       if (where->error.empty()) where->error = rec->error;
-      where->process = rec->process;
+      if (where->state == JobState::running) where->process = rec->process;
       where->cancel_requested = rec->cancel_requested;
       where->updated_at = rec->updated_at;
     }

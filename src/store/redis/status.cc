@@ -85,6 +85,7 @@ Result<JobStatus> StatusKeeper::get(const std::string& jid) {
     s.state = where == "retry" ? JobState::retrying : JobState::dead;
     if (auto e = store_util::payload_error(str(at(r, 1))); !e.empty()) s.error = e;
   }
+  if (s.state != JobState::running) s.process.clear();  // a rescued job's old runner
   return s;
 }
 
