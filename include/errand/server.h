@@ -109,6 +109,13 @@ struct ServerOptions {
   /// cancelled (Client::cancel): a cancelled job's stop token fires within
   /// about this long.
   std::chrono::milliseconds cancel_poll_interval{250};
+  /// Record each job's status on stores that keep it (StoreCapabilities::
+  /// status): running when it starts, then succeeded with its result,
+  /// retrying, dead or cancelled; two store writes per job. False: nothing
+  /// is recorded (Client::status still derives queued, scheduled, running,
+  /// retrying and dead from where a job sits, and cancel still works), for
+  /// the last bit of throughput when nobody reads results.
+  bool record_status = true;
   /// Jobs claimed at most per blocking fetch for the threads waiting (0:
   /// concurrency). While jobs are short (under 2 ms on average) the fetcher
   /// also reads ahead up to 8 × concurrency; see docs/internals.md.

@@ -161,7 +161,7 @@ std::optional<Outcome> Processor::admit(Work& w, DecodedJob& job, const JobDescr
 }
 
 void Processor::record_running(const Work& w, const JobView& v, const JobDescriptor* desc) {
-  if (!w.source->status || v.jid.empty()) return;
+  if (!w.source->status || !rt_.options.record_status || v.jid.empty()) return;
   StatusUpdate u;
   u.jid = v.jid;
   u.state = JobState::running;

@@ -78,7 +78,7 @@ class Settle {
   /// A failure is logged, never retried: status is a view for people.
   void record(JobState state, std::string result = {}, std::string error = {}) {
     const std::string jid = job_ ? job_->view().jid : std::string();
-    if (!src_.status || jid.empty()) return;
+    if (!src_.status || !rt_.options.record_status || jid.empty()) return;
     StatusUpdate u;
     u.jid = jid;
     u.state = state;
