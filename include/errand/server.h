@@ -110,8 +110,8 @@ struct ServerOptions {
   /// about this long.
   std::chrono::milliseconds cancel_poll_interval{250};
   /// Record each job's status on stores that keep it (StoreCapabilities::
-  /// status): running when it starts, then succeeded with its result,
-  /// retrying, dead or cancelled; two store writes per job. False: nothing
+  /// status): succeeded with its result (stored with the acks, one write per
+  /// batch), retrying, dead or cancelled (one write each). False: nothing
   /// is recorded (Client::status still derives queued, scheduled, running,
   /// retrying and dead from where a job sits, and cancel still works), for
   /// the last bit of throughput when nobody reads results.

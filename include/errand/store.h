@@ -336,10 +336,16 @@ class Store {
   // Stores without capabilities().status return Errc::unsupported (the
   // defaults). Records expire `ttl_seconds` after they were written.
 
-  /// Records `update` for its jid: running (keeps a pending cancel request),
-  /// succeeded (with the result), retrying, dead, cancelled. Wakes
-  /// wait_status() callers in every process when the state is final.
-  virtual Status record_status(const StatusUpdate& update);
+  /// Records each update for its jid, in order, in one write where the store
+  /// can (the server batches the statuses of finished jobs with their acks):
+  /// running (keeps a pending cancel request), succeeded (with the result),
+  /// retrying, dead, cancelled. Wakes wait_status() callers in every process
+  /// for each final state.
+  virtual Status record_status(std::span<const StatusUpdate> updates);
+  /// One update (the batch of one).
+  Status record_status(const StatusUpdate& update) {
+    return record_status(std::span<const StatusUpdate>(&update, 1));
+  }
   /// The job's status at `now`. A job waiting in a queue is queued, one in
   /// the scheduled set scheduled, in the retry set retrying, in the dead set
   /// dead (with the payload's error); a claimed job running; otherwise the
@@ -422,7 +428,8 @@ class ForwardingStore : public Store {
   Result<bool> lock_acquire_within(const AppTransaction& txn, const std::string& key,
                                    const std::string& holder, double now,
                                    double expires_at) override;
-  Status record_status(const StatusUpdate& update) override;
+  using Store::record_status;
+  Status record_status(std::span<const StatusUpdate> updates) override;
   Result<JobStatus> job_status(const std::string& jid, double now) override;
   Result<JobStatus> wait_status(const std::string& jid, std::chrono::milliseconds timeout) override;
   Result<JobState> cancel_job(const std::string& jid, double now, double ttl_seconds) override;

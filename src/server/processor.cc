@@ -160,19 +160,6 @@ std::optional<Outcome> Processor::admit(Work& w, DecodedJob& job, const JobDescr
   return std::nullopt;
 }
 
-void Processor::record_running(const Work& w, const JobView& v, const JobDescriptor* desc) {
-  if (!w.source->status || !rt_.options.record_status || v.jid.empty()) return;
-  StatusUpdate u;
-  u.jid = v.jid;
-  u.state = JobState::running;
-  u.process = rt_.identity;
-  u.now = rt_.now();
-  u.ttl_seconds = desc ? desc->result_ttl : JobOptions{}.result_ttl;
-  // Status is a view for people: a store hiccup here must not fail the job.
-  if (auto st = w.source->store->record_status(u); !st)
-    log::warn("cannot record job status", {{"jid", v.jid}, {"error", st.message()}});
-}
-
 Isolation Processor::isolation_for(const Work& w, const JobDescriptor* desc) const {
   if (desc && desc->isolation != Isolation::inherit) return desc->isolation;
   if (w.source->isolated_queues)
@@ -249,7 +236,6 @@ void Processor::process(Work& w) {
   if (desc && desc->timeout > 0 && mode == Isolation::thread)
     claim.set_deadline(started + desc->timeout);
   claim.set_jid(v.jid);
-  record_running(w, v, desc.get());
   if (rt_.options.log_jobs)
     log::write(log::Level::info, "start",
                {{"class", v.display_class}, {"jid", v.jid}, {"queue", v.queue}});

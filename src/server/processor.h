@@ -40,8 +40,6 @@ class Processor {
   /// now; otherwise the limit slots it holds are in `held`.
   std::optional<Outcome> admit(Work& w, DecodedJob& job, const JobDescriptor* desc, double started,
                                flow::HeldSlots& held);
-  /// Records the job running (stores that keep status); failures are logged.
-  void record_running(const Work& w, const JobView& v, const JobDescriptor* desc);
   /// Where this job runs: its class's isolation, else its queue's, else the server's.
   Isolation isolation_for(const Work& w, const JobDescriptor* desc) const;
   /// Runs the admitted job on this thread or in a child process.

@@ -1,6 +1,7 @@
 #include "server/settle.h"
 
 #include <array>
+#include <optional>
 
 #include "core/log.h"
 #include "errand/payload_limits.h"
@@ -77,8 +78,16 @@ class Settle {
   /// Records the job's new state for Client::status (stores that keep it).
   /// A failure is logged, never retried: status is a view for people.
   void record(JobState state, std::string result = {}, std::string error = {}) {
+    auto u = update(state, std::move(result), std::move(error));
+    if (!u) return;
+    if (auto st = store_.record_status(*u); !st)
+      log::warn("cannot record job status", {{"jid", u->jid}, {"error", st.message()}});
+  }
+  /// The record of the job's new state; nullopt when none is kept (the store
+  /// keeps no status, or the server records none).
+  std::optional<StatusUpdate> update(JobState state, std::string result, std::string error) {
     const std::string jid = job_ ? job_->view().jid : std::string();
-    if (!src_.status || !rt_.options.record_status || jid.empty()) return;
+    if (!src_.status || !rt_.options.record_status || jid.empty()) return std::nullopt;
     StatusUpdate u;
     u.jid = jid;
     u.state = state;
@@ -86,8 +95,7 @@ class Settle {
     u.error = std::move(error);
     u.now = rt_.now();
     u.ttl_seconds = desc_ ? desc_->result_ttl : JobOptions{}.result_ttl;
-    if (auto st = store_.record_status(u); !st)
-      log::warn("cannot record job status", {{"jid", jid}, {"error", st.message()}});
+    return u;
   }
   void finished(const Outcome& out);
   void cancelled();
@@ -161,7 +169,16 @@ void Settle::finished(const Outcome& out) {
     ack_inline();
     flow::release(store_, unique);
   } else if (src_.acker) {
-    src_.acker->add(std::move(w_.job));  // batched, from the acker's thread
+    // Batched, from the acker's thread, with the status record.
+    auto u = done ? update(JobState::succeeded, out.result, {})
+                  : update(JobState::dead, {}, "errand::Discard: " + out.error_message);
+    if (u)
+      src_.acker->add(std::move(w_.job), std::move(*u));
+    else
+      src_.acker->add(std::move(w_.job));
+    if (!done) rt_.discarded.fetch_add(1);
+    count_processed();
+    return;
   } else {
     ack_inline();  // an in-process store: no round trip to save
   }

@@ -29,7 +29,7 @@ std::optional<JobState> job_state_from_string(std::string_view text) noexcept {
   return std::nullopt;
 }
 
-Status Store::record_status(const StatusUpdate&) { return no_status(*this); }
+Status Store::record_status(std::span<const StatusUpdate>) { return no_status(*this); }
 Result<JobStatus> Store::job_status(const std::string&, double) { return no_status(*this); }
 Result<JobStatus> Store::wait_status(const std::string&, std::chrono::milliseconds) {
   return no_status(*this);
@@ -39,8 +39,8 @@ Result<std::vector<std::string>> Store::cancel_requests(std::span<const std::str
   return no_status(*this);
 }
 
-Status ForwardingStore::record_status(const StatusUpdate& update) {
-  return inner_->record_status(update);
+Status ForwardingStore::record_status(std::span<const StatusUpdate> updates) {
+  return inner_->record_status(updates);
 }
 Result<JobStatus> ForwardingStore::job_status(const std::string& jid, double now) {
   return inner_->job_status(jid, now);

@@ -58,6 +58,7 @@ TEST_P(StoreConformance, StatusIsDerivedFromWhereTheJobSits) {
   auto got = fetch(*store, {"default"});
   ASSERT_EQ(got.size(), 1u);
   EXPECT_EQ(status_of(*store, "waiting").state, JobState::running) << "claimed";
+  EXPECT_EQ(status_of(*store, "waiting").process, "host:1:owner") << "the claim's owner";
   const std::string failed =
       job_payload("waiting", "default", R"("error_class":"RuntimeError","error_message":"boom")");
   ASSERT_TRUE(store->retry(got[0], "waiting", failed, wall() + 3600).ok());

@@ -490,8 +490,8 @@ class MemoryStore final : public Store {
 
   // ---- status: the records in book_, the rest from where the job sits ----
 
-  Status record_status(const StatusUpdate& u) override {
-    book_.record(u);
+  Status record_status(std::span<const StatusUpdate> updates) override {
+    for (const auto& u : updates) book_.record(u);
     return {};
   }
 
@@ -506,7 +506,8 @@ class MemoryStore final : public Store {
     if (!where) return rec.value_or(JobStatus{});
     if (rec) {
       if (where->error.empty()) where->error = rec->error;
-      if (where->state == JobState::running) where->process = rec->process;
+      if (where->state == JobState::running && where->process.empty())
+        where->process = rec->process;
       where->cancel_requested = rec->cancel_requested;
       where->updated_at = rec->updated_at;
     }
@@ -572,7 +573,11 @@ class MemoryStore final : public Store {
         for (const auto& job : lane)
           if (job.jid == jid) return at(JobState::queued);
     for (const auto& [id, c] : claimed_)
-      if (c.jid == jid) return at(JobState::running);
+      if (c.jid == jid) {
+        JobStatus s = at(JobState::running);
+        s.process = c.owner;  // the claim's owner runs it
+        return s;
+      }
     const std::pair<SetKind, JobState> sets[] = {{SetKind::scheduled, JobState::scheduled},
                                                  {SetKind::retry, JobState::retrying},
                                                  {SetKind::dead, JobState::dead}};

@@ -207,7 +207,9 @@ constexpr std::array<std::pair<S, const char*>, kStatementCount> kSql{{
     {kStatusGet,
      "SELECT state, result, error, process, cancel, updated_at FROM @.job_status "
      "WHERE jid = $1 AND expires >= $2"},
-    {kStatusLocate, "SELECT state, payload FROM @.jobs WHERE jid = $1 ORDER BY id DESC LIMIT 1"},
+    {kStatusLocate,
+     "SELECT state, payload, coalesce(owner, '') FROM @.jobs WHERE jid = $1 "
+     "ORDER BY id DESC LIMIT 1"},
     // $1 jid. A row being claimed is locked: this waits, then sees it claimed.
     {kStatusCancelWaiting,
      "DELETE FROM @.jobs WHERE jid = $1 AND state IN ('queued', 'scheduled', 'retry')"},

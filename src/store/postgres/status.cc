@@ -1,6 +1,8 @@
 // The PostgreSQL store's job status: the job_status table (schema v2) for
 // what the worker recorded, the jobs table for where a job sits, and
 // LISTEN/NOTIFY on status_channel_ for wait_status().
+#include <optional>
+
 #include "store/memory/status_book.h"
 #include "store/memory/store_util.h"
 #include "store/postgres/store_impl.h"
@@ -28,7 +30,10 @@ std::optional<JobStatus> located(Conn& conn, const std::string& jid) {
   const auto state = r.text(0, 0);
   JobStatus s;
   if (state == "queued") s.state = JobState::queued;
-  if (state == "claimed") s.state = JobState::running;
+  if (state == "claimed") {
+    s.state = JobState::running;
+    s.process = r.str(0, 2);  // the claim's owner runs it
+  }
   if (state == "scheduled") s.state = JobState::scheduled;
   if (state == "retry" || state == "dead") {
     s.state = state == "retry" ? JobState::retrying : JobState::dead;
@@ -46,13 +51,18 @@ Params record_params(const StatusUpdate& u, const std::string& channel) {
 
 }  // namespace
 
-Status PgStore::record_status(const StatusUpdate& u) {
+Status PgStore::record_status(std::span<const StatusUpdate> updates) {
+  if (updates.empty()) return {};
+  const double now = updates.front().now;
   double last = status_purged_at_.load();
-  const bool purge = u.now - last >= 60 && status_purged_at_.compare_exchange_strong(last, u.now);
+  const bool purge = now - last >= 60 && status_purged_at_.compare_exchange_strong(last, now);
   return guarded("record_status", [&]() -> Status {
     Lease conn = lease();
-    conn->run(kStatusRecord, record_params(u, status_channel_));
-    if (purge) conn->run(kStatusPurge, Params().add(u.now));
+    std::optional<Txn> txn;
+    if (updates.size() > 1) txn.emplace(*conn);
+    for (const auto& u : updates) conn->run(kStatusRecord, record_params(u, status_channel_));
+    if (purge) conn->run(kStatusPurge, Params().add(now));
+    if (txn) txn->commit();
     return {};
   });
 }
@@ -70,7 +80,8 @@ Result<JobStatus> PgStore::job_status(const std::string& jid, double now) {
     }
     if (rec) {
       if (where->error.empty()) where->error = rec->error;
-      if (where->state == JobState::running) where->process = rec->process;
+      if (where->state == JobState::running && where->process.empty())
+        where->process = rec->process;
       where->cancel_requested = rec->cancel_requested;
       where->updated_at = rec->updated_at;
     }

@@ -107,7 +107,7 @@ class PgStore final : public Store {
   // status.cc: final records NOTIFY status_channel_ with the jid; waiters
   // sleep on status_listener_ (a second LISTEN connection, opened by the
   // first wait_status()).
-  Status record_status(const StatusUpdate& update) override;
+  Status record_status(std::span<const StatusUpdate> updates) override;
   Result<JobStatus> job_status(const std::string& jid, double now) override;
   Result<JobStatus> wait_status(const std::string& jid, std::chrono::milliseconds timeout) override;
   Result<JobState> cancel_job(const std::string& jid, double now, double ttl_seconds) override;

@@ -533,7 +533,9 @@ class RedisStore final : public Store {
     return out;
   }
 
-  Status record_status(const StatusUpdate& u) override { return status_.record(u); }
+  Status record_status(std::span<const StatusUpdate> updates) override {
+    return status_.record(updates);
+  }
   Result<JobStatus> job_status(const std::string& jid, double) override { return status_.get(jid); }
   Result<JobStatus> wait_status(const std::string& jid, milliseconds timeout) override {
     return status_.wait(jid, timeout);

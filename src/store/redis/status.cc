@@ -52,9 +52,16 @@ Argv StatusKeeper::scan_keys() const {
           prefix_ + "errand:inprogress"};
 }
 
-Status StatusKeeper::record(const StatusUpdate& u) {
-  const std::string k = status_key(u.jid);
+Status StatusKeeper::record(std::span<const StatusUpdate> updates) {
+  if (updates.empty()) return {};
   std::vector<Argv> cmds;
+  for (const auto& u : updates) add_record(cmds, u);
+  auto r = client_.multi(cmds);
+  return r ? Status() : r.status();
+}
+
+void StatusKeeper::add_record(std::vector<Argv>& cmds, const StatusUpdate& u) const {
+  const std::string k = status_key(u.jid);
   cmds.push_back({"HSET", k, "state", std::string(to_string(u.state)), "result", u.result, "error",
                   u.error, "process", u.process, "at", epoch_text(u.now)});
   // A running record keeps a pending cancel request; any other state ends it.
@@ -62,8 +69,6 @@ Status StatusKeeper::record(const StatusUpdate& u) {
   // At the record's end in epoch seconds, as the other stores count it.
   cmds.push_back({"EXPIREAT", k, seconds(u.now + u.ttl_seconds)});
   if (is_final(u.state)) cmds.push_back({"PUBLISH", k, std::string(to_string(u.state))});
-  auto r = client_.multi(cmds);
-  return r ? Status() : r.status();
 }
 
 Result<JobStatus> StatusKeeper::get(const std::string& jid) {
@@ -80,7 +85,10 @@ Result<JobStatus> StatusKeeper::get(const std::string& jid) {
   JobStatus s = recorded;
   if (where == "queued") s.state = JobState::queued;
   if (where == "scheduled") s.state = JobState::scheduled;
-  if (where == "claimed") s.state = JobState::running;
+  if (where == "claimed") {
+    s.state = JobState::running;
+    if (size(r) > 2 && !str(at(r, 2)).empty()) s.process = std::string(str(at(r, 2)));
+  }
   if (where == "retry" || where == "dead") {
     s.state = where == "retry" ? JobState::retrying : JobState::dead;
     if (auto e = store_util::payload_error(str(at(r, 1))); !e.empty()) s.error = e;

@@ -25,7 +25,7 @@ class StatusKeeper {
  public:
   StatusKeeper(Client& client, std::string prefix);
 
-  Status record(const StatusUpdate& u);
+  Status record(std::span<const StatusUpdate> updates);
   Result<JobStatus> get(const std::string& jid);
   /// Subscribes on a connection of its own, then waits for the PUBLISH of a
   /// final state (or the timeout).
@@ -36,6 +36,8 @@ class StatusKeeper {
  private:
   std::string status_key(const std::string& jid) const { return prefix_ + "errand:status:" + jid; }
   Argv scan_keys() const;
+  /// The commands that store `u` (in a MULTI with the others of its batch).
+  void add_record(std::vector<Argv>& cmds, const StatusUpdate& u) const;
 
   Client& client_;
   const std::string prefix_;

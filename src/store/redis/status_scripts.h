@@ -34,7 +34,7 @@ namespace errand::redis::lua {
   "    local base = ARGV[1] .. 'errand:inprogress:' .. owner\n"                          \
   "    for _, q in ipairs(redis.call('SMEMBERS', base)) do\n"                            \
   "      for _, job in ipairs(redis.call('LRANGE', base .. ':queue:' .. q, 0, -1)) do\n" \
-  "        if string.find(job, needle, 1, true) then return 'claimed', job end\n"        \
+  "        if string.find(job, needle, 1, true) then return 'claimed', job, owner end\n" \
   "      end\n"                                                                          \
   "    end\n"                                                                            \
   "  end\n"                                                                              \
@@ -46,9 +46,9 @@ namespace errand::redis::lua {
 
 // Where the job sits: {where, payload}, or {} when nowhere.
 inline constexpr const char* kLocate = ERRAND_STATUS_FIND_LUA R"lua(
-local where, job = find(false)
+local where, job, owner = find(false)
 if not where then return {} end
-return {where, job}
+return {where, job, owner or ''}
 )lua";
 
 // Cancels the job. KEYS[6] its status hash; ARGV[3] now, ARGV[4] ttl (s).

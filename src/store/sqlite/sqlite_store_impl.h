@@ -155,7 +155,7 @@ class SqliteStore final : public Store, public std::enable_shared_from_this<Sqli
   // records and cancels) and looks at the file every poll_interval for
   // other processes' records.
 
-  Status record_status(const StatusUpdate& update) override;
+  Status record_status(std::span<const StatusUpdate> updates) override;
   Result<JobStatus> job_status(const std::string& jid, double now) override;
   Result<JobStatus> wait_status(const std::string& jid, std::chrono::milliseconds timeout) override;
   Result<JobState> cancel_job(const std::string& jid, double now, double ttl_seconds) override;

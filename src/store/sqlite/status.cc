@@ -1,5 +1,7 @@
 // The SQLite store's job status: the job_status table (schema v2) for what
 // the worker recorded, the jobs table for where a job sits.
+#include <algorithm>
+
 #include "store/memory/status_book.h"
 #include "store/memory/store_util.h"
 #include "store/sqlite/sqlite_store_impl.h"
@@ -47,13 +49,17 @@ std::optional<JobStatus> recorded(Conn& conn, const std::string& jid, double now
 }
 
 std::optional<JobStatus> located(Conn& conn, const std::string& jid) {
-  auto q = conn.stmt("SELECT state, payload FROM jobs WHERE jid = ?1 ORDER BY id DESC LIMIT 1");
+  auto q =
+      conn.stmt("SELECT state, payload, owner FROM jobs WHERE jid = ?1 ORDER BY id DESC LIMIT 1");
   q.bind(1, jid);
   if (!q.row()) return std::nullopt;
   const auto state = q.text(0);
   JobStatus s;
   if (state == "queued") s.state = JobState::queued;
-  if (state == "claimed") s.state = JobState::running;
+  if (state == "claimed") {
+    s.state = JobState::running;
+    s.process = q.str(2);  // the claim's owner runs it
+  }
   if (state == "scheduled") s.state = JobState::scheduled;
   if (state == "retry" || state == "dead") {
     s.state = state == "retry" ? JobState::retrying : JobState::dead;
@@ -72,21 +78,25 @@ void SqliteStore::status_changed() {
   status_cv_.notify_all();
 }
 
-Status SqliteStore::record_status(const StatusUpdate& u) {
+Status SqliteStore::record_status(std::span<const StatusUpdate> updates) {
+  if (updates.empty()) return {};
+  const double now = updates.front().now;
   bool purge = false;
   {
     std::lock_guard lk(status_mu_);
-    if (u.now - status_purged_at_ >= 60) {
+    if (now - status_purged_at_ >= 60) {
       purge = true;
-      status_purged_at_ = u.now;
+      status_purged_at_ = now;
     }
   }
   Status st = write("record_status", [&](Conn& conn) -> Status {
-    upsert(conn, u);
-    if (purge) conn.stmt("DELETE FROM job_status WHERE expires < ?1").bind(1, u.now).run();
+    for (const auto& u : updates) upsert(conn, u);
+    if (purge) conn.stmt("DELETE FROM job_status WHERE expires < ?1").bind(1, now).run();
     return {};
   });
-  if (st.ok() && is_final(u.state)) status_changed();
+  if (st.ok() && std::any_of(updates.begin(), updates.end(),
+                             [](const StatusUpdate& u) { return is_final(u.state); }))
+    status_changed();
   return st;
 }
 
@@ -100,7 +110,8 @@ Result<JobStatus> SqliteStore::job_status(const std::string& jid, double now) {
     if (!where) return rec.value_or(JobStatus{});
     if (rec) {
       if (where->error.empty()) where->error = rec->error;
-      if (where->state == JobState::running) where->process = rec->process;
+      if (where->state == JobState::running && where->process.empty())
+        where->process = rec->process;
       where->cancel_requested = rec->cancel_requested;
       where->updated_at = rec->updated_at;
     }
