@@ -226,7 +226,7 @@ void add_worker_command(CLI::App& app, Context& ctx) {
       ->check(CLI::IsMember({"debug", "info", "warn", "warning", "error"}));
   cmd->add_flag("-v,--verbose", f->verbose, "debug logging (--log-level debug)");
   cmd->add_flag("--no-status", f->no_status,
-                "record no job status or results (two store writes less per job); see "
+                "record no job status or results (one store write less per batch of jobs); see "
                 "docs/workflows.md");
   add_store_flags(*cmd, f->store);
   add_worker_web_flags(*cmd, f->web);

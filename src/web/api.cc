@@ -397,15 +397,15 @@ void add_action_routes(httplib::Server& server, App& app) {
                     action_reply(req, res, "clear", 1, 0, app.admin->clear_queue(name));
                   })));
 
-  server.Post(R"(/api/status/(.+)/cancel)",
-              guarded(named(
-                  R"(^/api/status/([^/]+)/cancel$)",
-                  [&app](const httplib::Request& req, httplib::Response& res, const Names& names) {
-                    auto st = app.admin->cancel(names[0]);
-                    if (!st) return action_reply(req, res, "cancel", 0, 0, st.status());
-                    action_reply(req, res, "cancel", 1, 0, {},
-                                 {{"jid", names[0]}, {"state", to_string(*st)}});
-                  })));
+  server.Post(
+      R"(/api/status/(.+)/cancel)",
+      guarded(named(R"(^/api/status/([^/]+)/cancel$)", [&app](const httplib::Request& req,
+                                                              httplib::Response& res,
+                                                              const Names& names) {
+        auto st = app.admin->cancel(names[0]);
+        if (!st) return action_reply(req, res, "cancel", 0, 0, st.status());
+        action_reply(req, res, "cancel", 1, 0, {}, {{"jid", names[0]}, {"state", to_string(*st)}});
+      })));
 
   server.Post(R"(/api/processes/(.+)/(quiet|stop))",
               guarded(named(
