@@ -105,6 +105,32 @@ TEST_F(PostgresStore, SchemaNewerThanTheBuildIsRefused) {
       << again.error().message();
 }
 
+TEST_F(PostgresStore, AVersion1SchemaIsMigratedWithItsJobs) {
+  {
+    auto store = open_postgres_store(server()->url("older"));
+    ASSERT_TRUE(store.ok()) << store.error().message();
+    ASSERT_TRUE((*store)->push(std::vector<PushItem>{job("kept")}).ok());
+  }
+  // Back to version 1 exactly: v2 only added the job_status table.
+  server()->raw()->exec(
+      "DROP TABLE older.job_status; UPDATE older.meta SET value = '1' WHERE key = "
+      "'schema_version'");
+  auto store = open_postgres_store(server()->url("older"));
+  ASSERT_TRUE(store.ok()) << store.error().message();
+  EXPECT_EQ(server()->raw()->value("SELECT value FROM older.meta WHERE key = 'schema_version'"),
+            "2");
+  const double now =
+      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  EXPECT_EQ((*store)->job_status("kept", now)->state, JobState::queued);
+  StatusUpdate u;
+  u.jid = "kept-result";
+  u.state = JobState::succeeded;
+  u.result = "[1]";
+  u.now = now;
+  ASSERT_TRUE((*store)->record_status(u).ok());
+  EXPECT_EQ((*store)->job_status("kept-result", now)->result, "[1]");
+}
+
 TEST_F(PostgresStore, ForeignSchemaIsRefused) {
   server()->raw()->exec("CREATE SCHEMA theirs; CREATE TABLE theirs.users (id int)");
   auto store = open_postgres_store(server()->url("theirs"));
@@ -136,7 +162,7 @@ TEST_F(PostgresStore, ProcessesOpeningAtOnceMigrateOnce) {
   for (auto& t : threads) t.join();
   EXPECT_EQ(opened.load(), 6);
   EXPECT_EQ(server()->raw()->value("SELECT value FROM racing.meta WHERE key = 'schema_version'"),
-            "1");
+            "2");
 }
 
 // Only a NOTIFY can wake this fetcher in time: its safety-net poll is a

@@ -248,6 +248,40 @@ TEST_F(SqliteStoreTest, SchemaVersionAndWalAreRecorded) {
   ASSERT_TRUE(open());
 }
 
+TEST_F(SqliteStoreTest, AVersion1DatabaseIsMigratedWithItsJobs) {
+  {
+    auto store = open();
+    ASSERT_TRUE(store);
+    ASSERT_TRUE(store->push(jobs(2)).ok());
+  }
+  // Back to version 1 exactly: v2 only added the job_status table.
+  sqlite3* db = raw();
+  ASSERT_EQ(
+      sqlite3_exec(db, "DROP TABLE job_status; PRAGMA user_version = 1", nullptr, nullptr, nullptr),
+      SQLITE_OK);
+  sqlite3_close(db);
+  auto store = open();
+  ASSERT_TRUE(store);
+  db = raw();
+  EXPECT_EQ(query_int(db, "PRAGMA user_version"), 2);
+  EXPECT_EQ(query_int(db, "SELECT count(*) FROM jobs"), 2);
+  sqlite3_close(db);
+  // The migrated store keeps status: a job's record, and its queued jobs.
+  StatusUpdate u;
+  u.jid = "migrated";
+  u.state = JobState::succeeded;
+  u.result = "42";
+  u.now =
+      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  ASSERT_TRUE(store->record_status(u).ok());
+  EXPECT_EQ(store->job_status("migrated", u.now)->result, "42");
+  auto waiting = store->queue_jobs("default", 0, 1);
+  ASSERT_TRUE(waiting.ok());
+  ASSERT_EQ(waiting->size(), 1u);
+  const std::string jid = Json::parse(waiting->front())["jid"];
+  EXPECT_EQ(store->job_status(jid, u.now)->state, JobState::queued);
+}
+
 TEST_F(SqliteStoreTest, JobsSurviveReopening) {
   {
     auto store = open();

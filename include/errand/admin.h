@@ -83,6 +83,12 @@ class Admin {
     return store_->signal(identity, sig);
   }
 
+  /// A job's status and result (Client::status on the queue definitions'
+  /// stores); Errc::unsupported if none keeps status.
+  Result<JobStatus> job_status(const std::string& jid);
+  /// Client::cancel on the queue definitions' stores.
+  Result<JobState> cancel(const std::string& jid);
+
   /// "sqlite", "redis", ...: which kind of store this is, for display.
   std::string store_scheme() const { return std::string(store_->scheme()); }
 

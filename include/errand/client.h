@@ -21,6 +21,7 @@
 
 #include "errand/clock.h"
 #include "errand/job.h"
+#include "errand/job_status.h"
 #include "errand/middleware.h"
 #include "errand/queues.h"
 #include "errand/status.h"
@@ -124,6 +125,51 @@ class Client {
   /// If a push fails, roll the transaction back.
   Client within(pg_conn* conn) const;
   Client within(sqlite3* db) const;
+
+  // ---- status, results, cancellation (stores with capabilities().status) --
+  // A client with several stores asks each store that keeps status, in
+  // QueueMap::stores() order; the first that knows the jid answers. With no
+  // such store these return Errc::unsupported.
+
+  /// Where the job is (queued, scheduled, running, succeeded, retrying with
+  /// the last error, dead, cancelled), or JobState::unknown: never pushed,
+  /// or its record outlived its result_ttl.
+  Result<JobStatus> status(const std::string& jid) const;
+
+  /// What the job's perform() returned, converted to T (any type with
+  /// nlohmann JSON conversions; errand::Json takes it as is). Errc::not_found
+  /// when the job has not succeeded (the message says its state and last
+  /// error), Errc::invalid_argument when the result does not convert to T.
+  template <class T>
+  Result<T> result(const std::string& jid) const {
+    auto json = result_json(jid);
+    if (!json) return json.error();
+    try {
+      return json->template get<T>();
+    } catch (const Json::exception& e) {
+      return Error(Errc::invalid_argument,
+                   "result of job " + jid + " (" + json->dump() +
+                       ") does not convert to the requested type: " + e.what());
+    }
+  }
+  /// The result as JSON (see result<T>).
+  Result<Json> result_json(const std::string& jid) const;
+
+  /// Blocks until the job ends (succeeded, dead, cancelled) or `timeout`
+  /// passes, without polling (the store's wake-up: a condition variable,
+  /// Redis pub/sub, PostgreSQL LISTEN/NOTIFY; SQLite polls its file every
+  /// poll_interval for other processes). Returns the status then: not final
+  /// (is_final) if the timeout passed first.
+  Result<JobStatus> wait(const std::string& jid, std::chrono::milliseconds timeout) const;
+
+  /// Cancels the job: a waiting, scheduled or retrying job is removed and
+  /// marked cancelled (returns cancelled); a running one gets its stop token
+  /// fired on whichever worker runs it, within about a second, and is marked
+  /// cancelled when perform() returns (returns running). A job that already
+  /// ended is left alone (returns its final state); unknown: no store knows
+  /// the jid yet (a request is kept for the result TTL, so a job being
+  /// fetched right now still stops).
+  Result<JobState> cancel(const std::string& jid) const;
 
   const QueueMap& queues() const { return *queues_; }
   SystemTime now() const;

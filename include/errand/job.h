@@ -100,6 +100,9 @@ struct JobOptions {
   int rate_limit = 0;         ///< at most this many starts per rate_period (0: none)
   int rate_period = 1;        ///< seconds
   Isolation isolation = Isolation::inherit;  ///< where perform() runs
+  /// Seconds the job's status and what perform() returned are kept after it
+  /// ends (Client::status / result / wait), on stores with status.
+  int result_ttl = 86'400;
 };
 
 /// A list of exception types, for `using retry_on = ...` and `using discard_on = ...`.
@@ -184,13 +187,16 @@ struct JobDescriptor {
   int rate_limit = 0;
   int rate_period = 1;
   Isolation isolation = Isolation::inherit;
+  int result_ttl = 86'400;
   /// The unique key for `args`; empty function: class name + args.
   std::function<std::string(const Json& args)> unique_key;
   /// The limit key for `args` (jobs sharing it share the limits); empty: the class name.
   std::function<std::string(const Json& args)> limit_key;
-  /// Runs a new instance with `args` (a JSON array). Throws ArgumentError for
-  /// arguments that do not fit, and whatever perform() throws.
-  std::function<void(const Json& args)> perform;
+  /// Runs a new instance with `args` (a JSON array) and returns what
+  /// perform() returned as JSON (null for a void perform). Throws
+  /// ArgumentError for arguments that do not fit, and whatever perform()
+  /// throws.
+  std::function<Json(const Json& args)> perform;
   /// Custom backoff for retry number `count`; empty → Sidekiq's formula.
   std::function<std::optional<std::chrono::seconds>(int count)> retry_in;
   /// Classifies a thrown exception by the class's retry_on / discard_on lists.
@@ -306,7 +312,7 @@ T convert_arg(std::string_view job, std::size_t i, const Json& j) {
 }
 
 template <class J, class Tuple, std::size_t... I>
-void invoke_perform(std::string_view name, const Json& args, std::index_sequence<I...>) {
+Json invoke_perform(std::string_view name, const Json& args, std::index_sequence<I...>) {
   constexpr std::size_t n = sizeof...(I);
   if (!args.is_array())
     throw ArgumentError(std::string(name) + ": args must be a JSON array, got " +
@@ -318,7 +324,13 @@ void invoke_perform(std::string_view name, const Json& args, std::index_sequence
   // never half-runs anything.
   Tuple converted{convert_arg<std::tuple_element_t<I, Tuple>>(name, I, args[I])...};
   J job{};
-  job.perform(std::move(std::get<I>(converted))...);
+  using R = decltype(job.perform(std::move(std::get<I>(converted))...));
+  if constexpr (std::is_void_v<R>) {
+    job.perform(std::move(std::get<I>(converted))...);
+    return Json(nullptr);
+  } else {
+    return Json(job.perform(std::move(std::get<I>(converted))...));
+  }
 }
 
 template <class L>
@@ -383,6 +395,7 @@ JobDescriptor describe_job(std::string name) {
   d.rate_limit = o.rate_limit;
   d.rate_period = o.rate_period < 1 ? 1 : o.rate_period;
   d.isolation = o.isolation;
+  d.result_ttl = o.result_ttl < 1 ? 1 : o.result_ttl;
   if constexpr (requires(const Json& a) {
                   { J::unique_key(a) } -> std::convertible_to<std::string>;
                 }) {
@@ -395,7 +408,8 @@ JobDescriptor describe_job(std::string name) {
   }
   using Args = detail::perform_args_t<J>;
   d.perform = [n = d.name](const Json& args) {
-    detail::invoke_perform<J, Args>(n, args, std::make_index_sequence<std::tuple_size_v<Args>>{});
+    return detail::invoke_perform<J, Args>(n, args,
+                                           std::make_index_sequence<std::tuple_size_v<Args>>{});
   };
   if constexpr (requires(int c) { J::retry_in(c); }) {
     d.retry_in = [](int count) -> std::optional<std::chrono::seconds> {

@@ -132,6 +132,17 @@ struct ServerOptions {
   std::chrono::milliseconds cron_interval{250};
   /// How often the paused queues are read from the store.
   std::chrono::milliseconds pause_refresh_interval{1'000};
+  /// How often, while jobs run, the stores are asked whether one of them was
+  /// cancelled (Client::cancel): a cancelled job's stop token fires within
+  /// about this long.
+  std::chrono::milliseconds cancel_poll_interval{250};
+  /// Record each job's status on stores that keep it (StoreCapabilities::
+  /// status): succeeded with its result (stored with the acks, one write per
+  /// batch), retrying, dead or cancelled (one write each). False: nothing
+  /// is recorded (Client::status still derives queued, scheduled, running,
+  /// retrying and dead from where a job sits, and cancel still works), for
+  /// the last bit of throughput when nobody reads results.
+  bool record_status = true;
   /// Jobs claimed at most per blocking fetch for the threads waiting (0:
   /// concurrency). While jobs are short (under 2 ms on average) the fetcher
   /// also reads ahead up to 8 × concurrency; see docs/internals.md.

@@ -27,6 +27,7 @@
 #include <string_view>
 #include <vector>
 
+#include "errand/job_status.h"
 #include "errand/payload.h"
 #include "errand/status.h"
 
@@ -91,6 +92,10 @@ struct StoreCapabilities {
   /// False: pushes from other processes are noticed at the next poll
   /// (pushes through the same store object still wake it at once).
   bool listen_notify = false;
+  /// Job status, results and cancellation work: record_status(),
+  /// job_status(), wait_status(), cancel_job() and cancel_requests(). False:
+  /// all five are unsupported.
+  bool status = false;
 };
 
 /// The three sorted sets, as in Sidekiq.
@@ -327,6 +332,41 @@ class Store {
                                            const std::string& holder, double now,
                                            double expires_at);
 
+  // ---- job status, results, cancellation ---------------------------------
+  // Stores without capabilities().status return Errc::unsupported (the
+  // defaults). Records expire `ttl_seconds` after they were written.
+
+  /// Records each update for its jid, in order, in one write where the store
+  /// can (the server batches the statuses of finished jobs with their acks):
+  /// running (keeps a pending cancel request), succeeded (with the result),
+  /// retrying, dead, cancelled. Wakes wait_status() callers in every process
+  /// for each final state.
+  virtual Status record_status(std::span<const StatusUpdate> updates);
+  /// One update (the batch of one).
+  Status record_status(const StatusUpdate& update) {
+    return record_status(std::span<const StatusUpdate>(&update, 1));
+  }
+  /// The job's status at `now`. A job waiting in a queue is queued, one in
+  /// the scheduled set scheduled, in the retry set retrying, in the dead set
+  /// dead (with the payload's error); a claimed job running; otherwise the
+  /// record's state (a final record wins over where the job sits), or
+  /// unknown.
+  virtual Result<JobStatus> job_status(const std::string& jid, double now);
+  /// Blocks until the job's state is final (is_final) or `timeout` passed,
+  /// without polling the store in a loop (each store's wake-up: a condition
+  /// variable, pub/sub, LISTEN/NOTIFY); returns the status then (not final on
+  /// timeout).
+  virtual Result<JobStatus> wait_status(const std::string& jid, std::chrono::milliseconds timeout);
+  /// Cancels the job: one waiting in a queue, scheduled or in the retry set
+  /// is removed at once and recorded cancelled (returns cancelled). Otherwise
+  /// a cancel request is recorded for cancel_requests() (returns running, or
+  /// unknown when nothing is known of the jid yet: a job being fetched still
+  /// sees the request), unless the job's state is final (returns it,
+  /// unchanged).
+  virtual Result<JobState> cancel_job(const std::string& jid, double now, double ttl_seconds);
+  /// Of `jids` (jobs running in this process), those with a cancel request.
+  virtual Result<std::vector<std::string>> cancel_requests(std::span<const std::string> jids);
+
   virtual Result<std::vector<ProcessRecord>> processes(double now) = 0;
   virtual Result<std::vector<WorkRecord>> workers(double now) = 0;
   /// Sends a signal ("TSTP" quiet, "TERM" stop) to a process through the store.
@@ -388,6 +428,12 @@ class ForwardingStore : public Store {
   Result<bool> lock_acquire_within(const AppTransaction& txn, const std::string& key,
                                    const std::string& holder, double now,
                                    double expires_at) override;
+  using Store::record_status;
+  Status record_status(std::span<const StatusUpdate> updates) override;
+  Result<JobStatus> job_status(const std::string& jid, double now) override;
+  Result<JobStatus> wait_status(const std::string& jid, std::chrono::milliseconds timeout) override;
+  Result<JobState> cancel_job(const std::string& jid, double now, double ttl_seconds) override;
+  Result<std::vector<std::string>> cancel_requests(std::span<const std::string> jids) override;
   Result<std::vector<ProcessRecord>> processes(double now) override;
   Result<std::vector<WorkRecord>> workers(double now) override;
   Status signal(const std::string& identity, const std::string& sig) override;

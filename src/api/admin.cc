@@ -69,6 +69,14 @@ Result<std::string> Admin::enqueue(const std::string& job_class, const Json& arg
   return client.enqueue(job_class, args, options);
 }
 
+Result<JobStatus> Admin::job_status(const std::string& jid) {
+  return Client(queues_, ClientOptions{{}, clock_}).status(jid);
+}
+
+Result<JobState> Admin::cancel(const std::string& jid) {
+  return Client(queues_, ClientOptions{{}, clock_}).cancel(jid);
+}
+
 Result<SetEntry> Admin::find(SetKind kind, double score, const std::string& jid) {
   auto found = store_->set_find(kind, score, jid);
   if (found || found.code() != Errc::not_found) return found;

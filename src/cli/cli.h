@@ -67,5 +67,6 @@ void add_enqueue_command(CLI::App& app, Context& ctx);
 void add_admin_commands(CLI::App& app, Context& ctx);
 void add_demo_command(CLI::App& app, Context& ctx);
 void add_new_command(CLI::App& app, Context& ctx);
+void add_status_commands(CLI::App& app, Context& ctx);
 
 }  // namespace errand::cli

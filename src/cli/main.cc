@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
   add_worker_command(app, ctx);
   add_enqueue_command(app, ctx);
   add_admin_commands(app, ctx);
+  add_status_commands(app, ctx);
   add_demo_command(app, ctx);
   add_new_command(app, ctx);
   add_web_command(app, ctx);

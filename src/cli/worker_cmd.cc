@@ -40,6 +40,7 @@ struct WorkerFlags {
   double process_ttl = 0;
   double rescue_interval = 0;
   bool verbose = false;
+  bool no_status = false;
   std::string isolation;
   int max_crashes = 3;
   WorkerWebFlags web;
@@ -126,6 +127,7 @@ int run_worker(const WorkerFlags& f) {
   if (f.rescue_opt->count() > 0) o.rescue_interval = millis(f.rescue_interval);
   if (f.crashes_opt->count() > 0) o.max_crashes = f.max_crashes;
   if (!f.tag.empty()) o.tag = f.tag;
+  if (f.no_status) o.record_status = false;
   if (!f.isolation.empty()) {
     auto iso = isolation_from_string(f.isolation);
     if (!iso || *iso == Isolation::inherit)
@@ -225,6 +227,9 @@ void add_worker_command(CLI::App& app, Context& ctx) {
                   "debug, info (default), warn (no per-job start/done lines) or error")
       ->check(CLI::IsMember({"debug", "info", "warn", "warning", "error"}));
   cmd->add_flag("-v,--verbose", f->verbose, "debug logging (--log-level debug)");
+  cmd->add_flag("--no-status", f->no_status,
+                "record no job status or results (one store write less per batch of jobs); see "
+                "docs/workflows.md");
   add_store_flags(*cmd, f->store);
   add_worker_web_flags(*cmd, f->web);
   cmd->callback([&ctx, f] { ctx.action = [f] { return run_worker(*f); }; });

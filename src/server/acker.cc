@@ -18,7 +18,10 @@ void Acker::start() {
   thread_ = std::thread([this] { loop(); });
 }
 
-void Acker::add(Fetched job) {
+void Acker::add(Fetched job) { add(std::move(job), StatusUpdate{}); }
+
+void Acker::add(Fetched job, StatusUpdate status) {
+  const bool has_status = !status.jid.empty();
   std::unique_lock lk(mu_);
   has_room_.wait(lk, [&] { return pending_.size() < cap_ || stopping_ || !running_; });
   if (stopping_ || !running_) {
@@ -28,9 +31,13 @@ void Acker::add(Fetched job) {
     std::vector<Fetched> one;
     one.push_back(std::move(job));
     store_batch(one, true);
+    std::vector<StatusUpdate> mine;
+    if (has_status) mine.push_back(std::move(status));
+    store_statuses(mine);
     return;
   }
   pending_.push_back(std::move(job));
+  if (has_status) statuses_.push_back(std::move(status));
   if (pending_.size() == 1) has_work_.notify_one();
 }
 
@@ -49,16 +56,20 @@ void Acker::stop() {
 
 void Acker::loop() {
   std::vector<Fetched> batch;
+  std::vector<StatusUpdate> statuses;
   std::unique_lock lk(mu_);
   for (;;) {
     has_work_.wait(lk, [&] { return !pending_.empty() || stopping_; });
     // Once stopping, add() acks inline; what was queued before is stored here.
     if (pending_.empty()) return;
     batch.swap(pending_);
+    statuses.swap(statuses_);
     lk.unlock();
     has_room_.notify_all();
     store_batch(batch, false);
+    store_statuses(statuses);
     batch.clear();
+    statuses.clear();
     lk.lock();
   }
 }
@@ -78,6 +89,13 @@ void Acker::store_batch(std::vector<Fetched>& batch, bool stopping) {
   }
   log::error("store refused an acknowledgement; the job stays claimed and runs again",
              {{"error", st.message()}});
+}
+
+void Acker::store_statuses(std::vector<StatusUpdate>& statuses) {
+  if (statuses.empty()) return;
+  if (Status st = store_.record_status(statuses); !st)
+    log::warn("cannot record job status",
+              {{"jobs", std::to_string(statuses.size())}, {"error", st.message()}});
 }
 
 }  // namespace errand

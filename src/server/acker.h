@@ -3,6 +3,10 @@
 // waiting for a store round trip, and one store call (one Redis pipeline,
 // one SQLite transaction) settles many jobs.
 //
+// A finished job's status record (Store::record_status: succeeded with its
+// result) travels with its ack and is stored in one call per batch after
+// the acks, so recording results costs one write per batch, not per job.
+//
 // At least once still holds: a job is acknowledged only after it ran; a crash
 // before the batch is stored runs it again. The batch is bounded: `add`
 // waits while `cap` jobs are pending, so at most 2 × `cap` finished jobs
@@ -31,6 +35,8 @@ class Acker {
   /// Queues `job` for acknowledgement; before start() and from stop() on,
   /// acks it at once on the calling thread.
   void add(Fetched job);
+  /// The same, with the job's status record, stored after the batch's acks.
+  void add(Fetched job, StatusUpdate status);
   /// Stores what is pending (giving up after a few tries if the store is
   /// unreachable: those jobs stay claimed and run again) and joins the
   /// thread. Idempotent.
@@ -41,6 +47,8 @@ class Acker {
   /// Acks `batch`, retrying while the store is unreachable (a few times
   /// only once stopping: the claims then return through the rescuer).
   void store_batch(std::vector<Fetched>& batch, bool stopping);
+  /// Records `statuses` (logged, not retried: status is a view for people).
+  void store_statuses(std::vector<StatusUpdate>& statuses);
 
   Store& store_;
   const std::size_t cap_;
@@ -48,6 +56,7 @@ class Acker {
   std::condition_variable has_work_;
   std::condition_variable has_room_;
   std::vector<Fetched> pending_;        // guarded by mu_
+  std::vector<StatusUpdate> statuses_;  // guarded by mu_: of jobs in pending_
   bool running_ = false;                // guarded by mu_: start() made the thread
   bool stopping_ = false;               // guarded by mu_: stop() was called (set once)
   std::atomic<bool> stop_flag_{false};  // stopping_, readable without mu_ during a retry

@@ -147,8 +147,13 @@ void child_main(int fd, void* crash_page, const ChildRunner& runner, const Child
 }
 
 std::string encode_outcome(const Outcome& o) {
-  Json j{{"k", static_cast<int>(o.kind)},   {"c", o.error_class}, {"m", o.error_message},
-         {"a", static_cast<int>(o.action)}, {"d", o.delay},       {"t", o.at}};
+  Json j{{"k", static_cast<int>(o.kind)},
+         {"c", o.error_class},
+         {"m", o.error_message},
+         {"a", static_cast<int>(o.action)},
+         {"d", o.delay},
+         {"t", o.at},
+         {"r", o.result}};
   return payload::dump(j);
 }
 
@@ -167,6 +172,7 @@ std::optional<Outcome> decode_outcome(std::string_view text) {
     o.error_message = j.at("m").get<std::string>();
     o.delay = j.at("d").get<double>();
     o.at = j.at("t").get<double>();
+    o.result = j.value("r", std::string("null"));
     return o;
   } catch (const Json::exception&) {
     return std::nullopt;

@@ -3,6 +3,7 @@
 #include <map>
 
 #include "core/log.h"
+#include "server/cancel_watcher.h"
 #include "server/lease_renewer.h"
 #include "server/pause_watcher.h"
 #include "server/poller.h"
@@ -41,6 +42,7 @@ Status Engine::add_sources(const QueueMap& queues, const ServerOptions& o) {
     // A lock nobody holds: false where lock_extend works, unsupported where not.
     auto probe = s->store->lock_extend("errand:extend-probe", rt.identity, rt.now());
     s->renewable_locks = probe.ok() || probe.code() != Errc::unsupported;
+    s->status = s->store->capabilities().status;
   }
   return {};
 }
@@ -54,6 +56,7 @@ void Engine::add_services(const QueueMap& queues, const ServerOptions& o) {
   add(std::make_unique<LeaseRenewer>(rt));
   add(std::make_unique<Watchdog>(rt, *manager));
   add(std::make_unique<PauseWatcher>(rt));
+  add(std::make_unique<CancelWatcher>(rt));
   add(std::make_unique<Rescuer>(rt));
   cron_ = std::make_unique<CronScheduler>(rt, queues, o.cron);
   auto poller = std::make_unique<ServiceThread>(std::make_unique<Poller>(rt));

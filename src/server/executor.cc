@@ -70,7 +70,9 @@ Outcome run_in_thread(const RunRequest& req) {
   ScopedJobContext scope(ctx);
   Outcome out;
   try {
-    run_server_chain(*req.chain, ctx, [&] { d.perform(v.args); });
+    Json result;
+    run_server_chain(*req.chain, ctx, [&] { result = d.perform(v.args); });
+    out.result = payload::dump(result);
   } catch (const Discard& e) {
     out.kind = Outcome::Kind::discarded;
     out.error_message = e.what();

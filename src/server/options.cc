@@ -12,10 +12,15 @@ Status validate(const ServerOptions& o) {
       return fail(Errc::invalid_argument, "queue '" + q.name + "' has a negative weight");
   }
   const std::pair<const char*, std::chrono::milliseconds> intervals[] = {
-      {"poll_interval", o.poll_interval},   {"heartbeat_interval", o.heartbeat_interval},
-      {"process_ttl", o.process_ttl},       {"rescue_interval", o.rescue_interval},
-      {"stats_interval", o.stats_interval}, {"watchdog_interval", o.watchdog_interval},
-      {"cron_interval", o.cron_interval},   {"pause_refresh_interval", o.pause_refresh_interval}};
+      {"poll_interval", o.poll_interval},
+      {"heartbeat_interval", o.heartbeat_interval},
+      {"process_ttl", o.process_ttl},
+      {"rescue_interval", o.rescue_interval},
+      {"stats_interval", o.stats_interval},
+      {"watchdog_interval", o.watchdog_interval},
+      {"cron_interval", o.cron_interval},
+      {"pause_refresh_interval", o.pause_refresh_interval},
+      {"cancel_poll_interval", o.cancel_poll_interval}};
   for (const auto& [name, value] : intervals)
     if (value.count() <= 0)
       return fail(Errc::invalid_argument, std::string(name) + " must be positive");

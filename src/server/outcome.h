@@ -19,6 +19,7 @@ struct Outcome {
     expired,      ///< not started before its expires_at: ack, not run
     deferred,     ///< over a rate or concurrency limit: back to the scheduled set at `at`
     bad_payload,  ///< not a job errand can run: straight to the dead set
+    cancelled,    ///< client.cancel() stopped it while it ran: ack, status cancelled
   };
   Kind kind = Kind::done;
   std::string error_class;    ///< failed
@@ -27,6 +28,7 @@ struct Outcome {
   double at = 0;                            ///< deferred: when to run again (epoch s)
   double delay = 0;                         ///< snoozed: seconds from the end of the run
   double elapsed = 0;                       ///< seconds perform() ran
+  std::string result = "null";              ///< done: what perform() returned, as JSON text
   /// failed: the stack of a crash, one frame a line, innermost first (stored
   /// as error_backtrace when the job's `backtrace` field asks for it).
   std::vector<std::string> backtrace;

@@ -18,6 +18,8 @@ class SlotClaim {
     slot_.run_at = started;
     slot_.deadline = 0;
     slot_.timed_out = false;
+    slot_.cancelled = false;
+    slot_.jid.clear();
     slot_.abandoned = false;
     slot_.stop = std::stop_source();
     stop_ = slot_.stop.get_token();
@@ -28,6 +30,7 @@ class SlotClaim {
     {
       std::lock_guard lk(slot_.mu);
       slot_.current.reset();
+      slot_.jid.clear();
       slot_.locks.clear();
     }
     rt_.note_idle();
@@ -54,6 +57,15 @@ class SlotClaim {
   bool timed_out() const {
     std::lock_guard lk(slot_.mu);
     return slot_.timed_out;
+  }
+  /// The job runs as `jid`: the cancel watcher may stop it from now on.
+  void set_jid(const std::string& jid) {
+    std::lock_guard lk(slot_.mu);
+    slot_.jid = jid;
+  }
+  bool cancelled() const {
+    std::lock_guard lk(slot_.mu);
+    return slot_.cancelled;
   }
   /// stop() or the watchdog settled the job already: do not touch it.
   bool abandoned() const {
@@ -119,11 +131,11 @@ std::optional<Outcome> Processor::admit(Work& w, DecodedJob& job, const JobDescr
   // A poison pill: it took down max_crashes workers already; never again.
   const int max_crashes = rt_.options.max_crashes;
   if (max_crashes > 0 && v.crashes >= max_crashes)
-    return Outcome::failure(
-        "errand::PoisonPill",
-        std::to_string(v.crashes) + " workers died while running this job (max_crashes " +
-            std::to_string(max_crashes) + "); it is not run again",
-        ErrorAction::dead);
+    return Outcome::failure("errand::PoisonPill",
+                            std::to_string(v.crashes) +
+                                " workers died while running this job (max_crashes " +
+                                std::to_string(max_crashes) + "); it is not run again",
+                            ErrorAction::dead);
   // Expired: not started in time, so not started at all.
   if (v.expires_at && started > *v.expires_at) {
     Outcome out;
@@ -223,6 +235,7 @@ void Processor::process(Work& w) {
   // In a child, the timeout is enforced by the child's processor (it kills).
   if (desc && desc->timeout > 0 && mode == Isolation::thread)
     claim.set_deadline(started + desc->timeout);
+  claim.set_jid(v.jid);
   if (rt_.options.log_jobs)
     log::write(log::Level::info, "start",
                {{"class", v.display_class}, {"jid", v.jid}, {"queue", v.queue}});
@@ -231,7 +244,10 @@ void Processor::process(Work& w) {
   fetcher_.note_run(out.elapsed);
   claim.drop_locks();
   held.release();
-  if (claim.timed_out() && out.kind != Outcome::Kind::failed) {
+  if (claim.cancelled()) {
+    // Stopped by Client::cancel: whatever it returned or threw, it was cancelled.
+    out.kind = Outcome::Kind::cancelled;
+  } else if (claim.timed_out() && out.kind != Outcome::Kind::failed) {
     // It returned after its stop token fired: the run did not complete.
     out =
         Outcome::failure("errand::JobTimeout", "job exceeded its timeout of " +

@@ -42,6 +42,10 @@ struct Source {
   // slots are then leased for process_ttl and renewed; otherwise for the
   // job's timeout plus a minute, or 10 minutes.
   bool renewable_locks = true;  // set-up only
+  // Whether the store keeps job status (StoreCapabilities::status): the
+  // processor then records running/succeeded/... and the cancel watcher asks
+  // it for cancel requests.
+  bool status = false;  // set-up only
 };
 
 /// A claimed job and where it came from.
@@ -58,6 +62,8 @@ struct Slot {
   bool abandoned = false;       // guarded by mu: settled elsewhere (stop, watchdog); do not ack
   double deadline = 0;          // guarded by mu: the job's timeout instant (0: none)
   bool timed_out = false;       // guarded by mu: the watchdog fired its stop token
+  bool cancelled = false;       // guarded by mu: a cancel request fired its stop token
+  std::string jid;              // guarded by mu: the running job's jid ("" until decoded)
   std::stop_source stop;        // guarded by mu (replaced per job)
   // Concurrency-limit slots the running job holds, leased for process_ttl and
   // renewed with each heartbeat, so that a killed worker's slots come back

@@ -1,6 +1,7 @@
 #include "server/settle.h"
 
 #include <array>
+#include <optional>
 
 #include "core/log.h"
 #include "errand/payload_limits.h"
@@ -74,7 +75,30 @@ class Settle {
         std::array<log::Field, 3>{{{"class", v.display_class}, {"jid", v.jid}, {"queue", v.queue}}},
         elapsed);
   }
+  /// Records the job's new state for Client::status (stores that keep it).
+  /// A failure is logged, never retried: status is a view for people.
+  void record(JobState state, std::string result = {}, std::string error = {}) {
+    auto u = update(state, std::move(result), std::move(error));
+    if (!u) return;
+    if (auto st = store_.record_status(*u); !st)
+      log::warn("cannot record job status", {{"jid", u->jid}, {"error", st.message()}});
+  }
+  /// The record of the job's new state; nullopt when none is kept (the store
+  /// keeps no status, or the server records none).
+  std::optional<StatusUpdate> update(JobState state, std::string result, std::string error) {
+    const std::string jid = job_ ? job_->view().jid : std::string();
+    if (!src_.status || !rt_.options.record_status || jid.empty()) return std::nullopt;
+    StatusUpdate u;
+    u.jid = jid;
+    u.state = state;
+    u.result = std::move(result);
+    u.error = std::move(error);
+    u.now = rt_.now();
+    u.ttl_seconds = desc_ ? desc_->result_ttl : JobOptions{}.result_ttl;
+    return u;
+  }
   void finished(const Outcome& out);
+  void cancelled();
   void failed(const Outcome& out);
   void policy(Json& doc, const Outcome& out);
   void park(const std::string& why);
@@ -116,6 +140,7 @@ void Settle::run(const Outcome& out) {
       ack_inline();
       flow::release(store_, job_->view().unique);
       rt_.expired.fetch_add(1);
+      record(JobState::dead, {}, "errand::Expired: not started before its expires_at");
       return;
     case K::deferred: {
       log_job(log::Level::debug, "deferred: " + out.error_message, 0);
@@ -127,6 +152,9 @@ void Settle::run(const Outcome& out) {
     }
     case K::bad_payload:
       park(out.error_message);
+      return;
+    case K::cancelled:
+      cancelled();
       return;
   }
 }
@@ -141,11 +169,33 @@ void Settle::finished(const Outcome& out) {
     ack_inline();
     flow::release(store_, unique);
   } else if (src_.acker) {
-    src_.acker->add(std::move(w_.job));  // batched, from the acker's thread
+    // Batched, from the acker's thread, with the status record.
+    auto u = done ? update(JobState::succeeded, out.result, {})
+                  : update(JobState::dead, {}, "errand::Discard: " + out.error_message);
+    if (u)
+      src_.acker->add(std::move(w_.job), std::move(*u));
+    else
+      src_.acker->add(std::move(w_.job));
+    if (!done) rt_.discarded.fetch_add(1);
+    count_processed();
+    return;
   } else {
     ack_inline();  // an in-process store: no round trip to save
   }
+  if (done)
+    record(JobState::succeeded, out.result);
+  else
+    record(JobState::dead, {}, "errand::Discard: " + out.error_message);
   if (!done) rt_.discarded.fetch_add(1);
+  count_processed();
+}
+
+void Settle::cancelled() {
+  log_job(log::Level::info, "cancelled", 0);
+  ack_inline();
+  const auto& unique = job_->view().unique;
+  if (unique.held_until(flow::UniqueUntil::executed)) flow::release(store_, unique);
+  record(JobState::cancelled);
   count_processed();
 }
 
@@ -193,6 +243,7 @@ void Settle::policy(Json& doc, const Outcome& out) {
       apply("retry", [&] { return store_.retry(w_.job, jid, text, plan.at); });
       rt_.note_due(plan.at);
       rt_.retried.fetch_add(1);
+      record(JobState::retrying, {}, out.error_class + ": " + out.error_message);
       break;
     case FailureOutcome::Kind::dead:
       log::warn("moved to the dead set: " + out.error_class + ": " + out.error_message,
@@ -200,6 +251,7 @@ void Settle::policy(Json& doc, const Outcome& out) {
       apply("kill", [&] { return store_.kill(w_.job, jid, text, rt_.now(), rt_.options.dead); });
       rt_.dead.fetch_add(1);
       if (unique.held_until(flow::UniqueUntil::executed)) flow::release(store_, unique);
+      record(JobState::dead, {}, out.error_class + ": " + out.error_message);
       break;
     case FailureOutcome::Kind::drop:
       log::warn(
@@ -208,6 +260,7 @@ void Settle::policy(Json& doc, const Outcome& out) {
       ack_inline();
       rt_.discarded.fetch_add(1);
       if (unique.held_until(flow::UniqueUntil::executed)) flow::release(store_, unique);
+      record(JobState::dead, {}, out.error_class + ": " + out.error_message);
       break;
   }
   if (plan.run_death_handlers)

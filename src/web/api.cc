@@ -310,6 +310,14 @@ void add_job_routes(httplib::Server& server, App& app) {
                      send_json(res, j);
                    }));
 
+  server.Get(R"(/api/status/(.+))",
+             named(R"(^/api/status/([^/]+)$)",
+                   [&app](const httplib::Request&, httplib::Response& res, const Names& names) {
+                     auto st = app.admin->job_status(names[0]);
+                     if (!st) return send_error(res, st.error());
+                     send_json(res, status_json(names[0], *st));
+                   }));
+
   server.Get("/api/cron", [&app](const httplib::Request&, httplib::Response& res) {
     Json entries = Json::array();
     const double now = app.now();
@@ -388,6 +396,16 @@ void add_action_routes(httplib::Server& server, App& app) {
                     }
                     action_reply(req, res, "clear", 1, 0, app.admin->clear_queue(name));
                   })));
+
+  server.Post(
+      R"(/api/status/(.+)/cancel)",
+      guarded(named(R"(^/api/status/([^/]+)/cancel$)", [&app](const httplib::Request& req,
+                                                              httplib::Response& res,
+                                                              const Names& names) {
+        auto st = app.admin->cancel(names[0]);
+        if (!st) return action_reply(req, res, "cancel", 0, 0, st.status());
+        action_reply(req, res, "cancel", 1, 0, {}, {{"jid", names[0]}, {"state", to_string(*st)}});
+      })));
 
   server.Post(R"(/api/processes/(.+)/(quiet|stop))",
               guarded(named(

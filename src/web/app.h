@@ -169,6 +169,9 @@ bool is_redacted(const Json& doc, const Registry& registry);
 JobRow make_row(const std::string& payload, const Registry& registry);
 JobRow make_row(const SetEntry& entry, const Registry& registry);
 Json row_json(const JobRow& row, SetKind kind, bool full);
+/// A job's status as /api/status/JID answers it: jid, state, and when set
+/// result (parsed JSON), error, process, cancel_requested, updated_at.
+Json status_json(const std::string& jid, const JobStatus& status);
 
 struct RowPage {
   std::vector<JobRow> rows;
@@ -230,6 +233,8 @@ std::size_t param_size(const httplib::Request& req, const char* name, std::size_
 // ---- routes ------------------------------------------------------------------
 
 void add_page_routes(httplib::Server& server, App& app);
+/// GET /status and /status/JID: a job's status, result and a cancel button (pages_status.cc).
+void add_status_page_routes(httplib::Server& server, App& app);
 void add_api_routes(httplib::Server& server, App& app);
 /// The Prometheus exposition (metrics.cc).
 std::string render_metrics(App& app);

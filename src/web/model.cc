@@ -7,6 +7,7 @@
 #include <cmath>
 #include <ctime>
 
+#include "errand/payload_limits.h"
 #include "web/app.h"
 
 namespace errand::web {
@@ -394,6 +395,19 @@ CronTimes cron_times(const CronEntry& e, double now) {
     if (t.last > 0) break;
   }
   return t;
+}
+
+Json status_json(const std::string& jid, const JobStatus& s) {
+  Json out{{"jid", jid}, {"state", to_string(s.state)}};
+  if (s.state == JobState::succeeded) {
+    auto parsed = payload::parse(s.result);
+    out["result"] = parsed ? std::move(parsed).value() : Json(s.result);
+  }
+  if (!s.error.empty()) out["error"] = s.error;
+  if (!s.process.empty()) out["process"] = s.process;
+  if (s.cancel_requested) out["cancel_requested"] = true;
+  if (s.updated_at > 0) out["updated_at"] = s.updated_at;
+  return out;
 }
 
 }  // namespace errand::web

@@ -57,3 +57,29 @@ struct UniqueWork {
   void perform(std::int64_t n, int ms) { work(n, ms); }
 };
 ERRAND_JOB(UniqueWork);
+
+// For tests/status_cli_test.cc: a result, a failure, a job that runs until
+// it is stopped (cancelled) or `seconds` pass, all in queue "results".
+struct ResultWork {
+  static constexpr errand::JobOptions options{.queue = "results", .result_ttl = 600};
+  errand::Json perform(std::int64_t n) { return {{"n", n}, {"square", n * n}}; }
+};
+ERRAND_JOB(ResultWork);
+
+struct FailingWork {
+  static constexpr errand::JobOptions options{.queue = "results", .retry = 0};
+  void perform(std::string why) { throw std::runtime_error(why); }
+};
+ERRAND_JOB(FailingWork);
+
+struct StoppableWork {
+  static constexpr errand::JobOptions options{.queue = "results", .retry = 0};
+  std::string perform(int seconds) {
+    const auto& stop = errand::current_job().stop;
+    const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
+    while (!stop.stop_requested() && std::chrono::steady_clock::now() < end)
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    return stop.stop_requested() ? "stopped" : "finished";
+  }
+};
+ERRAND_JOB(StoppableWork);

@@ -85,6 +85,7 @@ TEST_P(StoreConformance, CapabilitiesAreTheSameForEveryView) {
   EXPECT_EQ(a.in_process, b.in_process);
   EXPECT_EQ(a.transactional_push, b.transactional_push);
   EXPECT_EQ(a.listen_notify, b.listen_notify);
+  EXPECT_EQ(a.status, b.status);
 }
 
 }  // namespace

@@ -10,12 +10,12 @@ namespace errand::testing {
 // register_store) pull every case file with it: their TEST_Ps are only
 // reached through static initialisers, which a linker would otherwise drop.
 namespace anchors {
-extern const int enqueue_fetch, locks, processes, sets, pause, reschedule, capabilities;
+extern const int enqueue_fetch, locks, processes, sets, pause, reschedule, capabilities, status;
 }  // namespace anchors
 extern const int* const kConformanceCases[];
 const int* const kConformanceCases[] = {
-    &anchors::enqueue_fetch, &anchors::locks,      &anchors::processes,   &anchors::sets,
-    &anchors::pause,         &anchors::reschedule, &anchors::capabilities};
+    &anchors::enqueue_fetch, &anchors::locks,      &anchors::processes,    &anchors::sets,
+    &anchors::pause,         &anchors::reschedule, &anchors::capabilities, &anchors::status};
 
 namespace {
 std::vector<StoreFactory>& factories() {

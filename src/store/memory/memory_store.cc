@@ -28,6 +28,7 @@
 #include <unordered_map>
 #include <utility>
 
+#include "store/memory/status_book.h"
 #include "store/memory/store_util.h"
 
 namespace errand {
@@ -78,6 +79,7 @@ class MemoryStore final : public Store {
     c.lock_extend = true;
     c.in_process = true;     // no I/O: the server acks inline
     c.listen_notify = true;  // one process: every push signals the waiting fetchers
+    c.status = true;
     return c;
   }
 
@@ -486,6 +488,53 @@ class MemoryStore final : public Store {
     return true;
   }
 
+  // ---- status: the records in book_, the rest from where the job sits ----
+
+  Status record_status(std::span<const StatusUpdate> updates) override {
+    for (const auto& u : updates) book_.record(u);
+    return {};
+  }
+
+  Result<JobStatus> job_status(const std::string& jid, double now) override {
+    auto rec = book_.find(jid, now);
+    if (rec && is_final(rec->state)) return *rec;
+    std::optional<JobStatus> where;
+    {
+      std::lock_guard lock(mu_);
+      where = locate_locked(jid);
+    }
+    if (!where) return rec.value_or(JobStatus{});
+    if (rec) {
+      if (where->error.empty()) where->error = rec->error;
+      if (where->state == JobState::running && where->process.empty())
+        where->process = rec->process;
+      where->cancel_requested = rec->cancel_requested;
+      where->updated_at = rec->updated_at;
+    }
+    return *where;
+  }
+
+  Result<JobStatus> wait_status(const std::string& jid,
+                                std::chrono::milliseconds timeout) override {
+    book_.wait_final(jid, timeout);
+    return job_status(jid, store_util::wall_now());
+  }
+
+  Result<JobState> cancel_job(const std::string& jid, double now, double ttl) override {
+    bool removed = false;
+    {
+      std::lock_guard lock(mu_);
+      removed = remove_waiting_locked(jid);
+    }
+    if (!removed) return book_.request_cancel(jid, now, ttl);
+    book_.record(StatusUpdate{jid, JobState::cancelled, {}, {}, {}, now, ttl});
+    return JobState::cancelled;
+  }
+
+  Result<std::vector<std::string>> cancel_requests(std::span<const std::string> jids) override {
+    return book_.requested(jids);
+  }
+
   Status signal(const std::string& identity, const std::string& sig) override {
     std::lock_guard lock(mu_);
     signals_[identity].push_back(sig);
@@ -508,6 +557,57 @@ class MemoryStore final : public Store {
          it != set.end() && it->first.first <= score + kSlack; ++it)
       if (it->first.second == jid) return it;
     return set.end();
+  }
+
+  // Where `jid` sits (a linear scan: the memory store is for tests and
+  // single processes), or nullopt.
+  std::optional<JobStatus> locate_locked(const std::string& jid) const {
+    auto at = [](JobState state, std::string error = {}) {
+      JobStatus s;
+      s.state = state;
+      s.error = std::move(error);
+      return s;
+    };
+    for (const auto& [name, q] : queues_)
+      for (const auto& [prio, lane] : q.lanes)
+        for (const auto& job : lane)
+          if (job.jid == jid) return at(JobState::queued);
+    for (const auto& [id, c] : claimed_)
+      if (c.jid == jid) {
+        JobStatus s = at(JobState::running);
+        s.process = c.owner;  // the claim's owner runs it
+        return s;
+      }
+    const std::pair<SetKind, JobState> sets[] = {{SetKind::scheduled, JobState::scheduled},
+                                                 {SetKind::retry, JobState::retrying},
+                                                 {SetKind::dead, JobState::dead}};
+    for (const auto& [kind, state] : sets)
+      for (const auto& [key, payload] : sets_[index(kind)])
+        if (key.second == jid)
+          return at(state, kind == SetKind::scheduled ? std::string()
+                                                      : store_util::payload_error(payload));
+    return std::nullopt;
+  }
+
+  // Removes `jid` from its queue, the scheduled or the retry set; whether it was there.
+  bool remove_waiting_locked(const std::string& jid) {
+    for (auto& [name, q] : queues_)
+      for (auto& [prio, lane] : q.lanes)
+        for (auto j = lane.begin(); j != lane.end(); ++j)
+          if (j->jid == jid) {
+            lane.erase(j);
+            --q.size;
+            return true;
+          }
+    for (SetKind kind : {SetKind::scheduled, SetKind::retry}) {
+      auto& set = sets_[index(kind)];
+      for (auto it = set.begin(); it != set.end(); ++it)
+        if (it->first.second == jid) {
+          set.erase(it);
+          return true;
+        }
+    }
+    return false;
   }
 
   void enqueue_locked(const std::string& queue, int priority, Job job, bool front) {
@@ -597,6 +697,7 @@ class MemoryStore final : public Store {
   std::set<std::string> paused_;                                       // guarded by mu_
   // key -> (holder, expires_at); expired entries are overwritten on acquire.
   std::unordered_map<std::string, std::pair<std::string, double>> locks_;  // guarded by mu_
+  store_util::StatusBook book_;  // its own mutex; taken after mu_, never before
 };
 
 }  // namespace

@@ -18,9 +18,14 @@ PgStore::PgStore(PostgresOptions options, std::string conninfo, std::string wher
       channel_("errand:" + options_.schema),
       statements_(make_statements(options_.schema)),
       pool_(Pool::Options{std::move(conninfo), std::move(where), options_.max_idle}, &statements_),
-      listener_(pool_, channel_) {}
+      listener_(pool_, channel_),
+      status_channel_(channel_ + ":status"),
+      status_listener_(pool_, status_channel_) {}
 
-PgStore::~PgStore() { listener_.stop(); }
+PgStore::~PgStore() {
+  listener_.stop();
+  status_listener_.stop();
+}
 
 void PgStore::init() {
   Lease conn = lease();

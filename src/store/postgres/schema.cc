@@ -59,6 +59,22 @@ CREATE TABLE @.locks (
   expires_at float8 NOT NULL);
 )";
 
+// Version 2: job status and results (Store::record_status), one row per jid
+// the worker recorded; `cancel` is a pending cancel request. Rows past
+// `expires` are ignored, and purged now and then by record_status.
+constexpr const char* kV2 = R"(
+CREATE TABLE @.job_status (
+  jid        text PRIMARY KEY,
+  state      text NOT NULL,
+  result     text,
+  error      text,
+  process    text,
+  cancel     boolean NOT NULL DEFAULT false,
+  updated_at float8 NOT NULL,
+  expires    float8 NOT NULL);
+CREATE INDEX job_status_expires ON @.job_status (expires);
+)";
+
 // The version recorded in @.meta, 0 if the schema has no errand tables yet.
 int read_version(Conn& conn, const std::string& schema) {
   auto probe =
@@ -118,10 +134,11 @@ void migrate(Conn& conn, const std::string& schema) {
     conn.exec(in_schema(kV1, schema));
     conn.exec(in_schema("CREATE TABLE @.meta (key text PRIMARY KEY, value text NOT NULL)", schema));
   }
-  // Later versions: `if (version < 2) { ALTER TABLE ... }` and so on.
-  static_assert(kSchemaVersion == 1, "add the migration steps above");
+  if (version < 2) conn.exec(in_schema(kV2, schema));
+  // Later versions: `if (version < 3) { ALTER TABLE ... }` and so on.
+  static_assert(kSchemaVersion == 2, "add the migration steps above");
   conn.exec(
-      in_schema("INSERT INTO @.meta (key, value) VALUES ('schema_version', '1') "
+      in_schema("INSERT INTO @.meta (key, value) VALUES ('schema_version', '2') "
                 "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 schema));
   txn.commit();

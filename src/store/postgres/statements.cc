@@ -85,7 +85,8 @@ constexpr std::array<std::pair<S, const char*>, kStatementCount> kSql{{
      "    WHEN payload ~ '^\\{\"errand_crashes\":[0-9]{1,9},' THEN "
      "      '{\"errand_crashes\":' || "
      "      (substring(payload from '^\\{\"errand_crashes\":([0-9]{1,9}),')::bigint + 1) || "
-     "      substr(payload, length(substring(payload from '^(\\{\"errand_crashes\":[0-9]{1,9}),')) + 1)"
+     "      substr(payload, length(substring(payload from '^(\\{\"errand_crashes\":[0-9]{1,9}),')) "
+     "+ 1)"
      "    WHEN payload LIKE '{\"%' THEN '{\"errand_crashes\":1,' || substr(payload, 2) "
      "    ELSE payload END "
      "  WHERE state = 'claimed' AND ("
@@ -190,6 +191,37 @@ constexpr std::array<std::pair<S, const char*>, kStatementCount> kSql{{
      "WHERE state = $2 AND id = (SELECT id FROM @.jobs WHERE jid = $1 AND state = $2 "
      "AND score BETWEEN $3 AND $4 ORDER BY id LIMIT 1)"},
     {kSetClear, "DELETE FROM @.jobs WHERE state = $1"},
+    // $1 jid, $2 state, $3 result, $4 error, $5 process, $6 now, $7 expires,
+    // $8 the status channel, $9 whether to notify (final states). A running
+    // record keeps a pending, unexpired cancel request.
+    {kStatusRecord,
+     "WITH u AS (INSERT INTO @.job_status AS s "
+     "  (jid, state, result, error, process, cancel, updated_at, expires) "
+     "  VALUES ($1, $2, $3, $4, $5, false, $6, $7) ON CONFLICT (jid) DO UPDATE SET "
+     "  state = excluded.state, result = excluded.result, error = excluded.error, "
+     "  process = excluded.process, updated_at = excluded.updated_at, expires = excluded.expires, "
+     "  cancel = (excluded.state = 'running' AND s.expires >= excluded.updated_at AND s.cancel) "
+     "  RETURNING jid) "
+     "SELECT pg_notify($8, jid) FROM u WHERE $9::boolean"},
+    // $1 jid, $2 now.
+    {kStatusGet,
+     "SELECT state, result, error, process, cancel, updated_at FROM @.job_status "
+     "WHERE jid = $1 AND expires >= $2"},
+    {kStatusLocate,
+     "SELECT state, payload, coalesce(owner, '') FROM @.jobs WHERE jid = $1 "
+     "ORDER BY id DESC LIMIT 1"},
+    // $1 jid. A row being claimed is locked: this waits, then sees it claimed.
+    {kStatusCancelWaiting,
+     "DELETE FROM @.jobs WHERE jid = $1 AND state IN ('queued', 'scheduled', 'retry')"},
+    // $1 jid, $2 now, $3 expires. An expired record starts over as unknown.
+    {kStatusFlagCancel,
+     "INSERT INTO @.job_status AS s (jid, state, cancel, updated_at, expires) "
+     "VALUES ($1, 'unknown', true, $2, $3) ON CONFLICT (jid) DO UPDATE SET cancel = true, "
+     "state = CASE WHEN s.expires < $2 THEN 'unknown' ELSE s.state END, "
+     "expires = GREATEST(s.expires, $3) RETURNING state"},
+    // $1 jids.
+    {kStatusRequests, "SELECT jid FROM @.job_status WHERE cancel AND jid = ANY($1::text[])"},
+    {kStatusPurge, "DELETE FROM @.job_status WHERE expires < $1"},
 }};
 
 }  // namespace

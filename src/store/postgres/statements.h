@@ -57,6 +57,14 @@ enum S : std::size_t {
   kSetMoveQueue,
   kSetMoveDead,
   kSetClear,
+  // job status, results, cancellation (status.cc)
+  kStatusRecord,
+  kStatusGet,
+  kStatusLocate,
+  kStatusCancelWaiting,
+  kStatusFlagCancel,
+  kStatusRequests,
+  kStatusPurge,
   kStatementCount
 };
 

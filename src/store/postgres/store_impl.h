@@ -9,6 +9,7 @@
 // never wait on each other or share a job.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <string>
 #include <vector>
@@ -57,6 +58,7 @@ class PgStore final : public Store {
     c.lock_extend = true;
     c.transactional_push = true;  // push_within()
     c.listen_notify = true;       // one LISTEN connection per store wakes its fetchers
+    c.status = true;              // the job_status table (status.cc)
     return c;
   }
   const PostgresOptions& options() const { return options_; }
@@ -102,6 +104,15 @@ class PgStore final : public Store {
                                    const std::string& holder, double now,
                                    double expires_at) override;
 
+  // status.cc: final records NOTIFY status_channel_ with the jid; waiters
+  // sleep on status_listener_ (a second LISTEN connection, opened by the
+  // first wait_status()).
+  Status record_status(std::span<const StatusUpdate> updates) override;
+  Result<JobStatus> job_status(const std::string& jid, double now) override;
+  Result<JobStatus> wait_status(const std::string& jid, std::chrono::milliseconds timeout) override;
+  Result<JobState> cancel_job(const std::string& jid, double now, double ttl_seconds) override;
+  Result<std::vector<std::string>> cancel_requests(std::span<const std::string> jids) override;
+
   // admin.cc
   Result<std::vector<QueueInfo>> queues() override;
   Result<std::vector<std::string>> queue_jobs(const std::string& queue, std::size_t offset,
@@ -131,6 +142,9 @@ class PgStore final : public Store {
   const Statements statements_;
   Pool pool_;
   Listener listener_;
+  const std::string status_channel_;  // NOTIFY channel of final statuses: "errand:<schema>:status"
+  Listener status_listener_;
+  std::atomic<double> status_purged_at_{0};  // the last purge of expired status rows
 };
 
 }  // namespace errand::pg

@@ -191,6 +191,15 @@ Result<Reply> Connection::command(const Argv& argv) {
   return Reply(static_cast<redisReply*>(raw));
 }
 
+Result<Reply> Connection::read_reply() {
+  if (broken_)
+    return fail(Errc::unavailable,
+                "redis " + endpoint_.address() + " unreachable: connection already failed");
+  void* raw = nullptr;
+  if (redisGetReply(ctx_, &raw) != REDIS_OK || raw == nullptr) return io_error();
+  return Reply(static_cast<redisReply*>(raw));
+}
+
 Result<std::vector<Reply>> Connection::pipeline(const std::vector<Argv>& commands) {
   if (broken_)
     return fail(Errc::unavailable,

@@ -89,6 +89,10 @@ class Connection {
   Result<Reply> command(const Argv& argv);
   /// Sends every command, then reads every reply (one round trip).
   Result<std::vector<Reply>> pipeline(const std::vector<Argv>& commands);
+  /// Reads one more reply without sending anything: a pub/sub message after
+  /// SUBSCRIBE. Waiting past the timeout is an error (unavailable) that
+  /// leaves the connection broken().
+  Result<Reply> read_reply();
   /// Changes the socket read/write timeout (blocking commands need more).
   void set_timeout(std::chrono::milliseconds timeout);
   /// True once an I/O or protocol error has made the connection unusable.

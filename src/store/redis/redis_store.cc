@@ -43,6 +43,7 @@
 #include "errand/payload_limits.h"
 #include "store/redis/connection.h"
 #include "store/redis/lua_scripts.h"
+#include "store/redis/status.h"
 
 namespace errand {
 namespace {
@@ -134,7 +135,8 @@ class RedisStore final : public Store {
         set_move_(redis::lua::kSetMove),
         lock_acquire_(redis::lua::kLockAcquire),
         lock_release_(redis::lua::kLockRelease),
-        lock_extend_(redis::lua::kLockExtend) {}
+        lock_extend_(redis::lua::kLockExtend),
+        status_(client_, prefix_) {}
 
   Status ping() {
     auto r = client_.cmd({"PING"});
@@ -152,6 +154,7 @@ class RedisStore final : public Store {
     // A waiting fetch blocks in Redis (BRPOPLPUSH) on its first queue and
     // rechecks the others every kMultiQueueSlice.
     c.listen_notify = true;
+    c.status = true;  // errand:status:<jid> hashes (status.cc)
     return c;
   }
 
@@ -530,6 +533,20 @@ class RedisStore final : public Store {
     return out;
   }
 
+  Status record_status(std::span<const StatusUpdate> updates) override {
+    return status_.record(updates);
+  }
+  Result<JobStatus> job_status(const std::string& jid, double) override { return status_.get(jid); }
+  Result<JobStatus> wait_status(const std::string& jid, milliseconds timeout) override {
+    return status_.wait(jid, timeout);
+  }
+  Result<JobState> cancel_job(const std::string& jid, double now, double ttl) override {
+    return status_.cancel(jid, now, ttl);
+  }
+  Result<std::vector<std::string>> cancel_requests(std::span<const std::string> jids) override {
+    return status_.requested(jids);
+  }
+
   Status queue_delete(const std::string& queue, const std::string& jid) override {
     const std::string k = queue_key(queue);
     constexpr std::int64_t kPage = 200;
@@ -891,6 +908,7 @@ class RedisStore final : public Store {
   const std::string prefix_;  // "" or "<namespace>:"
   const redis::Script fetch_, find_claim_, requeue_, promote_, rescue_, set_move_;
   const redis::Script lock_acquire_, lock_release_, lock_extend_;
+  redis::StatusKeeper status_;  // job status, results, cancellation (status.cc)
 
   std::shared_mutex fetch_rw_;  // fetches share it; reconcile_claims takes it alone
 

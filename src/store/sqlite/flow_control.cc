@@ -14,6 +14,7 @@ StoreCapabilities SqliteStore::capabilities() const {
   // Other processes' pushes are seen at the next poll_interval; pushes
   // through this store object wake its fetchers at once.
   c.listen_notify = false;
+  c.status = true;  // the job_status table (status.cc)
   return c;
 }
 

@@ -56,6 +56,22 @@ constexpr const char* kV1[] = {
          until  REAL NOT NULL) WITHOUT ROWID)",
 };
 
+// Version 2: job status and results (Store::record_status). One row per jid
+// the worker recorded; `cancel` is a pending cancel request. Rows past
+// `expires` are ignored and purged by record_status.
+constexpr const char* kV2[] = {
+    R"(CREATE TABLE job_status (
+         jid        TEXT PRIMARY KEY,
+         state      TEXT NOT NULL,
+         result     TEXT,
+         error      TEXT,
+         process    TEXT,
+         cancel     INTEGER NOT NULL DEFAULT 0,
+         updated_at REAL NOT NULL,
+         expires    REAL NOT NULL) WITHOUT ROWID)",
+    "CREATE INDEX job_status_expires ON job_status (expires)",
+};
+
 std::int64_t read_int(Conn& conn, const char* sql) {
   auto s = conn.stmt(sql);
   return s.row() ? s.integer(0) : 0;
@@ -95,9 +111,11 @@ void migrate(Conn& conn) {
                                     "schema version)");
     if (version < 1)
       for (const char* sql : kV1) conn.exec(sql);
-    // Later versions: `if (version < 2) { ALTER TABLE ... }` and so on.
-    conn.exec("PRAGMA user_version = 1");
-    static_assert(kSchemaVersion == 1, "set user_version to the new version above");
+    if (version < 2)
+      for (const char* sql : kV2) conn.exec(sql);
+    // Later versions: `if (version < 3) { ALTER TABLE ... }` and so on.
+    conn.exec("PRAGMA user_version = 2");
+    static_assert(kSchemaVersion == 2, "set user_version to the new version above");
     conn.exec("PRAGMA application_id = 1163021892");  // kApplicationId
     static_assert(kApplicationId == 1163021892);
     conn.exec("COMMIT");

@@ -7,6 +7,7 @@
 //   admin.cc              admin reads and writes: stats, queues, sets,
 //                         processes, signals
 //   flow_control.cc       pause, locks, capabilities()
+//   status.cc             job status, results, cancellation
 //   statements.cc         statements several of the above share
 //   open.cc               URL options and open_sqlite_store()
 //   within.cc             transactional enqueue on the application's connection
@@ -149,6 +150,17 @@ class SqliteStore final : public Store, public std::enable_shared_from_this<Sqli
   Result<bool> lock_extend(const std::string& key, const std::string& holder,
                            double expires_at) override;
 
+  // ---- job status, results, cancellation (status.cc) ---------------------
+  // wait_status() sleeps on status_cv_ (woken by this object's final
+  // records and cancels) and looks at the file every poll_interval for
+  // other processes' records.
+
+  Status record_status(std::span<const StatusUpdate> updates) override;
+  Result<JobStatus> job_status(const std::string& jid, double now) override;
+  Result<JobStatus> wait_status(const std::string& jid, std::chrono::milliseconds timeout) override;
+  Result<JobState> cancel_job(const std::string& jid, double now, double ttl_seconds) override;
+  Result<std::vector<std::string>> cancel_requests(std::span<const std::string> jids) override;
+
   // ---- transactional enqueue (within.cc) --------------------------------
   // On the application's connection; its commit wakes fetchers here within
   // poll_interval.
@@ -244,6 +256,13 @@ class SqliteStore final : public Store, public std::enable_shared_from_this<Sqli
   std::mutex wake_mu_;
   std::condition_variable wake_cv_;  // fetchers wait here; guarded by wake_mu_
   std::uint64_t wake_gen_ = 0;       // bumped on every push/requeue/promote; guarded by wake_mu_
+
+  // Status waiters (status.cc).
+  void status_changed();
+  std::mutex status_mu_;
+  std::condition_variable status_cv_;  // wait_status() sleeps here; guarded by status_mu_
+  std::uint64_t status_gen_ = 0;       // bumped on every final record; guarded by status_mu_
+  double status_purged_at_ = 0;        // guarded by status_mu_: the last purge of expired rows
 };
 
 // ---- statements shared by several operations (statements.cc) -------------

@@ -1,0 +1,142 @@
+// The PostgreSQL store's job status: the job_status table (schema v2) for
+// what the worker recorded, the jobs table for where a job sits, and
+// LISTEN/NOTIFY on status_channel_ for wait_status().
+#include <optional>
+
+#include "store/memory/status_book.h"
+#include "store/memory/store_util.h"
+#include "store/postgres/store_impl.h"
+
+namespace errand::pg {
+
+namespace {
+
+std::optional<JobStatus> recorded(Conn& conn, const std::string& jid, double now) {
+  auto r = conn.run(kStatusGet, Params().add(jid).add(now));
+  if (r.rows() == 0) return std::nullopt;
+  JobStatus s;
+  s.state = job_state_from_string(r.text(0, 0)).value_or(JobState::unknown);
+  s.result = r.str(0, 1);
+  s.error = r.str(0, 2);
+  s.process = r.str(0, 3);
+  s.cancel_requested = r.boolean(0, 4);
+  s.updated_at = r.real(0, 5);
+  return s;
+}
+
+std::optional<JobStatus> located(Conn& conn, const std::string& jid) {
+  auto r = conn.run(kStatusLocate, Params().add(jid));
+  if (r.rows() == 0) return std::nullopt;
+  const auto state = r.text(0, 0);
+  JobStatus s;
+  if (state == "queued") s.state = JobState::queued;
+  if (state == "claimed") {
+    s.state = JobState::running;
+    s.process = r.str(0, 2);  // the claim's owner runs it
+  }
+  if (state == "scheduled") s.state = JobState::scheduled;
+  if (state == "retry" || state == "dead") {
+    s.state = state == "retry" ? JobState::retrying : JobState::dead;
+    s.error = store_util::payload_error(r.text(0, 1));
+  }
+  return s;
+}
+
+Params record_params(const StatusUpdate& u, const std::string& channel) {
+  Params p;
+  p.add(u.jid).add(to_string(u.state)).add(u.result).add(u.error).add(u.process);
+  p.add(u.now).add(u.now + u.ttl_seconds).add(channel).add(is_final(u.state));
+  return p;
+}
+
+}  // namespace
+
+Status PgStore::record_status(std::span<const StatusUpdate> updates) {
+  if (updates.empty()) return {};
+  const double now = updates.front().now;
+  double last = status_purged_at_.load();
+  const bool purge = now - last >= 60 && status_purged_at_.compare_exchange_strong(last, now);
+  return guarded("record_status", [&]() -> Status {
+    Lease conn = lease();
+    std::optional<Txn> txn;
+    if (updates.size() > 1) txn.emplace(*conn);
+    for (const auto& u : updates) conn->run(kStatusRecord, record_params(u, status_channel_));
+    if (purge) conn->run(kStatusPurge, Params().add(now));
+    if (txn) txn->commit();
+    return {};
+  });
+}
+
+Result<JobStatus> PgStore::job_status(const std::string& jid, double now) {
+  return guarded("job_status", [&]() -> Result<JobStatus> {
+    Lease conn = lease();
+    auto rec = recorded(*conn, jid, now);
+    if (rec && is_final(rec->state)) return *rec;
+    auto where = located(*conn, jid);
+    if (!where) {
+      // It may have ended between the two reads.
+      if (auto again = recorded(*conn, jid, now)) return *again;
+      return JobStatus{};
+    }
+    if (rec) {
+      if (where->error.empty()) where->error = rec->error;
+      if (where->state == JobState::running && where->process.empty())
+        where->process = rec->process;
+      where->cancel_requested = rec->cancel_requested;
+      where->updated_at = rec->updated_at;
+    }
+    return *where;
+  });
+}
+
+Result<JobStatus> PgStore::wait_status(const std::string& jid, std::chrono::milliseconds timeout) {
+  status_listener_.ensure_started();
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    const std::uint64_t seen = status_listener_.generation();
+    auto st = job_status(jid, store_util::wall_now());
+    if (!st || is_final(st->state)) return st;
+    const auto now = std::chrono::steady_clock::now();
+    if (now >= deadline) return st;
+    // Woken by a NOTIFY of any final status (then we look again), or by the
+    // listener reconnecting; poll_interval is only the safety net.
+    status_listener_.wait(seen, std::min(deadline, now + options_.poll_interval * 20));
+  }
+}
+
+Result<JobState> PgStore::cancel_job(const std::string& jid, double now, double ttl) {
+  return guarded("cancel_job", [&]() -> Result<JobState> {
+    Lease conn = lease();
+    Txn txn(*conn);
+    JobState out = JobState::unknown;
+    if (conn->run(kStatusCancelWaiting, Params().add(jid)).affected() > 0) {
+      conn->run(kStatusRecord,
+                record_params(StatusUpdate{jid, JobState::cancelled, {}, {}, {}, now, ttl},
+                              status_channel_));
+      out = JobState::cancelled;
+    } else if (auto rec = recorded(*conn, jid, now); rec && is_final(rec->state)) {
+      out = rec->state;
+    } else {
+      auto flagged = conn->run(kStatusFlagCancel, Params().add(jid).add(now).add(now + ttl));
+      out = job_state_from_string(flagged.text(0, 0)).value_or(JobState::unknown);
+      if (auto where = located(*conn, jid); where && where->state == JobState::running)
+        out = JobState::running;
+    }
+    txn.commit();
+    return out;
+  });
+}
+
+Result<std::vector<std::string>> PgStore::cancel_requests(std::span<const std::string> jids) {
+  return guarded("cancel_requests", [&]() -> Result<std::vector<std::string>> {
+    Lease conn = lease();
+    auto r =
+        conn->run(kStatusRequests,
+                  Params().add(text_array(std::vector<std::string>(jids.begin(), jids.end()))));
+    std::vector<std::string> out;
+    for (int i = 0; i < r.rows(); ++i) out.push_back(r.str(i, 0));
+    return out;
+  });
+}
+
+}  // namespace errand::pg

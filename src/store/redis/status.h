@@ -1,0 +1,47 @@
+// The Redis store's job status, results and cancellation (redis-layout.md
+// §10). errand's own keys, which Sidekiq never reads:
+//   errand:status:<jid>   HASH state, result, error, process, at, cancel;
+//                         expires with the job's result_ttl
+//   errand:status:<jid>   also the pub/sub channel a final state is
+//                         PUBLISHed on (the message is the state)
+// Where a job sits (queued, scheduled, retrying, dead, claimed) is found by a
+// Lua scan of the queues and sets for its jid: linear in their size, and run
+// only for status reads and cancels, never on the job path.
+//
+// Thread safety: as the store (every method from many threads).
+#pragma once
+
+#include <chrono>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "errand/store.h"
+#include "store/redis/connection.h"
+
+namespace errand::redis {
+
+class StatusKeeper {
+ public:
+  StatusKeeper(Client& client, std::string prefix);
+
+  Status record(std::span<const StatusUpdate> updates);
+  Result<JobStatus> get(const std::string& jid);
+  /// Subscribes on a connection of its own, then waits for the PUBLISH of a
+  /// final state (or the timeout).
+  Result<JobStatus> wait(const std::string& jid, std::chrono::milliseconds timeout);
+  Result<JobState> cancel(const std::string& jid, double now, double ttl_seconds);
+  Result<std::vector<std::string>> requested(std::span<const std::string> jids);
+
+ private:
+  std::string status_key(const std::string& jid) const { return prefix_ + "errand:status:" + jid; }
+  Argv scan_keys() const;
+  /// The commands that store `u` (in a MULTI with the others of its batch).
+  void add_record(std::vector<Argv>& cmds, const StatusUpdate& u) const;
+
+  Client& client_;
+  const std::string prefix_;
+  const Script locate_, cancel_;
+};
+
+}  // namespace errand::redis

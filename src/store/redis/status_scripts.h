@@ -1,0 +1,79 @@
+// The Lua scripts of the Redis store's job status (status.cc).
+#pragma once
+
+namespace errand::redis::lua {
+
+// Shared by both scripts: finds the job whose payload holds ARGV[2] (the
+// text `"jid":"<jid>"`) in the queues, the scheduled and retry sets, the
+// claimed lists and the dead set, in that order. With `remove`, takes it out
+// of a queue or the scheduled/retry set (never a claimed or dead job).
+// KEYS[1] queues, KEYS[2] schedule, KEYS[3] retry, KEYS[4] dead,
+// KEYS[5] errand:inprogress; ARGV[1] key prefix.
+#define ERRAND_STATUS_FIND_LUA                                                           \
+  "local function find(remove)\n"                                                        \
+  "  local needle = ARGV[2]\n"                                                           \
+  "  for _, q in ipairs(redis.call('SMEMBERS', KEYS[1])) do\n"                           \
+  "    local list = ARGV[1] .. 'queue:' .. q\n"                                          \
+  "    for _, job in ipairs(redis.call('LRANGE', list, 0, -1)) do\n"                     \
+  "      if string.find(job, needle, 1, true) then\n"                                    \
+  "        if remove then redis.call('LREM', list, 1, job) end\n"                        \
+  "        return 'queued', job\n"                                                       \
+  "      end\n"                                                                          \
+  "    end\n"                                                                            \
+  "  end\n"                                                                              \
+  "  local sets = {{KEYS[2], 'scheduled'}, {KEYS[3], 'retry'}}\n"                        \
+  "  for _, s in ipairs(sets) do\n"                                                      \
+  "    for _, job in ipairs(redis.call('ZRANGE', s[1], 0, -1)) do\n"                     \
+  "      if string.find(job, needle, 1, true) then\n"                                    \
+  "        if remove then redis.call('ZREM', s[1], job) end\n"                           \
+  "        return s[2], job\n"                                                           \
+  "      end\n"                                                                          \
+  "    end\n"                                                                            \
+  "  end\n"                                                                              \
+  "  for _, owner in ipairs(redis.call('HKEYS', KEYS[5])) do\n"                          \
+  "    local base = ARGV[1] .. 'errand:inprogress:' .. owner\n"                          \
+  "    for _, q in ipairs(redis.call('SMEMBERS', base)) do\n"                            \
+  "      for _, job in ipairs(redis.call('LRANGE', base .. ':queue:' .. q, 0, -1)) do\n" \
+  "        if string.find(job, needle, 1, true) then return 'claimed', job, owner end\n" \
+  "      end\n"                                                                          \
+  "    end\n"                                                                            \
+  "  end\n"                                                                              \
+  "  for _, job in ipairs(redis.call('ZRANGE', KEYS[4], 0, -1)) do\n"                    \
+  "    if string.find(job, needle, 1, true) then return 'dead', job end\n"               \
+  "  end\n"                                                                              \
+  "  return false, false\n"                                                              \
+  "end\n"
+
+// Where the job sits: {where, payload}, or {} when nowhere.
+inline constexpr const char* kLocate = ERRAND_STATUS_FIND_LUA R"lua(
+local where, job, owner = find(false)
+if not where then return {} end
+return {where, job, owner or ''}
+)lua";
+
+// Cancels the job. KEYS[6] its status hash; ARGV[3] now, ARGV[4] ttl (s).
+// A waiting, scheduled or retrying job is removed and recorded cancelled
+// (PUBLISHed on the hash's name); otherwise, unless the recorded state is
+// final, a cancel request is flagged. Returns the state after.
+inline constexpr const char* kCancel = ERRAND_STATUS_FIND_LUA R"lua(
+local ttl = math.max(1, math.floor(tonumber(ARGV[4])))
+local state = redis.call('HGET', KEYS[6], 'state')
+if state == 'succeeded' or state == 'dead' or state == 'cancelled' then return state end
+local where = find(true)
+if where == 'queued' or where == 'scheduled' or where == 'retry' then
+  redis.call('HSET', KEYS[6], 'state', 'cancelled', 'at', ARGV[3])
+  redis.call('HDEL', KEYS[6], 'cancel', 'result', 'process')
+  redis.call('EXPIRE', KEYS[6], ttl)
+  redis.call('PUBLISH', KEYS[6], 'cancelled')
+  return 'cancelled'
+end
+redis.call('HSET', KEYS[6], 'cancel', '1')
+if redis.call('TTL', KEYS[6]) < ttl then redis.call('EXPIRE', KEYS[6], ttl) end
+if where == 'claimed' then return 'running' end
+if where == 'dead' then return 'dead' end
+return state or 'unknown'
+)lua";
+
+#undef ERRAND_STATUS_FIND_LUA
+
+}  // namespace errand::redis::lua
