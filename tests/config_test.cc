@@ -81,6 +81,21 @@ TEST(Config, BadValuesNameTheKeyAndLine) {
   EXPECT_FALSE(parse_config("- a\n- b\n").ok());
 }
 
+// Found by fuzz_config: a duration too large for milliseconds was undefined
+// behaviour (double → int64 overflow); now a clear error, as are .inf and .nan.
+TEST(Config, DurationsPastTenYearsAreClearErrors) {
+  for (const char* text : {"timeout: 25666666666666666666666666666", "poll_interval: .inf",
+                           "heartbeat_interval: .nan", "process_ttl: 315360001"}) {
+    auto c = parse_config(text);
+    ASSERT_FALSE(c.ok()) << text;
+    EXPECT_NE(c.error().message().find("at most 315360000 seconds"), std::string::npos)
+        << c.error().message();
+  }
+  auto ok = parse_config("timeout: 315360000");
+  ASSERT_TRUE(ok.ok()) << ok.error().message();
+  EXPECT_EQ(ok->server.shutdown_timeout, std::chrono::milliseconds(315'360'000'000));
+}
+
 TEST(Config, MissingFileIsAnIoError) {
   auto c = load_config("/nonexistent/errand.yml");
   ASSERT_FALSE(c.ok());

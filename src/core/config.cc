@@ -81,6 +81,9 @@ Result<std::chrono::milliseconds> seconds(const YAML::Node& node, const std::str
   auto v = scalar<double>(node, key);
   if (!v) return v.error();
   if (*v < 0) return bad(node, "'" + key + "' must not be negative");
+  // Ten years: past that (or .inf, .nan) the millisecond count would not fit.
+  constexpr double kMaxSeconds = 315'360'000;
+  if (!(*v <= kMaxSeconds)) return bad(node, "'" + key + "' must be at most 315360000 seconds");
   return std::chrono::milliseconds(static_cast<std::int64_t>(*v * 1000));
 }
 
