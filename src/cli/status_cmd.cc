@@ -4,6 +4,7 @@
 
 #include "cli/cli.h"
 #include "errand/payload_limits.h"
+#include "store/status_json.h"
 
 namespace errand::cli {
 
@@ -24,19 +25,6 @@ Result<Client> client_for(const StoreFlags& flags) {
     return Error(queues.error().code(),
                  "cannot open store " + config->store + ": " + queues.error().message());
   return Client(std::move(queues).value());
-}
-
-Json status_json(const std::string& jid, const JobStatus& s) {
-  Json out{{"jid", jid}, {"state", to_string(s.state)}};
-  if (s.state == JobState::succeeded) {
-    auto parsed = payload::parse(s.result);
-    out["result"] = parsed ? std::move(parsed).value() : Json(s.result);
-  }
-  if (!s.error.empty()) out["error"] = s.error;
-  if (!s.process.empty()) out["process"] = s.process;
-  if (s.cancel_requested) out["cancel_requested"] = true;
-  if (s.updated_at > 0) out["updated_at"] = s.updated_at;
-  return out;
 }
 
 void print_human(const std::string& jid, const JobStatus& s) {

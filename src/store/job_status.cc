@@ -4,7 +4,9 @@
 
 #include <array>
 
+#include "errand/payload_limits.h"
 #include "errand/store.h"
+#include "store/status_json.h"
 
 namespace errand {
 
@@ -56,6 +58,19 @@ Result<JobState> ForwardingStore::cancel_job(const std::string& jid, double now,
 Result<std::vector<std::string>> ForwardingStore::cancel_requests(
     std::span<const std::string> jids) {
   return inner_->cancel_requests(jids);
+}
+
+Json status_json(const std::string& jid, const JobStatus& s) {
+  Json out{{"jid", jid}, {"state", to_string(s.state)}};
+  if (s.state == JobState::succeeded) {
+    auto parsed = payload::parse(s.result);
+    out["result"] = parsed ? std::move(parsed).value() : Json(s.result);
+  }
+  if (!s.error.empty()) out["error"] = s.error;
+  if (!s.process.empty()) out["process"] = s.process;
+  if (s.cancel_requested) out["cancel_requested"] = true;
+  if (s.updated_at > 0) out["updated_at"] = s.updated_at;
+  return out;
 }
 
 }  // namespace errand

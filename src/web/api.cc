@@ -5,6 +5,7 @@
 #include <regex>
 
 #include "errand/errand.h"
+#include "store/status_json.h"
 #include "web/html.h"
 
 namespace errand::web {

@@ -169,10 +169,6 @@ bool is_redacted(const Json& doc, const Registry& registry);
 JobRow make_row(const std::string& payload, const Registry& registry);
 JobRow make_row(const SetEntry& entry, const Registry& registry);
 Json row_json(const JobRow& row, SetKind kind, bool full);
-/// A job's status as /api/status/JID answers it: jid, state, and when set
-/// result (parsed JSON), error, process, cancel_requested, updated_at.
-Json status_json(const std::string& jid, const JobStatus& status);
-
 struct RowPage {
   std::vector<JobRow> rows;
   std::size_t total = 0;   ///< entries in the set, or matches of the search

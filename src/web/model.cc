@@ -397,17 +397,4 @@ CronTimes cron_times(const CronEntry& e, double now) {
   return t;
 }
 
-Json status_json(const std::string& jid, const JobStatus& s) {
-  Json out{{"jid", jid}, {"state", to_string(s.state)}};
-  if (s.state == JobState::succeeded) {
-    auto parsed = payload::parse(s.result);
-    out["result"] = parsed ? std::move(parsed).value() : Json(s.result);
-  }
-  if (!s.error.empty()) out["error"] = s.error;
-  if (!s.process.empty()) out["process"] = s.process;
-  if (s.cancel_requested) out["cancel_requested"] = true;
-  if (s.updated_at > 0) out["updated_at"] = s.updated_at;
-  return out;
-}
-
 }  // namespace errand::web

@@ -13,13 +13,7 @@ Result<JobStatus> MemoryStore::job_status(const std::string& jid, double now) {
     where = locate_locked(jid);
   }
   if (!where) return rec.value_or(JobStatus{});
-  if (rec) {
-    if (where->error.empty()) where->error = rec->error;
-    if (where->state == JobState::running && where->process.empty()) where->process = rec->process;
-    where->cancel_requested = rec->cancel_requested;
-    where->updated_at = rec->updated_at;
-  }
-  return *where;
+  return store_util::merge_status(*where, rec);
 }
 
 Result<JobState> MemoryStore::cancel_job(const std::string& jid, double now, double ttl) {

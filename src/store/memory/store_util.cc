@@ -76,4 +76,13 @@ std::string count_crash(std::string_view payload) {
   return std::string(kCrashesPrefix) + "1," + std::string(payload.substr(1));
 }
 
+JobStatus merge_status(JobStatus where, const std::optional<JobStatus>& recorded) {
+  if (!recorded) return where;
+  if (where.error.empty()) where.error = recorded->error;
+  if (where.state == JobState::running && where.process.empty()) where.process = recorded->process;
+  where.cancel_requested = recorded->cancel_requested;
+  where.updated_at = recorded->updated_at;
+  return where;
+}
+
 }  // namespace errand::store_util

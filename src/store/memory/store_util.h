@@ -1,10 +1,12 @@
-// Small helpers shared by the memory and SQLite stores (payload edits the
-// store must make itself, dates for the daily counters). Not a public header.
+// Small helpers shared by the memory, SQLite and PostgreSQL stores (payload
+// edits the store must make itself, dates, status records). Not a public header.
 #pragma once
 
 #include <optional>
 #include <string>
 #include <string_view>
+
+#include "errand/job_status.h"
 
 namespace errand::store_util {
 
@@ -36,6 +38,11 @@ inline constexpr std::string_view kCrashesPrefix = R"({"errand_crashes":)";
 /// while running it) one higher. A payload that is not an object with at
 /// least one member is returned unchanged (the worker dead-sets it anyway).
 std::string count_crash(std::string_view payload);
+
+/// A job's status where the database stores keep records beside their jobs:
+/// where the job sits (`where`), completed by its record, if any (the last
+/// error, the process that runs it, a cancel request, when it was written).
+JobStatus merge_status(JobStatus where, const std::optional<JobStatus>& recorded);
 
 /// A score as the Web UI prints it in "<score>-<jid>" names.
 std::string format_score(double score);

@@ -78,14 +78,7 @@ Result<JobStatus> PgStore::job_status(const std::string& jid, double now) {
       if (auto again = recorded(*conn, jid, now)) return *again;
       return JobStatus{};
     }
-    if (rec) {
-      if (where->error.empty()) where->error = rec->error;
-      if (where->state == JobState::running && where->process.empty())
-        where->process = rec->process;
-      where->cancel_requested = rec->cancel_requested;
-      where->updated_at = rec->updated_at;
-    }
-    return *where;
+    return store_util::merge_status(*where, rec);
   });
 }
 

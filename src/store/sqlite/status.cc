@@ -108,14 +108,7 @@ Result<JobStatus> SqliteStore::job_status(const std::string& jid, double now) {
     auto where = located(conn, jid);
     snapshot.end();
     if (!where) return rec.value_or(JobStatus{});
-    if (rec) {
-      if (where->error.empty()) where->error = rec->error;
-      if (where->state == JobState::running && where->process.empty())
-        where->process = rec->process;
-      where->cancel_requested = rec->cancel_requested;
-      where->updated_at = rec->updated_at;
-    }
-    return *where;
+    return store_util::merge_status(*where, rec);
   });
 }
 
