@@ -81,6 +81,16 @@ TEST(Config, BadValuesNameTheKeyAndLine) {
   EXPECT_FALSE(parse_config("- a\n- b\n").ok());
 }
 
+TEST(Config, StatusKeys) {
+  auto c = parse_config("record_status: false\ncancel_poll_interval: 0.5\n");
+  ASSERT_TRUE(c.ok()) << c.error().message();
+  EXPECT_FALSE(c->server.record_status);
+  EXPECT_EQ(c->server.cancel_poll_interval, std::chrono::milliseconds(500));
+  EXPECT_TRUE(parse_config("").value().server.record_status);
+  EXPECT_FALSE(parse_config("record_status: sometimes").ok());
+  EXPECT_FALSE(parse_config("cancel_poll_interval: 0").ok());
+}
+
 // Found by fuzz_config: a duration too large for milliseconds was undefined
 // behaviour (double → int64 overflow); now a clear error, as are .inf and .nan.
 TEST(Config, DurationsPastTenYearsAreClearErrors) {

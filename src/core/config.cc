@@ -164,11 +164,17 @@ Result<Config> parse_config_root(const YAML::Node& root) {
   Config c;
   if (root.IsNull()) return c;
   if (!root.IsMap()) return fail(Errc::invalid_argument, "config: the top level must be a mapping");
-  static const std::set<std::string> known = {
-      "store",       "concurrency", "timeout",       "queues",        "stores",
-      "tag",         "labels",      "log_format",    "poll_interval", "heartbeat_interval",
-      "process_ttl", "max_retries", "dead_max_jobs", "dead_timeout",  "rescue_interval",
-      "cron",        "isolation",   "children",      "max_crashes",   "log_level"};
+  static const std::set<std::string> known = {"store",           "concurrency",
+                                              "timeout",         "queues",
+                                              "stores",          "tag",
+                                              "labels",          "log_format",
+                                              "poll_interval",   "heartbeat_interval",
+                                              "process_ttl",     "max_retries",
+                                              "dead_max_jobs",   "dead_timeout",
+                                              "rescue_interval", "cron",
+                                              "isolation",       "children",
+                                              "max_crashes",     "log_level",
+                                              "record_status",   "cancel_poll_interval"};
   for (auto it = root.begin(); it != root.end(); ++it) {
     std::string key = it->first.as<std::string>();
     // A copy: `it->second` lives in a temporary the iterator hands out.
@@ -188,7 +194,7 @@ Result<Config> parse_config_root(const YAML::Node& root) {
       if (!d) return d.error();
       c.server.shutdown_timeout = *d;
     } else if (key == "poll_interval" || key == "heartbeat_interval" || key == "process_ttl" ||
-               key == "rescue_interval") {
+               key == "rescue_interval" || key == "cancel_poll_interval") {
       auto d = seconds(v, key);
       if (!d) return d.error();
       if (d->count() == 0) return bad(v, "'" + key + "' must be positive");
@@ -196,6 +202,11 @@ Result<Config> parse_config_root(const YAML::Node& root) {
       if (key == "heartbeat_interval") c.server.heartbeat_interval = *d;
       if (key == "process_ttl") c.server.process_ttl = *d;
       if (key == "rescue_interval") c.server.rescue_interval = *d;
+      if (key == "cancel_poll_interval") c.server.cancel_poll_interval = *d;
+    } else if (key == "record_status") {
+      auto b = scalar<bool>(v, key);
+      if (!b) return b.error();
+      c.server.record_status = *b;
     } else if (key == "queues") {
       if (!v.IsSequence()) return bad(v, "'queues' must be a list of names or [name, weight]");
       c.server.queues.clear();
