@@ -10,9 +10,11 @@ target_compile_options(errand_bench PRIVATE ${ERRAND_WARNINGS})
 # The outside harness: worker processes started as a user starts them, timed
 # by watching the store (hiredis, sqlite3) until every job is acknowledged.
 add_executable(errand_outside ${CMAKE_CURRENT_LIST_DIR}/outside/main.cc
-  ${CMAKE_CURRENT_LIST_DIR}/outside/watch.cc ${CMAKE_CURRENT_LIST_DIR}/outside/proc.cc)
+  ${CMAKE_CURRENT_LIST_DIR}/outside/watch.cc ${CMAKE_CURRENT_LIST_DIR}/outside/pg_watch.cc
+  ${CMAKE_CURRENT_LIST_DIR}/outside/proc.cc)
 target_include_directories(errand_outside PRIVATE ${CMAKE_CURRENT_LIST_DIR})
-target_link_libraries(errand_outside PRIVATE errand CLI11::CLI11 SQLite::SQLite3 PkgConfig::HIREDIS)
+target_link_libraries(errand_outside PRIVATE errand CLI11::CLI11 SQLite::SQLite3 PkgConfig::HIREDIS
+  ${PostgreSQL_LIBRARIES})
 target_compile_options(errand_outside PRIVATE ${ERRAND_WARNINGS})
 
 # The no-op job class those workers load (errand worker -r liberrand_bench_jobs.so).

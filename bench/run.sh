@@ -89,6 +89,10 @@ for round in $(seq "$REPEAT"); do
   outside errand-redis-fork "$R_URL" --jobs "$FORK_JOBS" \
     --push "ruby bench/sidekiq_push.rb $R_URL $FORK_JOBS" \
     --worker "$BUILD/errand worker --store $R_URL -r $LIB --isolation fork"
+  if [ -n "$PG_URL" ]; then
+    outside errand-postgres "$PG_URL" --jobs "$JOBS" --push errand \
+      --worker "$BUILD/errand worker --store $PG_URL -r $LIB"
+  fi
   rm -f "$WORK"/product.db*
   outside errand-sqlite "sqlite://$WORK/product.db" --jobs "$JOBS" --push errand \
     --worker "$BUILD/errand worker --store sqlite://$WORK/product.db -r $LIB"
@@ -234,8 +238,11 @@ CPU=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')
     echo "\`build/errand_bench --store postgres://…\` against a throw-away PostgreSQL $(/usr/lib/postgresql/15/bin/postgres --version | awk '{print $3}')"
     echo "on loopback (the test suite's server: fsync and full_page_writes off, as for Redis without persistence), in the rounds above. Idle workers wait on LISTEN/NOTIFY, not a short poll."
     echo
+    pg_out() { grep '"label":"errand-postgres"' "$OUTSIDE" | ruby -rjson -e 'v = STDIN.each_line.map { |l| JSON.parse(l)[ARGV[0]] }.compact.sort; puts v[(v.size - 1) / 2] unless v.empty?' "$1"; }
     echo "| figure | errand postgres |"
     echo "| --- | ---: |"
+    echo "| \`errand worker\` drain, timed from outside as in the first table (jobs/s) | $(fmt "$(pg_out drain_rate)") |"
+    echo "| \`errand worker\` CPU per job, user+sys (µs) | $(fmt "$(pg_out cpu_us_per_job)" 2) |"
     echo "| enqueue, perform_async loop (jobs/s) | $(fmt "$(val postgres enqueue_single)") |"
     echo "| enqueue, push_bulk × 1,000 (jobs/s) | $(fmt "$(val postgres enqueue_bulk)") |"
     echo "| processing, drain (jobs/s) | $(fmt "$(val postgres process)") |"

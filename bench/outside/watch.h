@@ -1,5 +1,5 @@
 // What the outside harness watches: the store itself, read with its own
-// client library (hiredis, sqlite3), never through the worker under test.
+// client library (hiredis, sqlite3, libpq), never through the worker under test.
 #pragma once
 
 #include <cstdint>
@@ -36,7 +36,11 @@ std::unique_ptr<Watch> watch_redis(const std::string& host, int port, int db,
 /// SQLite: `table` holds no row (errand: jobs; Delayed Job: delayed_jobs).
 std::unique_ptr<Watch> watch_sqlite(const std::string& path, const std::string& table);
 
-/// Parses redis://host:port/db or sqlite://path (with `table`) into a Watch.
+/// PostgreSQL (pg_watch.cc): the store's `<schema>.jobs` holds no waiting or
+/// claimed row; `url` is the store's postgres://…?schema=NAME.
+std::unique_ptr<Watch> watch_postgres(const std::string& url);
+
+/// Parses redis://host:port/db, postgres://… or sqlite://path (with `table`) into a Watch.
 std::unique_ptr<Watch> open_watch(const std::string& url, const std::string& table,
                                   std::vector<std::string> queues);
 
