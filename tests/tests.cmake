@@ -33,6 +33,11 @@ target_compile_definitions(errand_tests PRIVATE
 add_dependencies(errand_tests errand_cli errand_examples)
 target_compile_definitions(errand_tests PRIVATE
   ERRAND_EXAMPLES_PATH="$<TARGET_FILE:errand_examples>")
+# Sanitizer builds skip the few tests whose jobs crash on purpose and assert
+# how the child died (tests/sanitize/README.md says why).
+if(ERRAND_SANITIZE)
+  target_compile_definitions(errand_tests PRIVATE ERRAND_TEST_SANITIZED=1)
+endif()
 include(GoogleTest)
 gtest_discover_tests(errand_tests DISCOVERY_TIMEOUT 60 PROPERTIES TIMEOUT 300)
 # A third party's store test in miniature: public headers and the suite only.
