@@ -254,17 +254,21 @@ TEST_F(SqliteStoreTest, AVersion1DatabaseIsMigratedWithItsJobs) {
     ASSERT_TRUE(store);
     ASSERT_TRUE(store->push(jobs(2)).ok());
   }
-  // Back to version 1 exactly: v2 only added the job_status table.
+  // Back to version 1 exactly: v2 only added the job_status table, v3 the
+  // batch tables.
   sqlite3* db = raw();
-  ASSERT_EQ(
-      sqlite3_exec(db, "DROP TABLE job_status; PRAGMA user_version = 1", nullptr, nullptr, nullptr),
-      SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db,
+                         "DROP TABLE job_status; DROP TABLE batches; DROP TABLE batch_members; "
+                         "PRAGMA user_version = 1",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
   sqlite3_close(db);
   auto store = open();
   ASSERT_TRUE(store);
   db = raw();
-  EXPECT_EQ(query_int(db, "PRAGMA user_version"), 2);
+  EXPECT_EQ(query_int(db, "PRAGMA user_version"), 3);
   EXPECT_EQ(query_int(db, "SELECT count(*) FROM jobs"), 2);
+  EXPECT_EQ(query_int(db, "SELECT count(*) FROM batches"), 0);
   sqlite3_close(db);
   // The migrated store keeps status: a job's record, and its queued jobs.
   StatusUpdate u;

@@ -32,6 +32,11 @@ struct sqlite3;
 
 namespace errand {
 
+struct BatchStatus;  // errand/batch.h
+namespace detail {
+struct BatchJoin;
+}
+
 struct ClientOptions {
   ClientChain middleware;        ///< run on every payload before it is pushed
   const Clock* clock = nullptr;  ///< nullptr: the system clock
@@ -171,6 +176,18 @@ class Client {
   /// fetched right now still stops).
   Result<JobState> cancel(const std::string& jid) const;
 
+  // ---- batches and workflows (errand/batch.h) -----------------------------
+
+  /// The batch's (or workflow's) counts and state; Errc::not_found for an
+  /// unknown bid (or one expired: records are kept 30 days after their last
+  /// change).
+  Result<BatchStatus> batch_status(const std::string& bid) const;
+  /// Cancels the batch: its held workflow steps never run, its waiting,
+  /// scheduled and retrying jobs are removed (marked cancelled), its running
+  /// jobs get their stop token, its child batches are cancelled too. No job
+  /// can join it afterwards.
+  Status cancel_batch(const std::string& bid) const;
+
   const QueueMap& queues() const { return *queues_; }
   SystemTime now() const;
 
@@ -198,6 +215,10 @@ class Client {
   std::shared_ptr<const QueueMap> queues_;
   ClientOptions options_;
   std::optional<AppTransaction> txn_;  ///< set by within()
+  /// Set by Batch::jobs(): pushes join that batch.
+  std::shared_ptr<const detail::BatchJoin> batch_;
+  friend class Batch;
+  friend class Workflow;
 };
 
 /// The name J is registered under in the global registry, found by matching

@@ -3,6 +3,7 @@
 
 #include "errand/admin.h"       // IWYU pragma: export
 #include "errand/aggregate.h"   // IWYU pragma: export
+#include "errand/batch.h"       // IWYU pragma: export
 #include "errand/client.h"      // IWYU pragma: export
 #include "errand/clock.h"       // IWYU pragma: export
 #include "errand/config.h"      // IWYU pragma: export

@@ -116,7 +116,10 @@ struct JobContext {
   std::string queue;
   int retry_count = -1;    ///< -1 on the first run; 0 on the first retry, ...
   double enqueued_at = 0;  ///< when it was last put in its queue (epoch seconds); 0 if unknown
-  std::stop_token stop;    ///< requested when the job should give up (shutdown, timeout)
+  /// The batch (errand/batch.h) the job belongs to, or, for a batch's
+  /// callback job, the batch it reports on; empty otherwise.
+  std::string batch_id;
+  std::stop_token stop;  ///< requested when the job should give up (shutdown, timeout)
 
   /// The job's whole payload (Sidekiq's job hash). The worker reads only the
   /// fields it needs from the stored text, so the document is parsed on the
@@ -456,6 +459,23 @@ Json make_args(A&&... args) {
   using Params = detail::perform_args_t<J>;
   static_assert(std::tuple_size_v<Params> == sizeof...(A),
                 "wrong number of arguments for this job's perform()");
+  return [&]<std::size_t... I>(std::index_sequence<I...>) {
+    static_assert((std::is_constructible_v<std::tuple_element_t<I, Params>, A&&> && ...),
+                  "an argument does not convert to the matching perform() parameter type");
+    Json out = Json::array();
+    (out.push_back(Json(std::tuple_element_t<I, Params>(std::forward<A>(args)))), ...);
+    return out;
+  }
+  (std::make_index_sequence<sizeof...(A)>{});
+}
+
+/// The first arguments of J::perform, converted like make_args: for a
+/// workflow step whose last arguments are its dependencies' results.
+template <JobClass J, class... A>
+Json make_leading_args(A&&... args) {
+  using Params = detail::perform_args_t<J>;
+  static_assert(std::tuple_size_v<Params> >= sizeof...(A),
+                "too many arguments for this job's perform()");
   return [&]<std::size_t... I>(std::index_sequence<I...>) {
     static_assert((std::is_constructible_v<std::tuple_element_t<I, Params>, A&&> && ...),
                   "an argument does not convert to the matching perform() parameter type");

@@ -20,6 +20,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -32,6 +33,9 @@
 #include "errand/status.h"
 
 namespace errand {
+
+class BatchTxn;      // errand/batch_store.h
+struct BatchRecord;  // errand/batch_store.h
 
 /// One job to enqueue.
 struct PushItem {
@@ -96,6 +100,8 @@ struct StoreCapabilities {
   /// job_status(), wait_status(), cancel_job() and cancel_requests(). False:
   /// all five are unsupported.
   bool status = false;
+  /// Batches and workflows work: batch_update(), batch_read(), batch_list().
+  bool batches = false;
 };
 
 /// The three sorted sets, as in Sidekiq.
@@ -367,6 +373,21 @@ class Store {
   /// Of `jids` (jobs running in this process), those with a cancel request.
   virtual Result<std::vector<std::string>> cancel_requests(std::span<const std::string> jids);
 
+  // ---- batches and workflows (errand/batch.h, errand/batch_store.h) -------
+  // Stores without capabilities().batches return Errc::unsupported.
+
+  /// Runs `fn` on batch `bid`'s records as one atomic step: its reads see
+  /// the records as they are, and its buffered writes and pushes are applied
+  /// together if it returns success (nothing is, if it fails). `fn` may run
+  /// more than once (Redis reruns it when another process wrote first), so
+  /// it must have no other effects.
+  virtual Status batch_update(const std::string& bid, const std::function<Status(BatchTxn&)>& fn);
+  /// Batch `bid`'s records; Errc::not_found if there is none.
+  virtual Result<BatchRecord> batch_read(const std::string& bid);
+  /// Bids, newest first, skipping `offset`; drops expired batches first.
+  virtual Result<std::vector<std::string>> batch_list(std::size_t offset, std::size_t count,
+                                                      double now);
+
   virtual Result<std::vector<ProcessRecord>> processes(double now) = 0;
   virtual Result<std::vector<WorkRecord>> workers(double now) = 0;
   /// Sends a signal ("TSTP" quiet, "TERM" stop) to a process through the store.
@@ -434,6 +455,10 @@ class ForwardingStore : public Store {
   Result<JobStatus> wait_status(const std::string& jid, std::chrono::milliseconds timeout) override;
   Result<JobState> cancel_job(const std::string& jid, double now, double ttl_seconds) override;
   Result<std::vector<std::string>> cancel_requests(std::span<const std::string> jids) override;
+  Status batch_update(const std::string& bid, const std::function<Status(BatchTxn&)>& fn) override;
+  Result<BatchRecord> batch_read(const std::string& bid) override;
+  Result<std::vector<std::string>> batch_list(std::size_t offset, std::size_t count,
+                                              double now) override;
   Result<std::vector<ProcessRecord>> processes(double now) override;
   Result<std::vector<WorkRecord>> workers(double now) override;
   Status signal(const std::string& identity, const std::string& sig) override;

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <map>
 
+#include "batch/join.h"
 #include "errand/payload_limits.h"
 #include "server/flow_control.h"
 
@@ -74,6 +75,7 @@ Client Client::within(sqlite3* db) const {
 }
 
 Status Client::store_push(Store& store, std::span<const PushItem> batch) {
+  if (batch_) return batch::join_push(*batch_, store, txn_.has_value(), batch, to_epoch(now()));
   return txn_ ? store.push_within(*txn_, batch) : store.push(batch);
 }
 
@@ -110,6 +112,7 @@ Json Client::build(const JobDescriptor* job, std::string_view job_class, Json ar
   if (o.extra.is_object())
     for (const auto& [k, v] : o.extra.items())
       if (k != "class" && k != "args" && k != "jid" && k != "queue") item[k] = v;
+  if (batch_) item["bid"] = batch_->bid;
   return item;
 }
 
@@ -247,6 +250,7 @@ Result<std::vector<std::string>> Client::push_items(std::vector<Json> items, dou
   std::map<Store*, std::vector<PushItem>> batches;
   const double enqueued_at = to_epoch(now());
   for (auto& item : items) {
+    if (batch_) item["bid"] = batch_->bid;
     std::string queue = item["queue"].get<std::string>();
     bool reached = run_client_chain(options_.middleware, item, queue, [] {});
     if (!reached) {

@@ -32,6 +32,7 @@ JobContext context_for(DecodedJob& job, std::stop_token stop) {
   ctx.queue = v.queue;
   ctx.retry_count = v.retry_count;
   ctx.enqueued_at = v.enqueued_at;
+  ctx.batch_id = v.bid.empty() ? v.callback_bid : v.bid;
   ctx.stop = std::move(stop);
   if (const Json* doc = job.parsed())
     ctx.set_payload(doc);

@@ -17,6 +17,9 @@ void fill_from_document(JobView& v, const Json& doc) {
   if (auto c = doc.find("errand_crashes"); c != doc.end() && c->is_number_integer())
     v.crashes = c->get<int>();
   v.unique = flow::UniqueLock::of(doc);
+  if (auto b = doc.find("bid"); b != doc.end() && b->is_string()) v.bid = b->get<std::string>();
+  if (auto b = doc.find("cb_bid"); b != doc.end() && b->is_string())
+    v.callback_bid = b->get<std::string>();
   auto inv = resolve_invocation(doc);
   if (!inv) {
     v.job_class = v.display_class;

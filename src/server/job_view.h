@@ -27,6 +27,8 @@ struct JobView {
   /// store's rescue): at ServerOptions::max_crashes it is a poison pill.
   int crashes = 0;
   flow::UniqueLock unique;
+  std::string bid;           ///< the batch it is a member of ("bid"), if any
+  std::string callback_bid;  ///< the batch it is a callback of ("cb_bid"), if any
   /// Set when the payload is a job but its invocation cannot be resolved (a
   /// malformed ActiveJob wrapper): the run fails with this message.
   std::optional<std::string> invocation_error;

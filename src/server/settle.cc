@@ -3,6 +3,7 @@
 #include <array>
 #include <optional>
 
+#include "batch/join.h"
 #include "core/log.h"
 #include "errand/payload_limits.h"
 #include "server/retrier.h"
@@ -97,6 +98,15 @@ class Settle {
     u.ttl_seconds = desc_ ? desc_->result_ttl : JobOptions{}.result_ttl;
     return u;
   }
+  /// Records the job's outcome in its batch (if it is a member) before the
+  /// job's own transition: the batch step is idempotent, so a crash in
+  /// between runs the job again and changes nothing twice.
+  void to_batch(batch::Outcome o, const std::string& result = {}) {
+    if (!job_ || job_->view().bid.empty()) return;
+    const std::string& bid = job_->view().bid;
+    const std::string& jid = job_->view().jid;
+    apply("batch", [&] { return batch::report(store_, bid, jid, o, result, rt_.now()); });
+  }
   void finished(const Outcome& out);
   void cancelled();
   void failed(const Outcome& out);
@@ -137,6 +147,7 @@ void Settle::run(const Outcome& out) {
       return;
     case K::expired:
       log_job(log::Level::info, "expired", 0);
+      to_batch(batch::Outcome::died);
       ack_inline();
       flow::release(store_, job_->view().unique);
       rt_.expired.fetch_add(1);
@@ -162,6 +173,7 @@ void Settle::run(const Outcome& out) {
 void Settle::finished(const Outcome& out) {
   const bool done = out.kind == Outcome::Kind::done;
   log_job(log::Level::info, done ? "done" : "discarded: " + out.error_message, out.elapsed);
+  to_batch(done ? batch::Outcome::succeeded : batch::Outcome::died, out.result);
   const auto& unique = job_->view().unique;
   if (unique.held_until(flow::UniqueUntil::executed)) {
     // The lock goes only once the ack is stored: no second copy while this
@@ -192,6 +204,7 @@ void Settle::finished(const Outcome& out) {
 
 void Settle::cancelled() {
   log_job(log::Level::info, "cancelled", 0);
+  to_batch(batch::Outcome::cancelled);
   ack_inline();
   const auto& unique = job_->view().unique;
   if (unique.held_until(flow::UniqueUntil::executed)) flow::release(store_, unique);
@@ -240,6 +253,7 @@ void Settle::policy(Json& doc, const Outcome& out) {
   const auto& unique = job_->view().unique;
   switch (plan.kind) {
     case FailureOutcome::Kind::retry:
+      to_batch(batch::Outcome::failed);
       apply("retry", [&] { return store_.retry(w_.job, jid, text, plan.at); });
       rt_.note_due(plan.at);
       rt_.retried.fetch_add(1);
@@ -248,6 +262,7 @@ void Settle::policy(Json& doc, const Outcome& out) {
     case FailureOutcome::Kind::dead:
       log::warn("moved to the dead set: " + out.error_class + ": " + out.error_message,
                 {{"class", job_->view().display_class}, {"jid", jid}, {"queue", w_.job.queue}});
+      to_batch(batch::Outcome::died);
       apply("kill", [&] { return store_.kill(w_.job, jid, text, rt_.now(), rt_.options.dead); });
       rt_.dead.fetch_add(1);
       if (unique.held_until(flow::UniqueUntil::executed)) flow::release(store_, unique);
@@ -257,6 +272,7 @@ void Settle::policy(Json& doc, const Outcome& out) {
       log::warn(
           "dropped (retry disabled, no dead entry): " + out.error_class + ": " + out.error_message,
           {{"class", job_->view().display_class}, {"jid", jid}, {"queue", w_.job.queue}});
+      to_batch(batch::Outcome::died);
       ack_inline();
       rt_.discarded.fetch_add(1);
       if (unique.held_until(flow::UniqueUntil::executed)) flow::release(store_, unique);

@@ -1,4 +1,5 @@
 // ForwardingStore: every Store call passed to the wrapped store.
+#include "errand/batch_store.h"
 #include "errand/store.h"
 
 namespace errand {
@@ -87,6 +88,18 @@ Status ForwardingStore::reschedule(const Fetched& job, const std::string& jid,
                                    const std::string& payload, double at) {
   return inner_->reschedule(job, jid, payload, at);
 }
+Status ForwardingStore::batch_update(const std::string& bid,
+                                     const std::function<Status(BatchTxn&)>& fn) {
+  return inner_->batch_update(bid, fn);
+}
+Result<BatchRecord> ForwardingStore::batch_read(const std::string& bid) {
+  return inner_->batch_read(bid);
+}
+Result<std::vector<std::string>> ForwardingStore::batch_list(std::size_t offset, std::size_t count,
+                                                             double now) {
+  return inner_->batch_list(offset, count, now);
+}
+
 Result<std::vector<ProcessRecord>> ForwardingStore::processes(double now) {
   return inner_->processes(now);
 }

@@ -15,6 +15,7 @@ StoreCapabilities MemoryStore::capabilities() const {
   c.in_process = true;     // no I/O: the server acks inline
   c.listen_notify = true;  // one process: every push signals the waiting fetchers
   c.status = true;
+  c.batches = true;
   return c;
 }
 

@@ -177,6 +177,14 @@ class MemoryStore final : public Store {
 
   Status signal(const std::string& identity, const std::string& sig) override;
 
+  // ---- batches (batches.cc): their own mutex, taken before mu_ ----------
+
+  Status batch_update(const std::string& bid,
+                      const std::function<Status(BatchTxn&)>& fn) override;
+  Result<BatchRecord> batch_read(const std::string& bid) override;
+  Result<std::vector<std::string>> batch_list(std::size_t offset, std::size_t count,
+                                              double now) override;
+
  private:
   static std::size_t index(SetKind kind) { return static_cast<std::size_t>(kind); }
 
@@ -226,6 +234,14 @@ class MemoryStore final : public Store {
   // key -> (holder, expires_at); expired entries are overwritten on acquire.
   std::unordered_map<std::string, std::pair<std::string, double>> locks_;  // guarded by mu_
   store_util::StatusBook book_;  // its own mutex; taken after mu_, never before
+  struct BatchEntry {
+    std::string meta;
+    std::unordered_map<std::string, std::string> members;
+    double created_at = 0;
+    double expires_at = 0;
+  };
+  std::mutex batch_mu_;                        // taken before mu_ (pushes), never after
+  std::map<std::string, BatchEntry> batches_;  // guarded by batch_mu_
 };
 
 }  // namespace errand::memory

@@ -59,6 +59,7 @@ class PgStore final : public Store {
     c.transactional_push = true;  // push_within()
     c.listen_notify = true;       // one LISTEN connection per store wakes its fetchers
     c.status = true;              // the job_status table (status.cc)
+    c.batches = true;             // the batches and batch_members tables (batches.cc)
     return c;
   }
   const PostgresOptions& options() const { return options_; }
@@ -128,6 +129,13 @@ class PgStore final : public Store {
                   const std::string& queue, const std::string& new_payload, double now,
                   const DeadLimits& limits) override;
   Status set_clear(SetKind kind) override;
+
+  // batches.cc
+  Status batch_update(const std::string& bid,
+                      const std::function<Status(BatchTxn&)>& fn) override;
+  Result<BatchRecord> batch_read(const std::string& bid) override;
+  Result<std::vector<std::string>> batch_list(std::size_t offset, std::size_t count,
+                                              double now) override;
 
  private:
   Lease lease() { return pool_.lease(); }

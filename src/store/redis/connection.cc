@@ -367,6 +367,39 @@ Result<Reply> Client::multi(const std::vector<Argv>& commands) {
   return exec;
 }
 
+Result<bool> Client::watched(const Argv& keys,
+                             const std::function<Result<std::vector<Argv>>(Connection&)>& body) {
+  auto lease = main_.acquire();
+  if (!lease) return lease.error();
+  Connection& conn = *lease.value();
+  Argv watch{"WATCH"};
+  watch.insert(watch.end(), keys.begin(), keys.end());
+  auto w = conn.command(watch);
+  if (!w) return w.error();
+  if (is_error(w->get())) return reply_error("WATCH", w->get());
+  auto commands = body(conn);
+  if (!commands) {
+    (void)conn.command({"UNWATCH"});
+    return commands.error();
+  }
+  std::vector<Argv> all;
+  all.reserve(commands->size() + 2);
+  all.push_back({"MULTI"});
+  all.insert(all.end(), commands->begin(), commands->end());
+  all.push_back({"EXEC"});
+  auto r = conn.pipeline(all);
+  if (!r) return r.error();
+  auto& replies = r.value();
+  for (std::size_t i = 0; i + 1 < replies.size(); ++i)
+    if (is_error(replies[i].get())) return reply_error(all[i].front(), replies[i].get());
+  const redisReply* exec = replies.back().get();
+  if (is_error(exec)) return reply_error("EXEC", exec);
+  if (is_nil(exec)) return false;  // a watched key changed
+  for (std::size_t i = 0; i < size(exec); ++i)
+    if (is_error(at(exec, i))) return reply_error((*commands)[i].front(), at(exec, i));
+  return true;
+}
+
 Result<std::string> Client::load(Connection& conn, const Script& script) {
   auto r = conn.command({"SCRIPT", "LOAD", script.source()});
   if (!r) return r.error();

@@ -17,6 +17,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -187,6 +188,12 @@ class Client {
   /// MULTI, the commands, EXEC in one round trip; returns EXEC's reply (an
   /// array with one element per command). Fails if any element is an error.
   Result<Reply> multi(const std::vector<Argv>& commands);
+  /// An optimistic transaction on one connection: WATCH `keys`, run `body`
+  /// (which reads through the connection and returns the commands to
+  /// apply), then MULTI, those commands, EXEC. Returns false when EXEC was
+  /// aborted because a watched key changed first: the caller runs it again.
+  Result<bool> watched(const Argv& keys,
+                       const std::function<Result<std::vector<Argv>>(Connection&)>& body);
   /// EVALSHA `script` with `keys` and `args`.
   Result<Reply> eval(const Script& script, const Argv& keys, const Argv& args);
   /// Several EVALSHA calls pipelined (each atomic on its own); replies in order.

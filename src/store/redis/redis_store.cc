@@ -14,16 +14,24 @@ StoreCapabilities RedisStore::capabilities() const {
   // A waiting fetch blocks in Redis (BRPOPLPUSH) on its first queue and
   // rechecks the others every kMultiQueueSlice.
   c.listen_notify = true;
-  c.status = true;  // errand:status:<jid> hashes (status.cc)
+  c.status = true;   // errand:status:<jid> hashes (status.cc)
+  c.batches = true;  // errand:batch:<bid> keys (batches.cc)
   return c;
 }
 
 Status RedisStore::push(std::span<const PushItem> jobs) {
   if (jobs.empty()) return {};
+  auto cmds = push_commands(jobs);
+  if (!cmds) return cmds.error();
+  auto r = client_.multi(*cmds);
+  return r ? Status() : r.status();
+}
+
+Result<std::vector<Argv>> RedisStore::push_commands(std::span<const PushItem> jobs) const {
   // Ready jobs: one SADD + one multi-value LPUSH per queue, in the order the
   // queues first appear. LPUSH a b c leaves a nearest the tail, so the first
-  // job runs first (redis-layout.md §3). Scheduled: one ZADD. One MULTI, so the batch
-  // lands whole.
+  // job runs first (redis-layout.md §3). Scheduled: one ZADD. The caller
+  // sends them in one MULTI, so the batch lands whole.
   std::vector<std::string> order;
   std::map<std::string, Argv> lpush;
   Argv zadd{"ZADD", key("schedule")};
@@ -48,8 +56,7 @@ Status RedisStore::push(std::span<const PushItem> jobs) {
     cmds.push_back(std::move(lpush[q]));
   }
   if (zadd.size() > 2) cmds.push_back(std::move(zadd));
-  auto r = client_.multi(cmds);
-  return r ? Status() : r.status();
+  return cmds;
 }
 
 }  // namespace errand::redis_store

@@ -14,7 +14,8 @@ StoreCapabilities SqliteStore::capabilities() const {
   // Other processes' pushes are seen at the next poll_interval; pushes
   // through this store object wake its fetchers at once.
   c.listen_notify = false;
-  c.status = true;  // the job_status table (status.cc)
+  c.status = true;   // the job_status table (status.cc)
+  c.batches = true;  // the batches and batch_members tables (batches.cc)
   return c;
 }
 

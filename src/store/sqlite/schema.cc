@@ -72,6 +72,22 @@ constexpr const char* kV2[] = {
     "CREATE INDEX job_status_expires ON job_status (expires)",
 };
 
+// Version 3: batches and workflows (Store::batch_update): a batch's meta
+// and its members' records (src/batch/logic.h), dropped after `expires`.
+constexpr const char* kV3[] = {
+    R"(CREATE TABLE batches (
+         bid        TEXT PRIMARY KEY,
+         meta       TEXT NOT NULL,
+         created_at REAL NOT NULL,
+         expires    REAL NOT NULL) WITHOUT ROWID)",
+    "CREATE INDEX batches_created ON batches (created_at)",
+    R"(CREATE TABLE batch_members (
+         bid    TEXT NOT NULL,
+         member TEXT NOT NULL,
+         record TEXT NOT NULL,
+         PRIMARY KEY (bid, member)) WITHOUT ROWID)",
+};
+
 std::int64_t read_int(Conn& conn, const char* sql) {
   auto s = conn.stmt(sql);
   return s.row() ? s.integer(0) : 0;
@@ -113,9 +129,11 @@ void migrate(Conn& conn) {
       for (const char* sql : kV1) conn.exec(sql);
     if (version < 2)
       for (const char* sql : kV2) conn.exec(sql);
-    // Later versions: `if (version < 3) { ALTER TABLE ... }` and so on.
-    conn.exec("PRAGMA user_version = 2");
-    static_assert(kSchemaVersion == 2, "set user_version to the new version above");
+    if (version < 3)
+      for (const char* sql : kV3) conn.exec(sql);
+    // Later versions: `if (version < 4) { ALTER TABLE ... }` and so on.
+    conn.exec("PRAGMA user_version = 3");
+    static_assert(kSchemaVersion == 3, "set user_version to the new version above");
     conn.exec("PRAGMA application_id = 1163021892");  // kApplicationId
     static_assert(kApplicationId == 1163021892);
     conn.exec("COMMIT");

@@ -103,6 +103,8 @@ class SqliteStore final : public Store, public std::enable_shared_from_this<Sqli
   // ---- worker transitions (transitions.cc) -------------------------------
 
   Status push(std::span<const PushItem> jobs) override;
+  /// push()'s inserts, inside the caller's write transaction on `conn`.
+  void push_on(Conn& conn, std::span<const PushItem> jobs);
   Result<std::vector<Fetched>> fetch(std::span<const std::string> queues, std::size_t max,
                                      std::chrono::milliseconds wait,
                                      const std::string& owner) override;
@@ -160,6 +162,14 @@ class SqliteStore final : public Store, public std::enable_shared_from_this<Sqli
   Result<JobStatus> wait_status(const std::string& jid, std::chrono::milliseconds timeout) override;
   Result<JobState> cancel_job(const std::string& jid, double now, double ttl_seconds) override;
   Result<std::vector<std::string>> cancel_requests(std::span<const std::string> jids) override;
+
+  // ---- batches (batches.cc) ----------------------------------------------
+
+  Status batch_update(const std::string& bid,
+                      const std::function<Status(BatchTxn&)>& fn) override;
+  Result<BatchRecord> batch_read(const std::string& bid) override;
+  Result<std::vector<std::string>> batch_list(std::size_t offset, std::size_t count,
+                                              double now) override;
 
   // ---- transactional enqueue (within.cc) --------------------------------
   // On the application's connection; its commit wakes fetchers here within

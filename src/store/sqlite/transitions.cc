@@ -19,31 +19,35 @@ Status SqliteStore::push(std::span<const PushItem> jobs) {
     if (item.at == 0 && item.queue.empty())
       return fail(Errc::invalid_argument, "push: job " + item.jid + " has an empty queue name");
   auto st = write("push", [&](Conn& conn) -> Status {
-    const double now = wall_now();
-    const std::string* last_queue = nullptr;
-    for (const auto& item : jobs) {
-      const bool ready = item.at == 0;
-      conn.stmt(
-              "INSERT INTO jobs (jid, queue, payload, state, score, priority, enqueued_at) "
-              "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")
-          .bind(1, item.jid)
-          .bind(2, item.queue)
-          .bind(3, item.payload)
-          .bind(4, ready ? "queued" : "scheduled")
-          .bind(5, item.at)
-          .bind(6, item.priority)
-          .bind(7, now)
-          .run();
-      // Batches usually target one queue: skip the repeat registrations.
-      if (ready && (!last_queue || *last_queue != item.queue)) {
-        know_queue(conn, item.queue);
-        last_queue = &item.queue;
-      }
-    }
+    push_on(conn, jobs);
     return {};
   });
   if (st.ok()) wake();
   return st;
+}
+
+void SqliteStore::push_on(Conn& conn, std::span<const PushItem> jobs) {
+  const double now = wall_now();
+  const std::string* last_queue = nullptr;
+  for (const auto& item : jobs) {
+    const bool ready = item.at == 0;
+    conn.stmt(
+            "INSERT INTO jobs (jid, queue, payload, state, score, priority, enqueued_at) "
+            "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")
+        .bind(1, item.jid)
+        .bind(2, item.queue)
+        .bind(3, item.payload)
+        .bind(4, ready ? "queued" : "scheduled")
+        .bind(5, item.at)
+        .bind(6, item.priority)
+        .bind(7, now)
+        .run();
+    // Batches usually target one queue: skip the repeat registrations.
+    if (ready && (!last_queue || *last_queue != item.queue)) {
+      know_queue(conn, item.queue);
+      last_queue = &item.queue;
+    }
+  }
 }
 
 // ---- claims ----------------------------------------------------------------
