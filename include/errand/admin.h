@@ -22,6 +22,8 @@
 
 namespace errand {
 
+struct BatchStatus;  // errand/batch.h
+
 struct PushOptions;
 
 class Admin {
@@ -88,6 +90,12 @@ class Admin {
   Result<JobStatus> job_status(const std::string& jid);
   /// Client::cancel on the queue definitions' stores.
   Result<JobState> cancel(const std::string& jid);
+
+  /// Batches and workflows (errand/batch.h), newest first.
+  Result<std::vector<BatchStatus>> batches(std::size_t offset, std::size_t count);
+  /// Client::batch_status / cancel_batch on the queue definitions' stores.
+  Result<BatchStatus> batch_status(const std::string& bid);
+  Status cancel_batch(const std::string& bid);
 
   /// "sqlite", "redis", ...: which kind of store this is, for display.
   std::string store_scheme() const { return std::string(store_->scheme()); }

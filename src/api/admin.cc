@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "api/display.h"
+#include "errand/batch.h"
 #include "errand/client.h"
 
 namespace errand {
@@ -75,6 +76,25 @@ Result<JobStatus> Admin::job_status(const std::string& jid) {
 
 Result<JobState> Admin::cancel(const std::string& jid) {
   return Client(queues_, ClientOptions{{}, clock_}).cancel(jid);
+}
+
+Result<std::vector<BatchStatus>> Admin::batches(std::size_t offset, std::size_t count) {
+  auto bids = store_->batch_list(offset, count, now());
+  if (!bids) return bids.error();
+  std::vector<BatchStatus> out;
+  for (const auto& bid : *bids) {
+    auto st = batch_status(bid);
+    if (st) out.push_back(std::move(st).value());
+  }
+  return out;
+}
+
+Result<BatchStatus> Admin::batch_status(const std::string& bid) {
+  return Client(queues_, ClientOptions{{}, clock_}).batch_status(bid);
+}
+
+Status Admin::cancel_batch(const std::string& bid) {
+  return Client(queues_, ClientOptions{{}, clock_}).cancel_batch(bid);
 }
 
 Result<SetEntry> Admin::find(SetKind kind, double score, const std::string& jid) {

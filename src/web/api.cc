@@ -319,6 +319,22 @@ void add_job_routes(httplib::Server& server, App& app) {
                      send_json(res, status_json(names[0], *st));
                    }));
 
+  server.Get("/api/batches", [&app](const httplib::Request& req, httplib::Response& res) {
+    auto list = app.admin->batches(param_size(req, "offset", 0, 0, kMaxOffset),
+                                   param_size(req, "limit", 25, 1, 500));
+    if (!list) return send_error(res, list.error());
+    Json out = Json::array();
+    for (const auto& s : *list) out.push_back(batch_json(s));
+    send_json(res, out);
+  });
+  server.Get(R"(/api/batches/(.+))",
+             named(R"(^/api/batches/([^/]+)$)",
+                   [&app](const httplib::Request&, httplib::Response& res, const Names& names) {
+                     auto st = app.admin->batch_status(names[0]);
+                     if (!st) return send_error(res, st.error());
+                     send_json(res, batch_json(*st));
+                   }));
+
   server.Get("/api/cron", [&app](const httplib::Request&, httplib::Response& res) {
     Json entries = Json::array();
     const double now = app.now();
@@ -407,6 +423,14 @@ void add_action_routes(httplib::Server& server, App& app) {
         if (!st) return action_reply(req, res, "cancel", 0, 0, st.status());
         action_reply(req, res, "cancel", 1, 0, {}, {{"jid", names[0]}, {"state", to_string(*st)}});
       })));
+
+  server.Post(R"(/api/batches/(.+)/cancel)",
+              guarded(named(
+                  R"(^/api/batches/([^/]+)/cancel$)",
+                  [&app](const httplib::Request& req, httplib::Response& res, const Names& names) {
+                    action_reply(req, res, "cancel", 1, 0, app.admin->cancel_batch(names[0]),
+                                 {{"bid", names[0]}});
+                  })));
 
   server.Post(R"(/api/processes/(.+)/(quiet|stop))",
               guarded(named(

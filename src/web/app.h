@@ -20,6 +20,10 @@
 #include "errand/job.h"
 #include "web/web_server.h"
 
+namespace errand {
+struct BatchStatus;  // errand/batch.h
+}
+
 namespace errand::web {
 
 // ---- security (security.cc) ------------------------------------------------
@@ -231,6 +235,10 @@ std::size_t param_size(const httplib::Request& req, const char* name, std::size_
 void add_page_routes(httplib::Server& server, App& app);
 /// GET /status and /status/JID: a job's status, result and a cancel button (pages_status.cc).
 void add_status_page_routes(httplib::Server& server, App& app);
+/// GET /batches and /batches/BID: batches and workflows (pages_batches.cc).
+void add_batch_page_routes(httplib::Server& server, App& app);
+/// A batch's status as the JSON API shows it (pages_batches.cc).
+Json batch_json(const BatchStatus& s);
 void add_api_routes(httplib::Server& server, App& app);
 /// The Prometheus exposition (metrics.cc).
 std::string render_metrics(App& app);

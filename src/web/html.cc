@@ -203,6 +203,7 @@ std::string layout(PageCtx& ctx, std::string_view title, std::string_view active
       {"/scheduled", "scheduled", "Scheduled", "scheduled", s.scheduled},
       {"/dead", "dead", "Dead", "dead", s.dead},
       {"/cron", "cron", "Cron", nullptr, 0},
+      {"/batches", "batches", "Batches", nullptr, 0},
   };
   std::string nav;
   for (const auto& it : items) {

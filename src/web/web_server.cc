@@ -199,6 +199,7 @@ void WebServer::Impl::install() {
   add_api_routes(http, app);
   add_page_routes(http, app);
   add_status_page_routes(http, app);
+  add_batch_page_routes(http, app);
 
   http.set_error_handler([](const httplib::Request&, httplib::Response& res) {
     if (!res.body.empty()) return;
