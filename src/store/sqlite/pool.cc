@@ -66,7 +66,14 @@ Lease SqliteStore::lease() {
 
 SqliteStore::Txn::Txn(SqliteStore& store, Conn& conn, const char* what)
     : store_(store), conn_(conn) {
-  if (!store_.write_mu_.try_lock_for(store_.options_.busy_timeout))
+  // try_lock_until on the system clock, not try_lock_for: libstdc++ turns a
+  // steady-clock wait into pthread_mutex_clocklock, which ThreadSanitizer
+  // does not intercept (llvm-project#62623), so every later unlock would be
+  // reported as an unlock of an unlocked mutex. pthread_mutex_timedlock (the
+  // system clock) is seen. A wall-clock jump only shortens or stretches
+  // this one wait.
+  if (!store_.write_mu_.try_lock_until(std::chrono::system_clock::now() +
+                                       store_.options_.busy_timeout))
     throw fail(Errc::busy, "SQLite database '" + store_.options_.path + "' is busy: " + what +
                                " waited " + std::to_string(store_.options_.busy_timeout.count()) +
                                " ms for this process's other writers");
