@@ -118,7 +118,7 @@ TEST_F(PostgresStore, AVersion1SchemaIsMigratedWithItsJobs) {
   auto store = open_postgres_store(server()->url("older"));
   ASSERT_TRUE(store.ok()) << store.error().message();
   EXPECT_EQ(server()->raw()->value("SELECT value FROM older.meta WHERE key = 'schema_version'"),
-            "2");
+            "3");
   const double now =
       std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
   EXPECT_EQ((*store)->job_status("kept", now)->state, JobState::queued);
@@ -162,7 +162,7 @@ TEST_F(PostgresStore, ProcessesOpeningAtOnceMigrateOnce) {
   for (auto& t : threads) t.join();
   EXPECT_EQ(opened.load(), 6);
   EXPECT_EQ(server()->raw()->value("SELECT value FROM racing.meta WHERE key = 'schema_version'"),
-            "2");
+            "3");
 }
 
 // Only a NOTIFY can wake this fetcher in time: its safety-net poll is a

@@ -263,7 +263,7 @@ TEST_F(SqliteStoreTest, AVersion1DatabaseIsMigratedWithItsJobs) {
   auto store = open();
   ASSERT_TRUE(store);
   db = raw();
-  EXPECT_EQ(query_int(db, "PRAGMA user_version"), 2);
+  EXPECT_EQ(query_int(db, "PRAGMA user_version"), sqlite::kSchemaVersion);
   EXPECT_EQ(query_int(db, "SELECT count(*) FROM jobs"), 2);
   sqlite3_close(db);
   // The migrated store keeps status: a job's record, and its queued jobs.

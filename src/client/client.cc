@@ -74,7 +74,10 @@ Client Client::within(sqlite3* db) const {
 }
 
 Status Client::store_push(Store& store, std::span<const PushItem> batch) {
-  return txn_ ? store.push_within(*txn_, batch) : store.push(batch);
+  if (txn_) return store.push_within(*txn_, batch);
+  Status st = store.push(batch);
+  if (st && options_.publish_events) publish_enqueued(store, batch);
+  return st;
 }
 
 SystemTime Client::now() const {

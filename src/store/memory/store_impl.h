@@ -34,6 +34,7 @@
 #include <utility>
 
 #include "store/memory/memory_store.h"
+#include "store/memory/event_hub.h"
 #include "store/memory/status_book.h"
 #include "store/memory/store_util.h"
 
@@ -175,6 +176,22 @@ class MemoryStore final : public Store {
     return book_.requested(jids);
   }
 
+  // ---- progress and job events (progress_events.cc) ----------------------
+
+  Status record_progress(std::span<const ProgressUpdate> updates) override {
+    for (const auto& u : updates) book_.progress(u);
+    return {};
+  }
+
+  Status publish_events(std::span<const JobEvent> events) override {
+    events_.publish(events);
+    return {};
+  }
+
+  Result<std::unique_ptr<EventSubscription>> subscribe_events(EventCallback on_event) override {
+    return events_.subscribe(std::move(on_event));
+  }
+
   Status signal(const std::string& identity, const std::string& sig) override;
 
  private:
@@ -226,6 +243,7 @@ class MemoryStore final : public Store {
   // key -> (holder, expires_at); expired entries are overwritten on acquire.
   std::unordered_map<std::string, std::pair<std::string, double>> locks_;  // guarded by mu_
   store_util::StatusBook book_;  // its own mutex; taken after mu_, never before
+  store_util::EventHub events_;  // its own mutexes; never taken with mu_ held
 };
 
 }  // namespace errand::memory

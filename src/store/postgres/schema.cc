@@ -75,6 +75,12 @@ CREATE TABLE @.job_status (
 CREATE INDEX job_status_expires ON @.job_status (expires);
 )";
 
+// Version 3: a running job's progress (Store::record_progress), kept in its
+// status record beside the state.
+constexpr const char* kV3 = R"(
+ALTER TABLE @.job_status ADD COLUMN progress float8, ADD COLUMN progress_message text;
+)";
+
 // The version recorded in @.meta, 0 if the schema has no errand tables yet.
 int read_version(Conn& conn, const std::string& schema) {
   auto probe =
@@ -135,10 +141,11 @@ void migrate(Conn& conn, const std::string& schema) {
     conn.exec(in_schema("CREATE TABLE @.meta (key text PRIMARY KEY, value text NOT NULL)", schema));
   }
   if (version < 2) conn.exec(in_schema(kV2, schema));
-  // Later versions: `if (version < 3) { ALTER TABLE ... }` and so on.
-  static_assert(kSchemaVersion == 2, "add the migration steps above");
+  if (version < 3) conn.exec(in_schema(kV3, schema));
+  // Later versions: `if (version < 4) { ALTER TABLE ... }` and so on.
+  static_assert(kSchemaVersion == 3, "add the migration steps above");
   conn.exec(
-      in_schema("INSERT INTO @.meta (key, value) VALUES ('schema_version', '2') "
+      in_schema("INSERT INTO @.meta (key, value) VALUES ('schema_version', '3') "
                 "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 schema));
   txn.commit();

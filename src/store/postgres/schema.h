@@ -8,7 +8,7 @@
 namespace errand::pg {
 
 /// The schema version this build writes and reads.
-constexpr int kSchemaVersion = 2;
+constexpr int kSchemaVersion = 3;
 
 /// Refuses a server that cannot take writes (a hot standby, or
 /// default_transaction_read_only = on) with a clear Errc::unavailable.

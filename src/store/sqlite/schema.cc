@@ -72,6 +72,13 @@ constexpr const char* kV2[] = {
     "CREATE INDEX job_status_expires ON job_status (expires)",
 };
 
+// Version 3: a running job's progress (Store::record_progress), kept in its
+// status record beside the state.
+constexpr const char* kV3[] = {
+    "ALTER TABLE job_status ADD COLUMN progress REAL",
+    "ALTER TABLE job_status ADD COLUMN progress_message TEXT",
+};
+
 std::int64_t read_int(Conn& conn, const char* sql) {
   auto s = conn.stmt(sql);
   return s.row() ? s.integer(0) : 0;
@@ -113,9 +120,11 @@ void migrate(Conn& conn) {
       for (const char* sql : kV1) conn.exec(sql);
     if (version < 2)
       for (const char* sql : kV2) conn.exec(sql);
-    // Later versions: `if (version < 3) { ALTER TABLE ... }` and so on.
-    conn.exec("PRAGMA user_version = 2");
-    static_assert(kSchemaVersion == 2, "set user_version to the new version above");
+    if (version < 3)
+      for (const char* sql : kV3) conn.exec(sql);
+    // Later versions: `if (version < 4) { ALTER TABLE ... }` and so on.
+    conn.exec("PRAGMA user_version = 3");
+    static_assert(kSchemaVersion == 3, "set user_version to the new version above");
     conn.exec("PRAGMA application_id = 1163021892");  // kApplicationId
     static_assert(kApplicationId == 1163021892);
     conn.exec("COMMIT");

@@ -9,7 +9,7 @@
 namespace errand::sqlite {
 
 /// The schema version this build writes and understands.
-inline constexpr int kSchemaVersion = 2;
+inline constexpr int kSchemaVersion = 3;
 /// PRAGMA application_id of an errand database: "ERND".
 inline constexpr std::int32_t kApplicationId = 0x45524e44;
 

@@ -161,6 +161,11 @@ class SqliteStore final : public Store, public std::enable_shared_from_this<Sqli
   Result<JobState> cancel_job(const std::string& jid, double now, double ttl_seconds) override;
   Result<std::vector<std::string>> cancel_requests(std::span<const std::string> jids) override;
 
+  // ---- progress (progress.cc); no event channel: publish_events and
+  // subscribe_events stay unsupported (docs/workflows.md, "Events") --------
+
+  Status record_progress(std::span<const ProgressUpdate> updates) override;
+
   // ---- transactional enqueue (within.cc) --------------------------------
   // On the application's connection; its commit wakes fetchers here within
   // poll_interval.
