@@ -19,6 +19,12 @@ namespace {
 
 using std::chrono::milliseconds;
 
+#define ASSERT_OK(expr)                                        \
+  do {                                                         \
+    auto st_ = (expr);                                         \
+    ASSERT_TRUE(st_.ok()) << int(st_.code()) << st_.message(); \
+  } while (0)
+
 /// The events the hook saw, per jid.
 struct Recorder {
   std::mutex mu;
@@ -58,34 +64,34 @@ class CountingStore : public ForwardingStore {
 
 std::atomic<bool> g_release{false};
 
-struct Resize {
+struct ProgressResize {
   static constexpr errand::JobOptions options{.queue = "progress", .retry = 0};
   int perform(int n, bool hold) {
     const auto& job = current_job();
     for (int i = 1; i <= n; ++i)
-      job.progress(static_cast<double>(i) / n, "resized " + std::to_string(i) + " of " +
-                                                   std::to_string(n));
+      job.progress(static_cast<double>(i) / n,
+                   "resized " + std::to_string(i) + " of " + std::to_string(n));
     while (hold && !g_release.load() && !job.stop.stop_requested())
       std::this_thread::sleep_for(milliseconds(5));
     return n;
   }
 };
-ERRAND_JOB(Resize);
+ERRAND_JOB(ProgressResize);
 
-struct AlwaysFails {
+struct ProgressFailing {
   static constexpr errand::JobOptions options{.queue = "progress", .retry = 1};
-  static std::chrono::seconds retry_in(int) { return std::chrono::seconds(0); }
+  static std::chrono::seconds retry_in(int) { return std::chrono::seconds(1); }  // + up to 9 s
   void perform() { throw std::runtime_error("nope"); }
 };
-ERRAND_JOB(AlwaysFails);
+ERRAND_JOB(ProgressFailing);
 
-struct Waits {
+struct ProgressWaits {
   static constexpr errand::JobOptions options{.queue = "progress", .retry = 0};
   void perform() {
     while (!current_job().stop.stop_requested()) std::this_thread::sleep_for(milliseconds(5));
   }
 };
-ERRAND_JOB(Waits);
+ERRAND_JOB(ProgressWaits);
 
 ServerOptions options(EventCallback hook = {}, bool publish = false) {
   ServerOptions o;
@@ -100,9 +106,8 @@ ServerOptions options(EventCallback hook = {}, bool publish = false) {
 
 TEST(ProgressThrottle, ManyReportsMakeFewWritesAndTheLastIsFlushed) {
   std::vector<std::pair<double, std::string>> sent;
-  ProgressThrottle t(milliseconds(250), [&](double f, const std::string& m) {
-    sent.emplace_back(f, m);
-  });
+  ProgressThrottle t(milliseconds(250),
+                     [&](double f, const std::string& m) { sent.emplace_back(f, m); });
   const auto start = std::chrono::steady_clock::now();
   for (int i = 1; i <= 100'000; ++i) t.report(i / 100'000.0, "r" + std::to_string(i));
   const auto elapsed = std::chrono::steady_clock::now() - start;
@@ -124,8 +129,8 @@ TEST(Progress, IsReadThroughClientStatusWhileTheJobRunsAndAfter) {
   g_release = false;
   auto client = Client::open("memory://progress-running").value();
   Server server(client.queues(), options());
-  ASSERT_TRUE(server.start().ok());
-  auto jid = client.perform_async<Resize>(4, true).value();
+  ASSERT_OK(server.start());
+  auto jid = client.perform_async<ProgressResize>(4, true).value();
   std::optional<JobStatus> st;
   ASSERT_TRUE(eventually(std::chrono::seconds(30), [&] {
     st = client.status(jid).value();
@@ -145,9 +150,9 @@ TEST(Progress, ManyCallsAreFewStoreWritesAndTheFinalValueIsStored) {
   auto counting = std::make_shared<CountingStore>(open_store("memory://progress-count").value());
   Client client{QueueMap(counting)};
   Server server(client.queues(), options());
-  ASSERT_TRUE(server.start().ok());
+  ASSERT_OK(server.start());
   const auto start = std::chrono::steady_clock::now();
-  auto jid = client.perform_async<Resize>(50'000, false).value();
+  auto jid = client.perform_async<ProgressResize>(50'000, false).value();
   auto done = client.wait(jid, std::chrono::seconds(60)).value();
   const auto elapsed = std::chrono::steady_clock::now() - start;
   ASSERT_EQ(done.state, JobState::succeeded) << done.error;
@@ -165,8 +170,8 @@ TEST(Progress, SqliteKeepsIt) {
   TempDir dir;
   auto client = Client::open("sqlite://" + (dir / "p.db").string()).value();
   Server server(client.queues(), options());
-  ASSERT_TRUE(server.start().ok());
-  auto jid = client.perform_async<Resize>(3, false).value();
+  ASSERT_OK(server.start());
+  auto jid = client.perform_async<ProgressResize>(3, false).value();
   auto done = client.wait(jid, std::chrono::seconds(60)).value();
   ASSERT_EQ(done.state, JobState::succeeded) << done.error;
   ASSERT_TRUE(done.progress);
@@ -177,11 +182,11 @@ TEST(Progress, SqliteKeepsIt) {
 
 TEST(Progress, TheHarnessRecordsEveryReport) {
   Fake fake;
-  ASSERT_TRUE(fake.client().perform_async<Resize>(3, false).ok());
+  ASSERT_TRUE(fake.client().perform_async<ProgressResize>(3, false).ok());
   EXPECT_EQ(drain(), 1u);
   auto reports = progress_reports();
   ASSERT_EQ(reports.size(), 3u);
-  EXPECT_EQ(reports[0].job_class, "Resize");
+  EXPECT_EQ(reports[0].job_class, "ProgressResize");
   EXPECT_DOUBLE_EQ(reports[0].fraction, 1.0 / 3);
   EXPECT_EQ(reports[2].message, "resized 3 of 3");
   clear();
@@ -193,15 +198,14 @@ TEST(Events, TheHookSeesEachJobFromStartToItsEnd) {
   Recorder rec;
   auto client = Client::open("memory://events-hook").value();
   Server server(client.queues(), options(rec.callback()));
-  ASSERT_TRUE(server.start().ok());
-  auto ok = client.perform_async<Resize>(1, false).value();
-  auto failing = client.perform_async<AlwaysFails>().value();
-  auto waits = client.perform_async<Waits>().value();
+  ASSERT_OK(server.start());
+  auto ok = client.perform_async<ProgressResize>(1, false).value();
+  auto failing = client.perform_async<ProgressFailing>().value();
+  auto waits = client.perform_async<ProgressWaits>().value();
   EXPECT_EQ(client.wait(ok, std::chrono::seconds(30))->state, JobState::succeeded);
-  EXPECT_EQ(client.wait(failing, std::chrono::seconds(30))->state, JobState::dead);
-  ASSERT_TRUE(eventually(std::chrono::seconds(30), [&] {
-    return client.status(waits)->state == JobState::running;
-  }));
+  EXPECT_EQ(client.wait(failing, std::chrono::seconds(60))->state, JobState::dead);
+  ASSERT_TRUE(eventually(std::chrono::seconds(30),
+                         [&] { return client.status(waits)->state == JobState::running; }));
   EXPECT_EQ(client.cancel(waits).value(), JobState::running);
   EXPECT_EQ(client.wait(waits, std::chrono::seconds(30))->state, JobState::cancelled);
   server.stop();  // every event delivered by now
@@ -214,7 +218,7 @@ TEST(Events, TheHookSeesEachJobFromStartToItsEnd) {
   ASSERT_EQ(ok_events.size(), 3u);
   EXPECT_EQ(ok_events[1].progress, 1.0);
   EXPECT_EQ(ok_events[1].message, "resized 1 of 1");
-  EXPECT_EQ(ok_events[0].job_class, "Resize");
+  EXPECT_EQ(ok_events[0].job_class, "ProgressResize");
   EXPECT_EQ(ok_events[0].queue, "progress");
   EXPECT_EQ(ok_events[0].process, server.identity());
   auto failed = rec.of(failing);
@@ -230,15 +234,15 @@ TEST(Events, ASubscriberOnTheMemoryStoreSeesWhatTheWorkerPublishes) {
   ASSERT_TRUE(sub.ok()) << sub.error().message();
   ServerOptions o = options({}, true);
   Server server(client.queues(), o);
-  ASSERT_TRUE(server.start().ok());
-  auto jid = client.perform_async<Resize>(2, false).value();
+  ASSERT_OK(server.start());
+  auto jid = client.perform_async<ProgressResize>(2, false).value();
   EXPECT_EQ(client.wait(jid, std::chrono::seconds(30))->state, JobState::succeeded);
   using K = JobEventKind;
   const std::vector<K> want{K::started, K::progress, K::progress, K::succeeded};
   EXPECT_TRUE(eventually(std::chrono::seconds(30), [&] { return rec.kinds(jid) == want; }))
       << rec.kinds(jid).size() << " events";
   sub->reset();
-  auto later = client.perform_async<Resize>(1, false).value();
+  auto later = client.perform_async<ProgressResize>(1, false).value();
   EXPECT_EQ(client.wait(later, std::chrono::seconds(30))->state, JobState::succeeded);
   server.stop();
   EXPECT_TRUE(rec.kinds(later).empty()) << "the subscription ended";
@@ -252,12 +256,12 @@ TEST(Events, ClientsThatPublishSendEnqueued) {
   Recorder rec;
   auto sub = quiet.subscribe(rec.callback());
   ASSERT_TRUE(sub.ok());
-  auto jid = publishing.perform_async<Resize>(1, false).value();
-  auto other = quiet.perform_async<Resize>(1, false).value();
+  auto jid = publishing.perform_async<ProgressResize>(1, false).value();
+  auto other = quiet.perform_async<ProgressResize>(1, false).value();
   auto events = rec.of(jid);  // the memory store delivers on the pushing thread
   ASSERT_EQ(events.size(), 1u);
   EXPECT_EQ(events[0].kind, JobEventKind::enqueued);
-  EXPECT_EQ(events[0].job_class, "Resize");
+  EXPECT_EQ(events[0].job_class, "ProgressResize");
   EXPECT_EQ(events[0].queue, "progress");
   EXPECT_TRUE(rec.of(other).empty()) << "that client does not publish";
 }
@@ -275,7 +279,7 @@ TEST(Events, EncodeAndDecodeRoundTrip) {
   JobEvent e;
   e.kind = JobEventKind::progress;
   e.jid = "abc";
-  e.job_class = "Resize";
+  e.job_class = "ProgressResize";
   e.queue = "q";
   e.progress = 0.25;
   e.message = std::string(3000, 'x');
@@ -284,7 +288,7 @@ TEST(Events, EncodeAndDecodeRoundTrip) {
   ASSERT_TRUE(back);
   EXPECT_EQ(back->kind, JobEventKind::progress);
   EXPECT_EQ(back->jid, "abc");
-  EXPECT_EQ(back->job_class, "Resize");
+  EXPECT_EQ(back->job_class, "ProgressResize");
   EXPECT_EQ(back->progress, 0.25);
   EXPECT_EQ(back->at, 12.5);
   EXPECT_LT(back->message.size(), 2100u) << "long messages are cut";

@@ -144,16 +144,16 @@ Outcome run_one(std::string_view frame_text, const ChildRunner& runner) {
     std::lock_guard lk(g_stop_mu);
     g_stop = &stop;
   }
-  ProgressThrottle progress(runner.progress_interval, [](double f, const std::string& m) {
-    (void)send_frame(encode_progress(f, m));
+  ProgressThrottle progress(runner.progress_interval, [](double fraction, const std::string& m) {
+    (void)send_frame(encode_progress(fraction, m));
   });
   {
     std::lock_guard lk(g_progress_mu);
     g_progress = &progress;
   }
-  Outcome out =
-      run_in_thread(RunRequest{&*decoded, desc.get(), runner.chain, stop.get_token(),
-                               [&progress](double f, std::string_view m) { progress.report(f, m); }});
+  Outcome out = run_in_thread(RunRequest{
+      &*decoded, desc.get(), runner.chain, stop.get_token(),
+      [&progress](double fraction, std::string_view m) { progress.report(fraction, m); }});
   {
     std::lock_guard lk(g_progress_mu);
     g_progress = nullptr;
