@@ -65,15 +65,16 @@ TEST_F(WebStatusTest, APageShowsAWaitingJobWithACancelButton) {
 
 TEST_F(WebStatusTest, ARunningJobShowsItsProgressOnItsPageAndTheBusyPage) {
   push("resizing");
-  auto claimed = store_->fetch(std::vector<std::string>{"default"}, 1,
-                               std::chrono::milliseconds(0), "host:1:web");
+  auto claimed = store_->fetch(std::vector<std::string>{"default"}, 1, std::chrono::milliseconds(0),
+                               "host:1:web");
   ASSERT_TRUE(claimed.ok() && claimed->size() == 1u);
   ProcessBeat beat;
   beat.identity = "host:1:web";
   beat.info = Json{{"hostname", "host"}, {"concurrency", 1}};
   beat.beat = static_cast<double>(std::time(nullptr));
   beat.busy = 1;
-  beat.work.push_back(WorkRecord{"host:1:web", "tid1", "default", (*claimed)[0].payload, beat.beat});
+  beat.work.push_back(
+      WorkRecord{"host:1:web", "tid1", "default", (*claimed)[0].payload, beat.beat});
   ASSERT_TRUE(store_->heartbeat(beat).ok());
   ProgressUpdate u{"resizing", 0.42, "resized <42> of 100", beat.beat, 600};
   ASSERT_TRUE(store_->record_progress(std::span<const ProgressUpdate>(&u, 1)).ok());

@@ -39,11 +39,11 @@ struct JobEvent {
   std::string jid;
   std::string job_class;  ///< the display class (ActiveJob's wrapped class)
   std::string queue;
-  std::string error;              ///< retrying, dead: "ErrorClass: message"
+  std::string error;               ///< retrying, dead: "ErrorClass: message"
   std::optional<double> progress;  ///< progress: 0 to 1
-  std::string message;            ///< progress: the job's message
-  std::string process;            ///< the worker's identity ("" for enqueued)
-  double at = 0;                  ///< when (epoch seconds)
+  std::string message;             ///< progress: the job's message
+  std::string process;             ///< the worker's identity ("" for enqueued)
+  double at = 0;                   ///< when (epoch seconds)
 };
 
 /// The event as one JSON object (docs/redis-layout.md, "Job events"):

@@ -80,9 +80,7 @@ class Reaper {
 
 }  // namespace
 
-void Child::prepare() {
-  (void)read_envelope(R"({"class":"X","jid":"x","args":[]})");
-}
+void Child::prepare() { (void)read_envelope(R"({"class":"X","jid":"x","args":[]})"); }
 
 Result<std::unique_ptr<Child>> Child::spawn(const ChildRunner& runner, const ChildOptions& o) {
   Reaper::instance().reap();

@@ -86,8 +86,7 @@ void EventDispatcher::publish(Store* store, std::span<const JobEvent> events) {
   log::warn("cannot publish job events", {{"error", st.message()}});
 }
 
-void emit_event(Runtime& rt, Store& store, const JobView& v, JobEventKind kind,
-                std::string error) {
+void emit_event(Runtime& rt, Store& store, const JobView& v, JobEventKind kind, std::string error) {
   if (!rt.events) return;
   JobEvent e;
   e.kind = kind;

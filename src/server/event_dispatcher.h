@@ -54,10 +54,10 @@ class EventDispatcher {
   const bool publish_;
   std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<Item> queue_;        // guarded by mu_
-  bool stopping_ = false;         // guarded by mu_
-  std::uint64_t dropped_ = 0;     // guarded by mu_
-  std::set<Store*> no_channel_;   // the dispatcher thread's: stores that said unsupported
+  std::deque<Item> queue_;       // guarded by mu_
+  bool stopping_ = false;        // guarded by mu_
+  std::uint64_t dropped_ = 0;    // guarded by mu_
+  std::set<Store*> no_channel_;  // the dispatcher thread's: stores that said unsupported
   std::thread thread_;
 };
 

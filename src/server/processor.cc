@@ -126,8 +126,7 @@ void Processor::loop() {
   slot_->tid = log::thread_id();
   if (rt_.options.isolation == Isolation::process) {
     // Pre-forked: the first job does not wait for a fork.
-    if (auto c = Child::spawn(runner(), rt_.options.children))
-      child_ = std::move(c).value();
+    if (auto c = Child::spawn(runner(), rt_.options.children)) child_ = std::move(c).value();
     publish_child();
   }
   while (auto w = fetcher_.next()) process(*w);
@@ -186,9 +185,8 @@ Outcome Processor::run_in_child(Work& w, const JobDescriptor& desc, Isolation mo
                               "cannot start a child process: " + spawned.error().message());
     child_ = std::move(spawned).value();
   }
-  Outcome out =
-      child_->run(w.job.queue, w.job.payload, desc.timeout, std::move(stop),
-                  [&progress](double f, const std::string& m) { progress.report(f, m); });
+  Outcome out = child_->run(w.job.queue, w.job.payload, desc.timeout, std::move(stop),
+                            [&progress](double f, const std::string& m) { progress.report(f, m); });
   if (!child_->alive()) {
     std::string trace;
     for (const auto& line : out.backtrace) trace += "\n    " + line;

@@ -34,7 +34,8 @@ TEST_P(StoreConformance, ProgressOfARunningJobIsReadWithItsStatus) {
   push_jobs(*store, {item("p1")});
   ASSERT_EQ(fetch(*store, {"default"}).size(), 1u);
   EXPECT_FALSE(status_now(*store, "p1").progress) << "nothing reported yet";
-  const ProgressUpdate reports[] = {report("p1", 0.25, "a quarter"), report("p1", 0.42, "42 of 100")};
+  const ProgressUpdate reports[] = {report("p1", 0.25, "a quarter"),
+                                    report("p1", 0.42, "42 of 100")};
   ASSERT_TRUE(store->record_progress(reports).ok());
   auto running = status_now(*store, "p1");
   EXPECT_EQ(running.state, JobState::running) << "progress leaves the state alone";

@@ -15,9 +15,9 @@ extern const int progress_events;
 }  // namespace anchors
 extern const int* const kConformanceCases[];
 const int* const kConformanceCases[] = {
-    &anchors::enqueue_fetch, &anchors::locks,      &anchors::processes,    &anchors::sets,
-    &anchors::pause,         &anchors::reschedule, &anchors::capabilities, &anchors::status,
-    &anchors::progress_events};
+    &anchors::enqueue_fetch, &anchors::locks,  &anchors::processes,
+    &anchors::sets,          &anchors::pause,  &anchors::reschedule,
+    &anchors::capabilities,  &anchors::status, &anchors::progress_events};
 
 namespace {
 std::vector<StoreFactory>& factories() {

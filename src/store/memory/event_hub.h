@@ -24,9 +24,9 @@ class EventHub {
 
  private:
   struct Subscriber {
-    std::mutex mu;         // held while the callback runs
-    EventCallback call;    // guarded by mu
-    bool live = true;      // guarded by mu
+    std::mutex mu;       // held while the callback runs
+    EventCallback call;  // guarded by mu
+    bool live = true;    // guarded by mu
   };
   class Handle;
 

@@ -16,8 +16,9 @@ void StatusBook::record(const StatusUpdate& u) {
     auto progress = fresh ? std::nullopt : e.status.progress;
     auto message = fresh ? std::string() : std::move(e.status.progress_message);
     // Progress reported while it ran is kept with the outcome.
-    e.status = JobStatus{u.state,     u.result, u.error,           u.process,
-                         keep_cancel, u.now,    std::move(progress), std::move(message)};
+    e.status = JobStatus{
+        u.state,           u.result, u.error, u.process, keep_cancel, u.now, std::move(progress),
+        std::move(message)};
     e.expires_at = u.now + u.ttl_seconds;
   }
   if (is_final(u.state)) cv_.notify_all();

@@ -33,8 +33,8 @@
 #include <unordered_map>
 #include <utility>
 
-#include "store/memory/memory_store.h"
 #include "store/memory/event_hub.h"
+#include "store/memory/memory_store.h"
 #include "store/memory/status_book.h"
 #include "store/memory/store_util.h"
 

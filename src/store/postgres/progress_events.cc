@@ -11,12 +11,9 @@ Status PgStore::record_progress(std::span<const ProgressUpdate> updates) {
   return guarded("record_progress", [&]() -> Status {
     Lease conn = lease();
     for (const auto& u : updates)
-      conn->run(kProgressRecord, Params()
-                                     .add(u.jid)
-                                     .add(u.now)
-                                     .add(u.now + u.ttl_seconds)
-                                     .add(u.fraction)
-                                     .add(u.message));
+      conn->run(
+          kProgressRecord,
+          Params().add(u.jid).add(u.now).add(u.now + u.ttl_seconds).add(u.fraction).add(u.message));
     return {};
   });
 }

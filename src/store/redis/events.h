@@ -21,8 +21,7 @@ namespace errand::redis {
 
 class EventChannel {
  public:
-  EventChannel(Client& client, std::string prefix)
-      : client_(client), prefix_(std::move(prefix)) {}
+  EventChannel(Client& client, std::string prefix) : client_(client), prefix_(std::move(prefix)) {}
 
   Status progress(std::span<const ProgressUpdate> updates);
   Status publish(std::span<const JobEvent> events);

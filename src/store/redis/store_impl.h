@@ -47,9 +47,9 @@
 #include "errand/clock.h"
 #include "errand/payload_limits.h"
 #include "store/redis/connection.h"
+#include "store/redis/events.h"
 #include "store/redis/lua_scripts.h"
 #include "store/redis/redis_store.h"
-#include "store/redis/events.h"
 #include "store/redis/status.h"
 
 namespace errand::redis_store {
