@@ -125,6 +125,17 @@ TEST(ProgressThrottle, ManyReportsMakeFewWritesAndTheLastIsFlushed) {
   EXPECT_EQ(t.sent(), n);
 }
 
+TEST(ProgressThrottle, PeriodicFlushesKeepReportsAnIntervalApart) {
+  int sent = 0;
+  ProgressThrottle t(std::chrono::hours(1), [&](double, const std::string&) { ++sent; });
+  t.report(0.1, "first");  // at once
+  t.report(0.2, "held");
+  t.flush_due();
+  EXPECT_EQ(sent, 1) << "the interval has not passed";
+  t.flush();
+  EXPECT_EQ(sent, 2) << "when perform() returns, the held report goes";
+}
+
 TEST(Progress, IsReadThroughClientStatusWhileTheJobRunsAndAfter) {
   g_release = false;
   auto client = Client::open("memory://progress-running").value();

@@ -92,7 +92,7 @@ void start_progress_flusher(std::chrono::milliseconds interval) {
     for (;;) {
       std::this_thread::sleep_for(interval);
       std::lock_guard lk(g_progress_mu);
-      if (g_progress) g_progress->flush();
+      if (g_progress) g_progress->flush_due();
     }
   }).detach();
 }

@@ -29,6 +29,17 @@ void ProgressThrottle::flush() {
   sink_(r.fraction, r.message);
 }
 
+void ProgressThrottle::flush_due() {
+  std::lock_guard lk(mu_);
+  const auto now = steady::now();
+  if (!held_ || (last_ && now - *last_ < interval_)) return;
+  Report r = std::move(*held_);
+  held_.reset();
+  last_ = now;
+  ++sent_;
+  sink_(r.fraction, r.message);
+}
+
 std::size_t ProgressThrottle::sent() const {
   std::lock_guard lk(mu_);
   return sent_;
@@ -72,7 +83,7 @@ void ProgressFlusher::run_once() {
       std::lock_guard lk(slot->mu);
       p = slot->progress;
     }
-    if (p) p->flush();
+    if (p) p->flush_due();
   }
 }
 

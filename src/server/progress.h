@@ -33,8 +33,11 @@ class ProgressThrottle {
       : interval_(interval), sink_(std::move(sink)) {}
 
   void report(double fraction, std::string_view message);
-  /// Sends the report held back, if any.
+  /// Sends the report held back, if any (when perform() returned).
   void flush();
+  /// The same, once the interval since the last report sent has passed
+  /// (the periodic flushers): reports stay an interval apart.
+  void flush_due();
   /// How many reports reached the sink.
   std::size_t sent() const;
 
