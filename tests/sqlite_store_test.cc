@@ -266,7 +266,7 @@ TEST_F(SqliteStoreTest, AVersion1DatabaseIsMigratedWithItsJobs) {
   auto store = open();
   ASSERT_TRUE(store);
   db = raw();
-  EXPECT_EQ(query_int(db, "PRAGMA user_version"), 3);
+  EXPECT_EQ(query_int(db, "PRAGMA user_version"), sqlite::kSchemaVersion);
   EXPECT_EQ(query_int(db, "SELECT count(*) FROM jobs"), 2);
   EXPECT_EQ(query_int(db, "SELECT count(*) FROM batches"), 0);
   sqlite3_close(db);

@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 
+#include <ctime>
+
 #include "errand/errand.h"
 #include "web/html.h"
 #include "web/web_server.h"
@@ -59,6 +61,37 @@ TEST_F(WebStatusTest, APageShowsAWaitingJobWithACancelButton) {
   ASSERT_TRUE(unknown);
   EXPECT_EQ(unknown->status, 404);
   EXPECT_NE(unknown->body.find("unknown"), std::string::npos);
+}
+
+TEST_F(WebStatusTest, ARunningJobShowsItsProgressOnItsPageAndTheBusyPage) {
+  push("resizing");
+  auto claimed = store_->fetch(std::vector<std::string>{"default"}, 1, std::chrono::milliseconds(0),
+                               "host:1:web");
+  ASSERT_TRUE(claimed.ok() && claimed->size() == 1u);
+  ProcessBeat beat;
+  beat.identity = "host:1:web";
+  beat.info = Json{{"hostname", "host"}, {"concurrency", 1}};
+  beat.beat = static_cast<double>(std::time(nullptr));
+  beat.busy = 1;
+  beat.work.push_back(
+      WorkRecord{"host:1:web", "tid1", "default", (*claimed)[0].payload, beat.beat});
+  ASSERT_TRUE(store_->heartbeat(beat).ok());
+  ProgressUpdate u{"resizing", 0.42, "resized <42> of 100", beat.beat, 600};
+  ASSERT_TRUE(store_->record_progress(std::span<const ProgressUpdate>(&u, 1)).ok());
+  auto c = client();
+  auto page = c.Get("/status/resizing");
+  ASSERT_TRUE(page);
+  EXPECT_EQ(page->status, 200);
+  EXPECT_NE(page->body.find("<progress max=\"100\" value=\"42\">"), std::string::npos);
+  EXPECT_NE(page->body.find("42% \u00b7 resized &lt;42&gt; of 100"), std::string::npos)
+      << "escaped";
+  auto json = Json::parse(c.Get("/api/status/resizing")->body);
+  EXPECT_EQ(json["progress"], 0.42);
+  EXPECT_EQ(json["progress_message"], "resized <42> of 100");
+  auto busy = c.Get("/busy");
+  ASSERT_TRUE(busy);
+  EXPECT_NE(busy->body.find("data-progress-jid=\"resizing\""), std::string::npos) << busy->body;
+  EXPECT_NE(busy->body.find("value=\"42\""), std::string::npos);
 }
 
 TEST_F(WebStatusTest, CancelNeedsTheCsrfTokenThenCancels) {

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "errand/clock.h"
+#include "errand/events.h"
 #include "errand/job.h"
 #include "errand/job_status.h"
 #include "errand/middleware.h"
@@ -40,6 +41,12 @@ struct BatchJoin;
 struct ClientOptions {
   ClientChain middleware;        ///< run on every payload before it is pushed
   const Clock* clock = nullptr;  ///< nullptr: the system clock
+  /// After each successful push, publish an `enqueued` JobEvent per job to
+  /// its store (scheduled pushes too), for Client::subscribe. Not through
+  /// within() (the push is not committed yet), nor to stores without an
+  /// event channel (SQLite). A failure to publish is ignored: the jobs are
+  /// enqueued either way.
+  bool publish_events = false;
 };
 
 /// Per-push overrides of a job's options.
@@ -188,6 +195,17 @@ class Client {
   /// can join it afterwards.
   Status cancel_batch(const std::string& bid) const;
 
+  // ---- job events (docs/workflows.md, "Events") ---------------------------
+  /// Calls `on_event` for every job event published to this client's stores
+  /// from now on (by workers with ServerOptions::publish_events, by clients
+  /// with ClientOptions::publish_events), until the returned Subscription is
+  /// destroyed. Called from a thread of each store's (the publishing thread
+  /// for memory://); must not throw. Stores without an event channel
+  /// (SQLite) are skipped; Errc::unsupported when no store has one, or the
+  /// store's error when one cannot subscribe. Delivery is at most once: an
+  /// event published while a store's connection is down is missed.
+  Result<Subscription> subscribe(EventCallback on_event) const;
+
   const QueueMap& queues() const { return *queues_; }
   SystemTime now() const;
 
@@ -211,6 +229,8 @@ class Client {
   Result<std::vector<std::string>> push_items(std::vector<Json> items, double at);
   /// store->push, or push_within the application's transaction (within()).
   Status store_push(Store& store, std::span<const PushItem> batch);
+  /// With publish_events: the `enqueued` events of a pushed batch.
+  void publish_enqueued(Store& store, std::span<const PushItem> batch) const;
 
   std::shared_ptr<const QueueMap> queues_;
   ClientOptions options_;

@@ -136,7 +136,19 @@ struct JobContext {
   }
   void set_payload(const Json* doc) { doc_ = doc; }
 
+  /// Reports how far the job got: `fraction` from 0 to 1 (clamped; NaN is
+  /// ignored) and a short message ("resized 42 of 100"). Cheap: the worker
+  /// stores at most one report per job per ServerOptions::progress_interval
+  /// (250 ms), plus the last one when perform() returns, and Client::status
+  /// shows it (JobStatus::progress). May be called from any thread while
+  /// perform() runs; does nothing where no sink is set.
+  void progress(double fraction, std::string_view message = {}) const;
+  /// For whoever runs a job: where progress() reports go.
+  using ProgressSink = std::function<void(double fraction, std::string_view message)>;
+  void set_progress_sink(ProgressSink sink) { progress_sink_ = std::move(sink); }
+
  private:
+  ProgressSink progress_sink_;
   std::string_view text_;
   const Json* doc_ = nullptr;
   mutable std::optional<Json> parsed_;

@@ -39,6 +39,11 @@ struct JobStatus {
   bool cancel_requested = false;
   /// When the record was last written (epoch seconds); 0 when derived.
   double updated_at = 0;
+  /// The last progress the job reported (JobContext::progress), 0 to 1;
+  /// nullopt when it reported none. Kept after the job ends.
+  std::optional<double> progress;
+  /// The message of that report ("" if none).
+  std::string progress_message;
 };
 
 /// A status transition for Store::record_status.
@@ -50,6 +55,17 @@ struct StatusUpdate {
   std::string process;  ///< running: the process identity
   double now = 0;       ///< epoch seconds
   /// The record is kept this long after `now` (JobOptions::result_ttl).
+  double ttl_seconds = 86'400;
+};
+
+/// A running job's progress for Store::record_progress: sets the record's
+/// progress fields, leaving its state (and everything else) as it is.
+struct ProgressUpdate {
+  std::string jid;
+  double fraction = 0;  ///< 0 to 1
+  std::string message;
+  double now = 0;  ///< epoch seconds
+  /// The record is kept at least this long after `now` (JobOptions::result_ttl).
   double ttl_seconds = 86'400;
 };
 

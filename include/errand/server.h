@@ -29,6 +29,7 @@
 
 #include "errand/clock.h"
 #include "errand/cron.h"
+#include "errand/events.h"
 #include "errand/job.h"
 #include "errand/middleware.h"
 #include "errand/queues.h"
@@ -143,6 +144,24 @@ struct ServerOptions {
   /// retrying and dead from where a job sits, and cancel still works), for
   /// the last bit of throughput when nobody reads results.
   bool record_status = true;
+  // ---- progress and job events (docs/workflows.md) ------------------------
+  /// A running job's progress reports (JobContext::progress) are stored at
+  /// most once per job per this interval, plus the last one when perform()
+  /// returns; the same holds for progress events.
+  std::chrono::milliseconds progress_interval{250};
+  /// Sees every state change of every job this server handles: started,
+  /// progress, succeeded, retrying, dead, cancelled, snoozed (JobEvent).
+  /// Called on the server's event thread, in order, off the job's path (a
+  /// job never waits for it); must not throw, should return quickly (events
+  /// queue behind it, up to 100,000, then new ones are dropped and counted
+  /// in a warning). Empty: no event is made unless publish_events.
+  EventCallback on_event;
+  /// Also publish each event to the job's store, for Client::subscribe in
+  /// any process (Redis pub/sub, PostgreSQL NOTIFY, in-process for memory;
+  /// SQLite has no channel: a warning, once). Costs one store write per
+  /// batch of events, so it is opt-in (`publish_events: true`,
+  /// `errand worker --publish-events`).
+  bool publish_events = false;
   /// Jobs claimed at most per blocking fetch for the threads waiting (0:
   /// concurrency). While jobs are short (under 2 ms on average) the fetcher
   /// also reads ahead up to 8 × concurrency; see docs/internals.md.

@@ -28,6 +28,7 @@
 #include <string_view>
 #include <vector>
 
+#include "errand/events.h"
 #include "errand/job_status.h"
 #include "errand/payload.h"
 #include "errand/status.h"
@@ -388,6 +389,24 @@ class Store {
   virtual Result<std::vector<std::string>> batch_list(std::size_t offset, std::size_t count,
                                                       double now);
 
+  // ---- progress and job events (docs/workflows.md) ------------------------
+  /// Sets the progress fields of each job's status record (creating one in
+  /// state unknown when there is none: where the job sits still says
+  /// running), leaving its state, result and error alone; record_status()
+  /// keeps them in turn. Stores without capabilities().status return
+  /// Errc::unsupported. The server calls it at most once per job per
+  /// ServerOptions::progress_interval, plus the last report.
+  virtual Status record_progress(std::span<const ProgressUpdate> updates);
+  /// Sends `events` to every subscribe_events() callback of every process
+  /// sharing the store (Redis PUBLISH, PostgreSQL NOTIFY, in-process for
+  /// memory). Delivery is at most once: a subscriber that is not connected
+  /// misses them. Errc::unsupported where the store has no channel (SQLite).
+  virtual Status publish_events(std::span<const JobEvent> events);
+  /// Calls `on_event` (from a thread of the store's) for each event
+  /// published from now on, until the returned object is destroyed.
+  /// Errc::unsupported as publish_events.
+  virtual Result<std::unique_ptr<EventSubscription>> subscribe_events(EventCallback on_event);
+
   virtual Result<std::vector<ProcessRecord>> processes(double now) = 0;
   virtual Result<std::vector<WorkRecord>> workers(double now) = 0;
   /// Sends a signal ("TSTP" quiet, "TERM" stop) to a process through the store.
@@ -459,6 +478,10 @@ class ForwardingStore : public Store {
   Result<BatchRecord> batch_read(const std::string& bid) override;
   Result<std::vector<std::string>> batch_list(std::size_t offset, std::size_t count,
                                               double now) override;
+
+  Status record_progress(std::span<const ProgressUpdate> updates) override;
+  Status publish_events(std::span<const JobEvent> events) override;
+  Result<std::unique_ptr<EventSubscription>> subscribe_events(EventCallback on_event) override;
   Result<std::vector<ProcessRecord>> processes(double now) override;
   Result<std::vector<WorkRecord>> workers(double now) override;
   Status signal(const std::string& identity, const std::string& sig) override;

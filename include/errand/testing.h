@@ -17,6 +17,9 @@
 //  - inline: every push runs its job at once, on the pushing thread, before
 //            perform_async returns (scheduled jobs too, as Sidekiq does).
 //
+// Progress: every current_job().progress() call of a job run here is kept
+// (progress_reports()), unthrottled.
+//
 // Time is a ManualClock (clock()): perform_in/perform_at record their due
 // time, and drain() runs only what is due; advance() moves the clock and
 // enqueues the ticks of the periodic (cron) jobs added with add_cron().
@@ -79,6 +82,15 @@ struct EnqueuedJob {
   std::optional<SystemTime> at;
 };
 
+/// One JobContext::progress call of a job the harness ran (every call: the
+/// worker's rate limit does not apply here).
+struct ProgressReport {
+  std::string jid;
+  std::string job_class;
+  double fraction = 0;  ///< clamped to 0..1, as the worker stores it
+  std::string message;
+};
+
 /// A job failed while draining with Retries::disabled.
 class JobFailed : public std::runtime_error {
  public:
@@ -120,6 +132,8 @@ class Harness {
   /// Jobs whose simulated retries ran out, with their error fields in the
   /// payload (retry_count, error_class, error_message).
   std::vector<EnqueuedJob> dead() const;
+  /// The progress reports of the jobs run so far, in order (clear() forgets them).
+  std::vector<ProgressReport> progress_reports() const;
 
   /// A periodic job: advance() enqueues it at each of its ticks. Throws
   /// std::invalid_argument for a bad expression.
@@ -176,6 +190,9 @@ std::vector<EnqueuedJob> jobs() {
 }
 inline std::vector<EnqueuedJob> jobs() { return Harness::current().jobs(); }
 inline void clear() { Harness::current().clear(); }
+inline std::vector<ProgressReport> progress_reports() {
+  return Harness::current().progress_reports();
+}
 inline std::size_t drain() { return Harness::current().drain(); }
 
 /// What the EXPECT_ENQUEUED macros check: a recorded J whose arguments equal

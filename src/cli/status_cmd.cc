@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "cli/cli.h"
+#include "core/redact.h"
 #include "errand/payload_limits.h"
 #include "store/status_json.h"
 
@@ -33,6 +34,11 @@ void print_human(const std::string& jid, const JobStatus& s) {
   if (s.updated_at > 0) std::cout << ", " << relative_time(s.updated_at);
   std::cout << "\n";
   if (!s.process.empty()) std::cout << "  process: " << s.process << "\n";
+  if (s.progress) {
+    std::cout << "  progress: " << static_cast<int>(*s.progress * 100 + 0.5) << "%";
+    if (!s.progress_message.empty()) std::cout << " " << terminal_safe(s.progress_message);
+    std::cout << "\n";
+  }
   if (!s.error.empty()) std::cout << "  error:   " << s.error << "\n";
   if (s.state == JobState::succeeded) std::cout << "  result:  " << s.result << "\n";
 }

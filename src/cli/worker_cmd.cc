@@ -41,6 +41,7 @@ struct WorkerFlags {
   double rescue_interval = 0;
   bool verbose = false;
   bool no_status = false;
+  bool publish_events = false;
   std::string isolation;
   int max_crashes = 3;
   WorkerWebFlags web;
@@ -128,6 +129,7 @@ int run_worker(const WorkerFlags& f) {
   if (f.crashes_opt->count() > 0) o.max_crashes = f.max_crashes;
   if (!f.tag.empty()) o.tag = f.tag;
   if (f.no_status) o.record_status = false;
+  if (f.publish_events) o.publish_events = true;
   if (!f.isolation.empty()) {
     auto iso = isolation_from_string(f.isolation);
     if (!iso || *iso == Isolation::inherit)
@@ -230,6 +232,9 @@ void add_worker_command(CLI::App& app, Context& ctx) {
   cmd->add_flag("--no-status", f->no_status,
                 "record no job status or results (one store write less per batch of jobs); see "
                 "docs/workflows.md");
+  cmd->add_flag("--publish-events", f->publish_events,
+                "publish every job event (started, progress, succeeded, ...) to the store for "
+                "Client::subscribe; see docs/workflows.md");
   add_store_flags(*cmd, f->store);
   add_worker_web_flags(*cmd, f->web);
   cmd->callback([&ctx, f] { ctx.action = [f] { return run_worker(*f); }; });

@@ -75,8 +75,15 @@ Client Client::within(sqlite3* db) const {
 }
 
 Status Client::store_push(Store& store, std::span<const PushItem> batch) {
-  if (batch_) return batch::join_push(*batch_, store, txn_.has_value(), batch, to_epoch(now()));
-  return txn_ ? store.push_within(*txn_, batch) : store.push(batch);
+  Status st;
+  if (batch_)
+    st = batch::join_push(*batch_, store, txn_.has_value(), batch, to_epoch(now()));
+  else if (txn_)
+    return store.push_within(*txn_, batch);  // not committed yet: no event
+  else
+    st = store.push(batch);
+  if (st && options_.publish_events) publish_enqueued(store, batch);
+  return st;
 }
 
 SystemTime Client::now() const {

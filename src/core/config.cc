@@ -174,7 +174,8 @@ Result<Config> parse_config_root(const YAML::Node& root) {
                                               "rescue_interval", "cron",
                                               "isolation",       "children",
                                               "max_crashes",     "log_level",
-                                              "record_status",   "cancel_poll_interval"};
+                                              "record_status",   "cancel_poll_interval",
+                                              "publish_events",  "progress_interval"};
   for (auto it = root.begin(); it != root.end(); ++it) {
     std::string key = it->first.as<std::string>();
     // A copy: `it->second` lives in a temporary the iterator hands out.
@@ -194,7 +195,8 @@ Result<Config> parse_config_root(const YAML::Node& root) {
       if (!d) return d.error();
       c.server.shutdown_timeout = *d;
     } else if (key == "poll_interval" || key == "heartbeat_interval" || key == "process_ttl" ||
-               key == "rescue_interval" || key == "cancel_poll_interval") {
+               key == "rescue_interval" || key == "cancel_poll_interval" ||
+               key == "progress_interval") {
       auto d = seconds(v, key);
       if (!d) return d.error();
       if (d->count() == 0) return bad(v, "'" + key + "' must be positive");
@@ -203,10 +205,11 @@ Result<Config> parse_config_root(const YAML::Node& root) {
       if (key == "process_ttl") c.server.process_ttl = *d;
       if (key == "rescue_interval") c.server.rescue_interval = *d;
       if (key == "cancel_poll_interval") c.server.cancel_poll_interval = *d;
-    } else if (key == "record_status") {
+      if (key == "progress_interval") c.server.progress_interval = *d;
+    } else if (key == "record_status" || key == "publish_events") {
       auto b = scalar<bool>(v, key);
       if (!b) return b.error();
-      c.server.record_status = *b;
+      (key == "record_status" ? c.server.record_status : c.server.publish_events) = *b;
     } else if (key == "queues") {
       if (!v.IsSequence()) return bad(v, "'queues' must be a list of names or [name, weight]");
       c.server.queues.clear();

@@ -80,9 +80,7 @@ class Reaper {
 
 }  // namespace
 
-void Child::prepare() {
-  (void)read_envelope(R"({"class":"X","jid":"x","args":[]})");
-}
+void Child::prepare() { (void)read_envelope(R"({"class":"X","jid":"x","args":[]})"); }
 
 Result<std::unique_ptr<Child>> Child::spawn(const ChildRunner& runner, const ChildOptions& o) {
   Reaper::instance().reap();
@@ -139,7 +137,7 @@ bool Child::worn_out() const {
 }
 
 Outcome Child::run(const std::string& queue, const std::string& payload, double timeout_s,
-                   std::stop_token stop) {
+                   std::stop_token stop, const ChildProgress& on_progress) {
   std::string frame_text;
   frame_text.reserve(queue.size() + 1 + payload.size());
   frame_text.append(queue).push_back('\0');
@@ -147,7 +145,7 @@ Outcome Child::run(const std::string& queue, const std::string& payload, double 
   ++jobs_;
   if (!frame::write(fd_, frame_text)) return reap(timeout_s);
   killed_for_.clear();
-  auto got = await(timeout_s, stop);
+  auto got = await(timeout_s, stop, on_progress);
   if (!got) return reap(timeout_s);
   auto out = decode_outcome(*got);
   if (!out) return Outcome::failure("errand::WorkerCrashed", "malformed outcome from child");
@@ -166,7 +164,8 @@ bool Child::escalate(steady_time& asked, const char* why) {
   return true;
 }
 
-std::optional<std::string> Child::await(double timeout_s, std::stop_token stop) {
+std::optional<std::string> Child::await(double timeout_s, std::stop_token stop,
+                                        const ChildProgress& on_progress) {
   const auto started = steady::now();
   steady_time asked{};
   const std::int64_t hard_kb = static_cast<std::int64_t>(options_.hard_memory_mb) * 1024;
@@ -174,7 +173,13 @@ std::optional<std::string> Child::await(double timeout_s, std::stop_token stop) 
     pollfd p{fd_, POLLIN, 0};
     const int ready = ::poll(&p, 1, 100);
     if (ready < 0 && errno != EINTR) return std::nullopt;
-    if (ready > 0) return frame::read(fd_);  // nullopt at EOF: the child is gone
+    if (ready > 0) {
+      auto got = frame::read(fd_);  // nullopt at EOF: the child is gone
+      if (!got || got->empty() || got->front() != 'P') return got;
+      if (auto report = decode_progress(*got); report && on_progress)
+        on_progress(report->fraction, report->message);
+      continue;  // the outcome comes after
+    }
     if (hard_kb > 0 && rss_kb() > hard_kb) {
       killed_for_ = "memory";
       ::kill(pid_, SIGKILL);

@@ -15,6 +15,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <stop_token>
 #include <string>
@@ -31,7 +32,13 @@ namespace errand {
 struct ChildRunner {
   Registry* registry = nullptr;
   const ServerChain* chain = nullptr;
+  /// The child sends progress reports to the parent at most this often
+  /// (plus the last one), in frames of their own before the outcome's.
+  std::chrono::milliseconds progress_interval{250};
 };
+
+/// A progress report from the child (ProgressThrottle::Sink's shape).
+using ChildProgress = std::function<void(double fraction, const std::string& message)>;
 
 class Child {
  public:
@@ -53,8 +60,9 @@ class Child {
   /// When `stop` fires (shutdown), the same happens without the timeout.
   /// A child that dies yields errand::WorkerCrashed; afterwards alive() is
   /// false and the caller spawns another.
+  /// The job's progress reports arrive through `on_progress`, on this thread.
   Outcome run(const std::string& queue, const std::string& payload, double timeout_s,
-              std::stop_token stop);
+              std::stop_token stop, const ChildProgress& on_progress = {});
 
   bool alive() const { return alive_; }
   pid_t pid() const { return pid_; }
@@ -70,7 +78,8 @@ class Child {
   /// Waits for the outcome frame, enforcing the timeout, the stop token and
   /// the hard memory cap. nullopt: the child died or was killed (killed_for_
   /// says why when errand killed it).
-  std::optional<std::string> await(double timeout_s, std::stop_token stop);
+  std::optional<std::string> await(double timeout_s, std::stop_token stop,
+                                   const ChildProgress& on_progress);
   /// Asks the job to stop (its stop token, in the child), then kills the
   /// child once kill_grace has passed. Returns true once killed.
   bool escalate(steady_time& asked, const char* why);
@@ -94,5 +103,14 @@ class Child {
 /// The Outcome as frame text, and back (nullopt for a malformed frame).
 std::string encode_outcome(const Outcome& o);
 std::optional<Outcome> decode_outcome(std::string_view text);
+
+/// A progress report as frame text ('P' and a JSON object; an outcome frame
+/// starts with '{'), and back (nullopt: not a progress frame).
+std::string encode_progress(double fraction, const std::string& message);
+struct ChildReport {
+  double fraction = 0;
+  std::string message;
+};
+std::optional<ChildReport> decode_progress(std::string_view text);
 
 }  // namespace errand

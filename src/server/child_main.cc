@@ -16,6 +16,7 @@
 #include "server/child.h"
 #include "server/child_crash.h"
 #include "server/frame.h"
+#include "server/progress.h"
 
 namespace errand {
 
@@ -71,6 +72,31 @@ void start_stop_thread() {
   }).detach();
 }
 
+/// Frames to the parent leave whole: progress (from the job's threads or the
+/// flusher) and the outcome share the socket.
+std::mutex g_write_mu;
+int g_fd = -1;
+
+bool send_frame(std::string_view bytes) {
+  std::lock_guard lk(g_write_mu);
+  return frame::write(g_fd, bytes);
+}
+
+/// The running job's progress throttle; the flusher thread sends what it
+/// held back every interval.
+std::mutex g_progress_mu;
+ProgressThrottle* g_progress = nullptr;  // guarded by g_progress_mu
+
+void start_progress_flusher(std::chrono::milliseconds interval) {
+  std::thread([interval] {
+    for (;;) {
+      std::this_thread::sleep_for(interval);
+      std::lock_guard lk(g_progress_mu);
+      if (g_progress) g_progress->flush_due();
+    }
+  }).detach();
+}
+
 void apply_limits(const ChildOptions& o) {
   // Die with the parent, even when it is killed with SIGKILL.
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -118,7 +144,21 @@ Outcome run_one(std::string_view frame_text, const ChildRunner& runner) {
     std::lock_guard lk(g_stop_mu);
     g_stop = &stop;
   }
-  Outcome out = run_in_thread(RunRequest{&*decoded, desc.get(), runner.chain, stop.get_token()});
+  ProgressThrottle progress(runner.progress_interval, [](double fraction, const std::string& m) {
+    (void)send_frame(encode_progress(fraction, m));
+  });
+  {
+    std::lock_guard lk(g_progress_mu);
+    g_progress = &progress;
+  }
+  Outcome out = run_in_thread(RunRequest{
+      &*decoded, desc.get(), runner.chain, stop.get_token(),
+      [&progress](double fraction, std::string_view m) { progress.report(fraction, m); }});
+  {
+    std::lock_guard lk(g_progress_mu);
+    g_progress = nullptr;
+  }
+  progress.flush();  // the last report, before the outcome
   std::lock_guard lk(g_stop_mu);
   g_stop = nullptr;
   return out;
@@ -139,9 +179,11 @@ void child_main(int fd, void* crash_page, const ChildRunner& runner, const Child
   apply_limits(o);
   install_crash_handler(static_cast<CrashPage*>(crash_page));
   start_stop_thread();
+  g_fd = fd;
+  start_progress_flusher(runner.progress_interval);
   while (auto job = frame::read(fd)) {
     Outcome out = run_one(*job, runner);
-    if (!frame::write(fd, encode_outcome(out))) break;
+    if (!send_frame(encode_outcome(out))) break;
   }
   ::_exit(0);
 }
@@ -155,6 +197,20 @@ std::string encode_outcome(const Outcome& o) {
          {"t", o.at},
          {"r", o.result}};
   return payload::dump(j);
+}
+
+std::string encode_progress(double fraction, const std::string& message) {
+  return "P" + payload::dump(Json{{"f", fraction}, {"m", message}});
+}
+
+std::optional<ChildReport> decode_progress(std::string_view text) {
+  if (text.empty() || text.front() != 'P') return std::nullopt;
+  Json j = Json::parse(text.substr(1), nullptr, false);
+  if (!j.is_object()) return std::nullopt;
+  auto f = j.find("f");
+  auto m = j.find("m");
+  if (f == j.end() || !f->is_number() || m == j.end() || !m->is_string()) return std::nullopt;
+  return ChildReport{f->get<double>(), m->get<std::string>()};
 }
 
 std::optional<Outcome> decode_outcome(std::string_view text) {

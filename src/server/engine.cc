@@ -7,6 +7,7 @@
 #include "server/lease_renewer.h"
 #include "server/pause_watcher.h"
 #include "server/poller.h"
+#include "server/progress.h"
 #include "server/rescuer.h"
 #include "server/watchdog.h"
 
@@ -57,6 +58,7 @@ void Engine::add_services(const QueueMap& queues, const ServerOptions& o) {
   add(std::make_unique<Watchdog>(rt, *manager));
   add(std::make_unique<PauseWatcher>(rt));
   add(std::make_unique<CancelWatcher>(rt));
+  add(std::make_unique<ProgressFlusher>(rt));
   add(std::make_unique<Rescuer>(rt));
   cron_ = std::make_unique<CronScheduler>(rt, queues, o.cron);
   auto poller = std::make_unique<ServiceThread>(std::make_unique<Poller>(rt));
@@ -75,6 +77,10 @@ Result<std::unique_ptr<Engine>> Engine::build(const QueueMap& queues, const Serv
   rt.identity = make_identity();
   rt.started_at = rt.now();
   rt.chain = o.middleware;
+  if (o.on_event || o.publish_events) {
+    e->events = std::make_unique<EventDispatcher>(o.on_event, o.publish_events);
+    rt.events = e->events.get();
+  }
   Child::prepare();  // before any processor thread can fork
   if (auto st = e->add_sources(queues, o); !st) return st.error();
   for (int i = 0; i < o.concurrency; ++i) rt.slots.push_back(std::make_shared<Slot>());
@@ -93,6 +99,7 @@ Status Engine::start() {
   PauseWatcher(rt).run_once();  // before the first fetch
   for (auto& s : rt.sources)
     if (s->acker) s->acker->start();
+  if (events) events->start();
   manager->start();
   services.push_back(std::make_unique<ServiceThread>(std::move(cron_)));
   for (auto& s : services) s->start();
@@ -128,6 +135,7 @@ void Engine::stop_services() {
 void Engine::finish() {
   for (auto& s : rt.sources)
     if (s->acker) s->acker->stop();
+  if (events) events->stop();  // every event of a finished job delivered
   (void)heartbeat->beat();
   for (auto& s : rt.sources) (void)s->store->unregister(rt.identity);
 }

@@ -15,6 +15,7 @@
 #include "errand/queues.h"
 #include "errand/server.h"
 #include "server/cron_scheduler.h"
+#include "server/event_dispatcher.h"
 #include "server/fetcher.h"
 #include "server/heartbeat.h"
 #include "server/manager.h"
@@ -25,6 +26,8 @@ namespace errand {
 
 struct Engine {
   Runtime rt;
+  /// Job events (on_event, publish_events); null when none are made.
+  std::unique_ptr<EventDispatcher> events;
   std::unique_ptr<Fetcher> fetcher;
   std::unique_ptr<Manager> manager;
   std::unique_ptr<Heartbeat> heartbeat;
@@ -45,7 +48,8 @@ struct Engine {
   void log_running();
   /// Stops and joins every service thread.
   void stop_services();
-  /// Stores pending acknowledgements, beats a last time, unregisters.
+  /// Stores pending acknowledgements, delivers the last events, beats a
+  /// last time, unregisters.
   void finish();
   ServerCounters counters() const;
 

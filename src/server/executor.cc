@@ -24,7 +24,7 @@ std::pair<std::string, std::string> describe_current_exception() {
   }
 }
 
-JobContext context_for(DecodedJob& job, std::stop_token stop) {
+JobContext context_for(DecodedJob& job, std::stop_token stop, JobContext::ProgressSink progress) {
   const JobView& v = job.view();
   JobContext ctx;
   ctx.jid = v.jid;
@@ -34,6 +34,7 @@ JobContext context_for(DecodedJob& job, std::stop_token stop) {
   ctx.enqueued_at = v.enqueued_at;
   ctx.batch_id = v.bid.empty() ? v.callback_bid : v.bid;
   ctx.stop = std::move(stop);
+  ctx.set_progress_sink(std::move(progress));
   if (const Json* doc = job.parsed())
     ctx.set_payload(doc);
   else
@@ -67,7 +68,7 @@ Outcome run_in_thread(const RunRequest& req) {
   const JobView& v = req.job->view();
   if (auto refused = refuse(v, req.descriptor)) return std::move(*refused);
   const JobDescriptor& d = *req.descriptor;
-  JobContext ctx = context_for(*req.job, req.stop);
+  JobContext ctx = context_for(*req.job, req.stop, req.progress);
   ScopedJobContext scope(ctx);
   Outcome out;
   try {

@@ -20,6 +20,8 @@ struct RunRequest {
   const JobDescriptor* descriptor = nullptr;
   const ServerChain* chain = nullptr;
   std::stop_token stop;
+  /// Where JobContext::progress reports go (empty: nowhere).
+  JobContext::ProgressSink progress;
 };
 
 /// The readable name of a mangled C++ symbol or type name (`name` itself

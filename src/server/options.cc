@@ -20,7 +20,8 @@ Status validate(const ServerOptions& o) {
       {"watchdog_interval", o.watchdog_interval},
       {"cron_interval", o.cron_interval},
       {"pause_refresh_interval", o.pause_refresh_interval},
-      {"cancel_poll_interval", o.cancel_poll_interval}};
+      {"cancel_poll_interval", o.cancel_poll_interval},
+      {"progress_interval", o.progress_interval}};
   for (const auto& [name, value] : intervals)
     if (value.count() <= 0)
       return fail(Errc::invalid_argument, std::string(name) + " must be positive");

@@ -1,7 +1,9 @@
 #include "server/processor.h"
 
 #include "core/log.h"
+#include "server/event_dispatcher.h"
 #include "server/executor.h"
+#include "server/progress.h"
 #include "server/settle.h"
 
 namespace errand {
@@ -32,6 +34,7 @@ class SlotClaim {
       slot_.current.reset();
       slot_.jid.clear();
       slot_.locks.clear();
+      slot_.progress.reset();
     }
     rt_.note_idle();
   }
@@ -71,6 +74,11 @@ class SlotClaim {
   bool abandoned() const {
     std::lock_guard lk(slot_.mu);
     return slot_.abandoned;
+  }
+  /// The job's progress throttle, for the ProgressFlusher.
+  void set_progress(std::shared_ptr<ProgressThrottle> p) {
+    std::lock_guard lk(slot_.mu);
+    slot_.progress = std::move(p);
   }
 
  private:
@@ -118,8 +126,7 @@ void Processor::loop() {
   slot_->tid = log::thread_id();
   if (rt_.options.isolation == Isolation::process) {
     // Pre-forked: the first job does not wait for a fork.
-    if (auto c = Child::spawn(ChildRunner{rt_.registry, &rt_.chain}, rt_.options.children))
-      child_ = std::move(c).value();
+    if (auto c = Child::spawn(runner(), rt_.options.children)) child_ = std::move(c).value();
     publish_child();
   }
   while (auto w = fetcher_.next()) process(*w);
@@ -169,16 +176,17 @@ Isolation Processor::isolation_for(const Work& w, const JobDescriptor* desc) con
 }
 
 Outcome Processor::run_in_child(Work& w, const JobDescriptor& desc, Isolation mode,
-                                std::stop_token stop) {
+                                std::stop_token stop, ProgressThrottle& progress) {
   if (mode == Isolation::fork || (child_ && child_->worn_out())) child_.reset();
   if (!child_) {
-    auto spawned = Child::spawn(ChildRunner{rt_.registry, &rt_.chain}, rt_.options.children);
+    auto spawned = Child::spawn(runner(), rt_.options.children);
     if (!spawned)
       return Outcome::failure("errand::ChildUnavailable",
                               "cannot start a child process: " + spawned.error().message());
     child_ = std::move(spawned).value();
   }
-  Outcome out = child_->run(w.job.queue, w.job.payload, desc.timeout, std::move(stop));
+  Outcome out = child_->run(w.job.queue, w.job.payload, desc.timeout, std::move(stop),
+                            [&progress](double f, const std::string& m) { progress.report(f, m); });
   if (!child_->alive()) {
     std::string trace;
     for (const auto& line : out.backtrace) trace += "\n    " + line;
@@ -191,6 +199,10 @@ Outcome Processor::run_in_child(Work& w, const JobDescriptor& desc, Isolation mo
   return out;
 }
 
+ChildRunner Processor::runner() const {
+  return ChildRunner{rt_.registry, &rt_.chain, rt_.options.progress_interval};
+}
+
 void Processor::publish_child() {
   std::lock_guard lk(slot_->mu);
   slot_->child_pid = child_ ? child_->pid() : 0;
@@ -198,12 +210,15 @@ void Processor::publish_child() {
 }
 
 Outcome Processor::run(Work& w, DecodedJob& job, const JobDescriptor* desc, Isolation mode,
-                       std::stop_token stop, double started) {
+                       std::stop_token stop, double started, ProgressThrottle& progress) {
   Outcome out;
   if (mode == Isolation::thread || !desc || job.view().invocation_error)
-    out = run_in_thread(RunRequest{&job, desc, &rt_.chain, std::move(stop)});
+    out = run_in_thread(
+        RunRequest{&job, desc, &rt_.chain, std::move(stop),
+                   [&progress](double f, std::string_view m) { progress.report(f, m); }});
   else
-    out = run_in_child(w, *desc, mode, std::move(stop));
+    out = run_in_child(w, *desc, mode, std::move(stop), progress);
+  progress.flush();  // the last report, before the outcome is stored
   if (mode != Isolation::thread) publish_child();
   out.elapsed = rt_.now() - started;
   return out;
@@ -240,7 +255,10 @@ void Processor::process(Work& w) {
     log::write(log::Level::info, "start",
                {{"class", v.display_class}, {"jid", v.jid}, {"queue", v.queue}});
 
-  Outcome out = run(w, job, desc.get(), mode, claim.stop(), started);
+  auto progress = job_progress(rt_, *w.source, v, desc.get());
+  claim.set_progress(progress);
+  emit_event(rt_, *w.source->store, v, JobEventKind::started);
+  Outcome out = run(w, job, desc.get(), mode, claim.stop(), started, *progress);
   fetcher_.note_run(out.elapsed);
   claim.drop_locks();
   held.release();

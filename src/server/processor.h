@@ -16,6 +16,7 @@
 #include "server/flow_control.h"
 #include "server/job_view.h"
 #include "server/outcome.h"
+#include "server/progress.h"
 #include "server/runtime.h"
 
 namespace errand {
@@ -44,11 +45,14 @@ class Processor {
   Isolation isolation_for(const Work& w, const JobDescriptor* desc) const;
   /// Runs the admitted job on this thread or in a child process.
   Outcome run(Work& w, DecodedJob& job, const JobDescriptor* desc, Isolation mode,
-              std::stop_token stop, double started);
+              std::stop_token stop, double started, ProgressThrottle& progress);
   /// Tells the heartbeat which child this processor has now.
   void publish_child();
   /// Runs it in this processor's child (process) or a fresh one (fork).
-  Outcome run_in_child(Work& w, const JobDescriptor& desc, Isolation mode, std::stop_token stop);
+  Outcome run_in_child(Work& w, const JobDescriptor& desc, Isolation mode, std::stop_token stop,
+                       ProgressThrottle& progress);
+  /// What a child process runs jobs with.
+  ChildRunner runner() const;
 
   Runtime& rt_;
   Fetcher& fetcher_;

@@ -21,6 +21,9 @@
 
 namespace errand {
 
+class EventDispatcher;
+class ProgressThrottle;
+
 /// One store and the queues this process works on it.
 struct Source {
   std::shared_ptr<Store> store;     // set-up only
@@ -75,6 +78,9 @@ struct Slot {
   // for the heartbeat: its pid (0: none) and how many jobs it ran.
   int child_pid = 0;           // guarded by mu
   std::size_t child_jobs = 0;  // guarded by mu
+  // The running job's progress throttle (null: none yet), flushed by the
+  // ProgressFlusher.
+  std::shared_ptr<ProgressThrottle> progress;  // guarded by mu
 };
 
 struct Runtime {
@@ -87,6 +93,8 @@ struct Runtime {
   std::mutex slots_mu;                           // guards slots (the watchdog replaces stuck ones)
   std::vector<std::shared_ptr<Slot>> slots;      // guarded by slots_mu
   ServerChain chain;                             // set-up only: job logger + user middleware
+  /// Job events (on_event, publish_events); null when the server makes none.
+  EventDispatcher* events = nullptr;  // set-up only (owned by the Engine)
 
   std::atomic<bool> quiet{false};
   std::atomic<bool> stop_requested{false};

@@ -6,6 +6,7 @@
 #include "batch/join.h"
 #include "core/log.h"
 #include "errand/payload_limits.h"
+#include "server/event_dispatcher.h"
 #include "server/retrier.h"
 #include "server/transition.h"
 
@@ -107,6 +108,10 @@ class Settle {
     const std::string& jid = job_->view().jid;
     apply("batch", [&] { return batch::report(store_, bid, jid, o, result, rt_.now()); });
   }
+  /// The job's event (with on_event or publish_events).
+  void emit(JobEventKind kind, std::string error = {}) {
+    if (job_) emit_event(rt_, store_, job_->view(), kind, std::move(error));
+  }
   void finished(const Outcome& out);
   void cancelled();
   void failed(const Outcome& out);
@@ -140,6 +145,7 @@ void Settle::run(const Outcome& out) {
       apply("snooze", [&] { return store_.reschedule(w_.job, v.jid, w_.job.payload, at); });
       rt_.note_due(at);
       count_processed();
+      emit(JobEventKind::snoozed);
       return;
     }
     case K::failed:
@@ -152,6 +158,7 @@ void Settle::run(const Outcome& out) {
       flow::release(store_, job_->view().unique);
       rt_.expired.fetch_add(1);
       record(JobState::dead, {}, "errand::Expired: not started before its expires_at");
+      emit(JobEventKind::dead, "errand::Expired: not started before its expires_at");
       return;
     case K::deferred: {
       log_job(log::Level::debug, "deferred: " + out.error_message, 0);
@@ -172,6 +179,10 @@ void Settle::run(const Outcome& out) {
 
 void Settle::finished(const Outcome& out) {
   const bool done = out.kind == Outcome::Kind::done;
+  if (done)
+    emit(JobEventKind::succeeded);
+  else
+    emit(JobEventKind::dead, "errand::Discard: " + out.error_message);
   log_job(log::Level::info, done ? "done" : "discarded: " + out.error_message, out.elapsed);
   to_batch(done ? batch::Outcome::succeeded : batch::Outcome::died, out.result);
   const auto& unique = job_->view().unique;
@@ -209,6 +220,7 @@ void Settle::cancelled() {
   const auto& unique = job_->view().unique;
   if (unique.held_until(flow::UniqueUntil::executed)) flow::release(store_, unique);
   record(JobState::cancelled);
+  emit(JobEventKind::cancelled);
   count_processed();
 }
 
@@ -258,6 +270,7 @@ void Settle::policy(Json& doc, const Outcome& out) {
       rt_.note_due(plan.at);
       rt_.retried.fetch_add(1);
       record(JobState::retrying, {}, out.error_class + ": " + out.error_message);
+      emit(JobEventKind::retrying, out.error_class + ": " + out.error_message);
       break;
     case FailureOutcome::Kind::dead:
       log::warn("moved to the dead set: " + out.error_class + ": " + out.error_message,
@@ -267,6 +280,7 @@ void Settle::policy(Json& doc, const Outcome& out) {
       rt_.dead.fetch_add(1);
       if (unique.held_until(flow::UniqueUntil::executed)) flow::release(store_, unique);
       record(JobState::dead, {}, out.error_class + ": " + out.error_message);
+      emit(JobEventKind::dead, out.error_class + ": " + out.error_message);
       break;
     case FailureOutcome::Kind::drop:
       log::warn(
@@ -277,6 +291,7 @@ void Settle::policy(Json& doc, const Outcome& out) {
       rt_.discarded.fetch_add(1);
       if (unique.held_until(flow::UniqueUntil::executed)) flow::release(store_, unique);
       record(JobState::dead, {}, out.error_class + ": " + out.error_message);
+      emit(JobEventKind::dead, out.error_class + ": " + out.error_message);
       break;
   }
   if (plan.run_death_handlers)
@@ -286,6 +301,7 @@ void Settle::policy(Json& doc, const Outcome& out) {
 void Settle::park(const std::string& why) {
   // Not a job errand can run: park it in the dead set where an operator sees
   // it, with the reason when the payload is at least a JSON object.
+  emit(JobEventKind::dead, "errand::BadPayload: " + why);
   auto bad = bad_payload_entry(w_.job, why, rt_.now());
   log::error("bad payload moved to the dead set", {{"queue", w_.job.queue}, {"error", why}});
   apply("kill",

@@ -70,6 +70,8 @@ Json status_json(const std::string& jid, const JobStatus& s) {
   if (!s.process.empty()) out["process"] = s.process;
   if (s.cancel_requested) out["cancel_requested"] = true;
   if (s.updated_at > 0) out["updated_at"] = s.updated_at;
+  if (s.progress) out["progress"] = *s.progress;
+  if (!s.progress_message.empty()) out["progress_message"] = s.progress_message;
   return out;
 }
 

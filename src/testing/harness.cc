@@ -22,10 +22,11 @@ struct Harness::State {
   Mutex mu;
   std::vector<EnqueuedJob> jobs GUARDED_BY(mu);
   std::vector<EnqueuedJob> dead GUARDED_BY(mu);
+  std::vector<ProgressReport> progress GUARDED_BY(mu);
   std::vector<std::pair<CronEntry, CronExpression>> cron;
 
   /// Runs `job` as a worker would, without its store: the Outcome.
-  Outcome run(const EnqueuedJob& job) const;
+  Outcome run(const EnqueuedJob& job);
   /// What happens after a run: nothing, back into `jobs` for later, into
   /// `dead`, or JobFailed when retries are disabled.
   void settle(EnqueuedJob job, const Outcome& out);
@@ -82,7 +83,7 @@ JobFailed::JobFailed(EnqueuedJob job, std::string error_class, const std::string
       job_(std::move(job)),
       error_class_(std::move(error_class)) {}
 
-Outcome Harness::State::run(const EnqueuedJob& job) const {
+Outcome Harness::State::run(const EnqueuedJob& job) {
   Fetched f;
   f.queue = job.queue;
   f.payload = job.payload.dump();
@@ -93,6 +94,10 @@ Outcome Harness::State::run(const EnqueuedJob& job) const {
   req.job = &decoded.value();
   req.descriptor = descriptor.get();
   req.chain = &options.server_middleware;
+  req.progress = [this, &job](double fraction, std::string_view message) {
+    MutexLock lk(mu);
+    progress.push_back(ProgressReport{job.jid, job.job_class, fraction, std::string(message)});
+  };
   return run_in_thread(req);
 }
 
@@ -212,6 +217,12 @@ void Harness::clear() {
   MutexLock lk(state_->mu);
   state_->jobs.clear();
   state_->dead.clear();
+  state_->progress.clear();
+}
+
+std::vector<ProgressReport> Harness::progress_reports() const {
+  MutexLock lk(state_->mu);
+  return state_->progress;
 }
 
 std::size_t Harness::drain() {

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -24,6 +25,12 @@ std::string current_url(const httplib::Request& req);
 std::string search_box(std::string_view action, std::string_view q, std::string_view hint);
 /// A queue's name linking to its page.
 std::string queue_badge(std::string_view q);
+
+/// A job's progress as a <progress> bar and "42% message" (pages_status.cc),
+/// marked with its jid so that app.js refreshes it from /api/status/JID;
+/// hidden while the job reported none.
+std::string progress_html(std::string_view jid, const std::optional<double>& fraction,
+                          std::string_view message);
 
 /// GET /busy (pages_busy.cc).
 void busy_page(PageCtx& ctx);

@@ -99,7 +99,15 @@ void processes_panel(Html& h, PageCtx& ctx, const std::string& back, double now)
   h.close("section");
 }
 
-void running_row(Html& h, const WorkRecord& w, const JobRow& row, double now) {
+/// The job's progress (a status read per row: only for the rows shown).
+std::string running_progress(PageCtx& ctx, const JobRow& row) {
+  JobStatus st;
+  if (!row.jid.empty())
+    if (auto got = ctx.app.admin->job_status(row.jid)) st = std::move(got).value();
+  return progress_html(row.jid, st.progress, st.progress_message);
+}
+
+void running_row(Html& h, PageCtx& ctx, const WorkRecord& w, const JobRow& row, double now) {
   h.open("tr")
       .open("td")
       .el("code", {{"class", "small"}}, w.process)
@@ -116,6 +124,9 @@ void running_row(Html& h, const WorkRecord& w, const JobRow& row, double now) {
       .close("td")
       .open("td")
       .el("code", {}, row.jid)
+      .close("td")
+      .open("td")
+      .raw(running_progress(ctx, row))
       .close("td")
       .el("td", {{"class", "num"}, {"title", utc_time(w.run_at)}}, format_duration(now - w.run_at))
       .close("tr");
@@ -150,11 +161,11 @@ void running_panel(Html& h, PageCtx& ctx, double now) {
     return;
   }
   h.open("table", {{"class", "table"}}).open("thead").open("tr");
-  for (const char* label : {"Process", "Thread", "Queue", "Class", "Arguments", "JID"})
+  for (const char* label : {"Process", "Thread", "Queue", "Class", "Arguments", "JID", "Progress"})
     h.el("th", {}, label);
   h.el("th", {{"class", "num"}}, "Running for").close("tr").close("thead").open("tbody");
   for (std::size_t i = offset; i < rows.size() && i < offset + limit; ++i)
-    running_row(h, *rows[i].first, rows[i].second, now);
+    running_row(h, ctx, *rows[i].first, rows[i].second, now);
   h.close("tbody").close("table").raw(pager("/busy", rows.size(), offset, limit, q));
   h.close("section");
 }

@@ -36,6 +36,7 @@ std::string details(PageCtx& ctx, const std::string& jid, const JobStatus& s) {
                   (s.cancel_requested ? " <span class=\"muted\">(cancel requested)</span>" : ""));
   if (s.updated_at > 0) dt("Updated", time_html(s.updated_at, ctx.app.now()));
   if (!s.process.empty()) dt("Process", "<code>" + esc(s.process) + "</code>");
+  if (s.progress) dt("Progress", progress_html(jid, s.progress, s.progress_message));
   if (s.state == JobState::succeeded) {
     auto parsed = payload::parse(s.result);
     const std::string shown =
@@ -71,6 +72,16 @@ void status_page(PageCtx& ctx, const std::string& jid) {
 }
 
 }  // namespace
+
+std::string progress_html(std::string_view jid, const std::optional<double>& fraction,
+                          std::string_view message) {
+  const int pct = fraction ? static_cast<int>(*fraction * 100 + 0.5) : 0;
+  std::string text = fraction ? std::to_string(pct) + "%" : std::string();
+  if (!message.empty()) text += " \u00b7 " + std::string(message);
+  return "<span class=\"progress\" data-progress-jid=\"" + esc(jid) + "\"" +
+         (fraction ? "" : " hidden") + "><progress max=\"100\" value=\"" + std::to_string(pct) +
+         "\"></progress> <span class=\"progress-text\">" + esc(text) + "</span></span>";
+}
 
 void add_status_page_routes(httplib::Server& server, App& app) {
   server.Get("/status", [&app](const httplib::Request& req, httplib::Response& res) {

@@ -83,3 +83,20 @@ struct StoppableWork {
   }
 };
 ERRAND_JOB(StoppableWork);
+
+// Reports progress `steps` times ("step i of n"), then, with `hold`, waits
+// for its stop token (a cancel) before returning.
+struct ProgressWork {
+  static constexpr errand::JobOptions options{.queue = "results", .retry = 0};
+  int perform(int steps, bool hold) {
+    const auto& job = errand::current_job();
+    for (int i = 1; i <= steps; ++i)
+      job.progress(static_cast<double>(i) / steps,
+                   "step " + std::to_string(i) + " of " + std::to_string(steps));
+    const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(600);
+    while (hold && !job.stop.stop_requested() && std::chrono::steady_clock::now() < end)
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    return steps;
+  }
+};
+ERRAND_JOB(ProgressWork);

@@ -11,11 +11,13 @@ namespace errand::testing {
 // reached through static initialisers, which a linker would otherwise drop.
 namespace anchors {
 extern const int enqueue_fetch, locks, processes, sets, pause, reschedule, capabilities, status;
+extern const int progress_events;
 }  // namespace anchors
 extern const int* const kConformanceCases[];
 const int* const kConformanceCases[] = {
-    &anchors::enqueue_fetch, &anchors::locks,      &anchors::processes,    &anchors::sets,
-    &anchors::pause,         &anchors::reschedule, &anchors::capabilities, &anchors::status};
+    &anchors::enqueue_fetch, &anchors::locks,  &anchors::processes,
+    &anchors::sets,          &anchors::pause,  &anchors::reschedule,
+    &anchors::capabilities,  &anchors::status, &anchors::progress_events};
 
 namespace {
 std::vector<StoreFactory>& factories() {

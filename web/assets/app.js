@@ -157,6 +157,26 @@
         if (indicator) { indicator.classList.add('off'); indicator.classList.remove('on'); indicator.title = 'live updates failed'; }
       });
   }
+  // ---- job progress bars (busy page, status page) --------------------------------
+  function pollProgress() {
+    $all('[data-progress-jid]').slice(0, 25).forEach(function (el) {
+      var jid = el.getAttribute('data-progress-jid');
+      fetch('/api/status/' + encodeURIComponent(jid), { credentials: 'same-origin', headers: { Accept: 'application/json' } })
+        .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })
+        .then(function (st) {
+          if (typeof st.progress !== 'number') return;
+          var pct = Math.round(st.progress * 100);
+          var bar = el.querySelector('progress');
+          var text = el.querySelector('.progress-text');
+          if (bar) bar.value = pct;
+          if (text) text.textContent = pct + '%' + (st.progress_message ? ' \u00b7 ' + st.progress_message : '');
+          el.hidden = false;
+        })
+        .catch(function () {});
+    });
+  }
+  if ($('[data-progress-jid]')) setInterval(function () { if (!document.hidden) pollProgress(); }, 2000);
+
   if (document.body.getAttribute('data-page') !== 'login') {
     poll();
     var every = liveEl ? Number(liveEl.getAttribute('data-poll')) || POLL_MS : POLL_MS;

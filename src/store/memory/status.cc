@@ -22,7 +22,14 @@ Result<JobState> MemoryStore::cancel_job(const std::string& jid, double now, dou
     std::lock_guard lock(mu_);
     removed = remove_waiting_locked(jid);
   }
-  if (!removed) return book_.request_cancel(jid, now, ttl);
+  if (!removed) {
+    const JobState recorded = book_.request_cancel(jid, now, ttl);
+    if (is_final(recorded)) return recorded;
+    // Running is read from the claim, never recorded (as the other stores do).
+    std::lock_guard lock(mu_);
+    auto where = locate_locked(jid);
+    return where && where->state == JobState::running ? JobState::running : recorded;
+  }
   book_.record(StatusUpdate{jid, JobState::cancelled, {}, {}, {}, now, ttl});
   return JobState::cancelled;
 }

@@ -12,10 +12,28 @@ void StatusBook::record(const StatusUpdate& u) {
     purge_locked(u.now);
     Entry& e = entries_[u.jid];
     const bool keep_cancel = u.state == JobState::running && e.status.cancel_requested;
-    e.status = JobStatus{u.state, u.result, u.error, u.process, keep_cancel, u.now};
+    const bool fresh = e.expires_at < u.now;
+    auto progress = fresh ? std::nullopt : e.status.progress;
+    auto message = fresh ? std::string() : std::move(e.status.progress_message);
+    // Progress reported while it ran is kept with the outcome.
+    e.status = JobStatus{
+        u.state,           u.result, u.error, u.process, keep_cancel, u.now, std::move(progress),
+        std::move(message)};
     e.expires_at = u.now + u.ttl_seconds;
   }
   if (is_final(u.state)) cv_.notify_all();
+}
+
+void StatusBook::progress(const ProgressUpdate& u) {
+  std::lock_guard lk(mu_);
+  purge_locked(u.now);
+  auto [it, fresh] = entries_.try_emplace(u.jid);
+  Entry& e = it->second;
+  if (!fresh && e.expires_at < u.now) e = Entry{};
+  e.status.progress = u.fraction;
+  e.status.progress_message = u.message;
+  e.status.updated_at = u.now;
+  e.expires_at = std::max(e.expires_at, u.now + u.ttl_seconds);
 }
 
 std::optional<JobStatus> StatusBook::find(const std::string& jid, double now) {

@@ -25,6 +25,9 @@ class StatusBook {
   /// Stores `u` (a running record keeps a pending cancel request); wakes the
   /// waiters when the state is final.
   void record(const StatusUpdate& u);
+  /// Sets the progress of `u.jid`'s record (creating one in state unknown),
+  /// keeping its state; the record lives at least until u.now + u.ttl_seconds.
+  void progress(const ProgressUpdate& u);
   /// The record of `jid`, unless absent or expired at `now`.
   std::optional<JobStatus> find(const std::string& jid, double now);
   /// Flags a cancel request on the record (creating one in state unknown)

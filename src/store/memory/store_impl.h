@@ -33,6 +33,7 @@
 #include <unordered_map>
 #include <utility>
 
+#include "store/memory/event_hub.h"
 #include "store/memory/memory_store.h"
 #include "store/memory/status_book.h"
 #include "store/memory/store_util.h"
@@ -175,6 +176,22 @@ class MemoryStore final : public Store {
     return book_.requested(jids);
   }
 
+  // ---- progress and job events (progress_events.cc) ----------------------
+
+  Status record_progress(std::span<const ProgressUpdate> updates) override {
+    for (const auto& u : updates) book_.progress(u);
+    return {};
+  }
+
+  Status publish_events(std::span<const JobEvent> events) override {
+    events_.publish(events);
+    return {};
+  }
+
+  Result<std::unique_ptr<EventSubscription>> subscribe_events(EventCallback on_event) override {
+    return events_.subscribe(std::move(on_event));
+  }
+
   Status signal(const std::string& identity, const std::string& sig) override;
 
   // ---- batches (batches.cc): their own mutex, taken before mu_ ----------
@@ -242,6 +259,7 @@ class MemoryStore final : public Store {
   };
   std::mutex batch_mu_;                        // taken before mu_ (pushes), never after
   std::map<std::string, BatchEntry> batches_;  // guarded by batch_mu_
+  store_util::EventHub events_;  // its own mutexes; never taken with mu_ held
 };
 
 }  // namespace errand::memory

@@ -82,6 +82,8 @@ JobStatus merge_status(JobStatus where, const std::optional<JobStatus>& recorded
   if (where.state == JobState::running && where.process.empty()) where.process = recorded->process;
   where.cancel_requested = recorded->cancel_requested;
   where.updated_at = recorded->updated_at;
+  where.progress = recorded->progress;
+  where.progress_message = recorded->progress_message;
   return where;
 }
 

@@ -20,7 +20,8 @@ PgStore::PgStore(PostgresOptions options, std::string conninfo, std::string wher
       pool_(Pool::Options{std::move(conninfo), std::move(where), options_.max_idle}, &statements_),
       listener_(pool_, channel_),
       status_channel_(channel_ + ":status"),
-      status_listener_(pool_, status_channel_) {}
+      status_listener_(pool_, status_channel_),
+      events_channel_(channel_ + ":events") {}
 
 PgStore::~PgStore() {
   listener_.stop();

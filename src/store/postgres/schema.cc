@@ -75,9 +75,12 @@ CREATE TABLE @.job_status (
 CREATE INDEX job_status_expires ON @.job_status (expires);
 )";
 
-// Version 3: batches and workflows (Store::batch_update): a batch's meta
-// and its members' records (src/batch/logic.h), dropped after `expires`.
+// Version 3: a running job's progress (Store::record_progress), kept in its
+// status record beside the state; batches and workflows
+// (Store::batch_update): a batch's meta and its members' records
+// (src/batch/logic.h), dropped after `expires`.
 constexpr const char* kV3 = R"(
+ALTER TABLE @.job_status ADD COLUMN progress float8, ADD COLUMN progress_message text;
 CREATE TABLE @.batches (
   bid        text PRIMARY KEY,
   meta       text NOT NULL,

@@ -200,13 +200,15 @@ constexpr std::array<std::pair<S, const char*>, kStatementCount> kSql{{
      "  VALUES ($1, $2, $3, $4, $5, false, $6, $7) ON CONFLICT (jid) DO UPDATE SET "
      "  state = excluded.state, result = excluded.result, error = excluded.error, "
      "  process = excluded.process, updated_at = excluded.updated_at, expires = excluded.expires, "
-     "  cancel = (excluded.state = 'running' AND s.expires >= excluded.updated_at AND s.cancel) "
+     "  cancel = (excluded.state = 'running' AND s.expires >= excluded.updated_at AND s.cancel), "
+     "  progress = CASE WHEN s.expires >= excluded.updated_at THEN s.progress END, "
+     "  progress_message = CASE WHEN s.expires >= excluded.updated_at THEN s.progress_message END "
      "  RETURNING jid) "
      "SELECT pg_notify($8, jid) FROM u WHERE $9::boolean"},
     // $1 jid, $2 now.
     {kStatusGet,
-     "SELECT state, result, error, process, cancel, updated_at FROM @.job_status "
-     "WHERE jid = $1 AND expires >= $2"},
+     "SELECT state, result, error, process, cancel, updated_at, progress, "
+     "coalesce(progress_message, '') FROM @.job_status WHERE jid = $1 AND expires >= $2"},
     {kStatusLocate,
      "SELECT state, payload, coalesce(owner, '') FROM @.jobs WHERE jid = $1 "
      "ORDER BY id DESC LIMIT 1"},
@@ -222,6 +224,21 @@ constexpr std::array<std::pair<S, const char*>, kStatementCount> kSql{{
     // $1 jids.
     {kStatusRequests, "SELECT jid FROM @.job_status WHERE cancel AND jid = ANY($1::text[])"},
     {kStatusPurge, "DELETE FROM @.job_status WHERE expires < $1"},
+    // $1 jid, $2 now, $3 expires, $4 fraction, $5 message. A new record is
+    // state unknown (where the job sits says running); an expired one
+    // starts over.
+    {kProgressRecord,
+     "INSERT INTO @.job_status AS s (jid, state, cancel, updated_at, expires, progress, "
+     "  progress_message) VALUES ($1, 'unknown', false, $2, $3, $4, $5) "
+     "ON CONFLICT (jid) DO UPDATE SET "
+     "  state = CASE WHEN s.expires >= $2 THEN s.state ELSE 'unknown' END, "
+     "  result = CASE WHEN s.expires >= $2 THEN s.result END, "
+     "  error = CASE WHEN s.expires >= $2 THEN s.error END, "
+     "  cancel = s.expires >= $2 AND s.cancel, "
+     "  updated_at = $2, expires = GREATEST(s.expires, $3), "
+     "  progress = $4, progress_message = $5"},
+    // $1 the events channel, $2 the events as a text[] of JSON objects.
+    {kEventsNotify, "SELECT pg_notify($1, e) FROM unnest($2::text[]) AS e"},
 }};
 
 }  // namespace

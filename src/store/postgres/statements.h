@@ -65,6 +65,9 @@ enum S : std::size_t {
   kStatusFlagCancel,
   kStatusRequests,
   kStatusPurge,
+  // progress and job events (progress_events.cc)
+  kProgressRecord,
+  kEventsNotify,
   kStatementCount
 };
 

@@ -21,6 +21,8 @@ std::optional<JobStatus> recorded(Conn& conn, const std::string& jid, double now
   s.process = r.str(0, 3);
   s.cancel_requested = r.boolean(0, 4);
   s.updated_at = r.real(0, 5);
+  if (!r.null(0, 6)) s.progress = r.real(0, 6);
+  s.progress_message = r.str(0, 7);
   return s;
 }
 

@@ -114,6 +114,12 @@ class PgStore final : public Store {
   Result<JobState> cancel_job(const std::string& jid, double now, double ttl_seconds) override;
   Result<std::vector<std::string>> cancel_requests(std::span<const std::string> jids) override;
 
+  // progress_events.cc: progress in job_status; events NOTIFY events_channel_
+  // (a JSON object each), each subscription LISTENs on a connection of its own.
+  Status record_progress(std::span<const ProgressUpdate> updates) override;
+  Status publish_events(std::span<const JobEvent> events) override;
+  Result<std::unique_ptr<EventSubscription>> subscribe_events(EventCallback on_event) override;
+
   // admin.cc
   Result<std::vector<QueueInfo>> queues() override;
   Result<std::vector<std::string>> queue_jobs(const std::string& queue, std::size_t offset,
@@ -153,6 +159,7 @@ class PgStore final : public Store {
   const std::string status_channel_;  // NOTIFY channel of final statuses: "errand:<schema>:status"
   Listener status_listener_;
   std::atomic<double> status_purged_at_{0};  // the last purge of expired status rows
+  const std::string events_channel_;  // NOTIFY channel of job events: "errand:<schema>:events"
 };
 
 }  // namespace errand::pg

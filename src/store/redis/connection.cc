@@ -2,6 +2,7 @@
 #include "store/redis/connection.h"
 
 #include <hiredis/hiredis.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/time.h>
@@ -198,6 +199,23 @@ Result<Reply> Connection::read_reply() {
   void* raw = nullptr;
   if (redisGetReply(ctx_, &raw) != REDIS_OK || raw == nullptr) return io_error();
   return Reply(static_cast<redisReply*>(raw));
+}
+
+Result<std::optional<Reply>> Connection::poll_reply(int stop_fd, milliseconds timeout) {
+  if (broken_)
+    return fail(Errc::unavailable,
+                "redis " + endpoint_.address() + " unreachable: connection already failed");
+  void* raw = nullptr;
+  // A reply hiredis already read into its buffer first: poll() cannot see it.
+  if (redisGetReplyFromReader(ctx_, &raw) != REDIS_OK) return io_error();
+  if (raw != nullptr) return std::optional<Reply>(Reply(static_cast<redisReply*>(raw)));
+  pollfd fds[2] = {{ctx_->fd, POLLIN, 0}, {stop_fd, POLLIN, 0}};
+  const int ready = ::poll(fds, 2, static_cast<int>(timeout.count()));
+  if (ready <= 0 || fds[1].revents != 0) return std::optional<Reply>();
+  if (redisBufferRead(ctx_) != REDIS_OK) return io_error();
+  if (redisGetReplyFromReader(ctx_, &raw) != REDIS_OK) return io_error();
+  if (raw == nullptr) return std::optional<Reply>();  // part of a reply so far
+  return std::optional<Reply>(Reply(static_cast<redisReply*>(raw)));
 }
 
 Result<std::vector<Reply>> Connection::pipeline(const std::vector<Argv>& commands) {

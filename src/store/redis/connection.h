@@ -94,6 +94,10 @@ class Connection {
   /// SUBSCRIBE. Waiting past the timeout is an error (unavailable) that
   /// leaves the connection broken().
   Result<Reply> read_reply();
+  /// Like read_reply, but returns nullopt instead of blocking when no reply
+  /// came within `timeout` or `stop_fd` became readable (the connection
+  /// stays usable): a subscriber thread that must notice being stopped.
+  Result<std::optional<Reply>> poll_reply(int stop_fd, std::chrono::milliseconds timeout);
   /// Changes the socket read/write timeout (blocking commands need more).
   void set_timeout(std::chrono::milliseconds timeout);
   /// True once an I/O or protocol error has made the connection unusable.

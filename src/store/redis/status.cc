@@ -38,6 +38,8 @@ JobStatus from_hash(const redisReply* r) {
     if (field == "process") s.process = std::string(value);
     if (field == "cancel") s.cancel_requested = value == "1";
     if (field == "at") s.updated_at = std::strtod(std::string(value).c_str(), nullptr);
+    if (field == "progress") s.progress = std::strtod(std::string(value).c_str(), nullptr);
+    if (field == "progress_message") s.progress_message = std::string(value);
   }
   return s;
 }

@@ -47,6 +47,7 @@
 #include "errand/clock.h"
 #include "errand/payload_limits.h"
 #include "store/redis/connection.h"
+#include "store/redis/events.h"
 #include "store/redis/lua_scripts.h"
 #include "store/redis/redis_store.h"
 #include "store/redis/status.h"
@@ -141,7 +142,8 @@ class RedisStore final : public Store {
         lock_acquire_(redis::lua::kLockAcquire),
         lock_release_(redis::lua::kLockRelease),
         lock_extend_(redis::lua::kLockExtend),
-        status_(client_, prefix_) {}
+        status_(client_, prefix_),
+        events_(client_, prefix_) {}
 
   Status ping() {
     auto r = client_.cmd({"PING"});
@@ -216,6 +218,17 @@ class RedisStore final : public Store {
   }
   Result<std::vector<std::string>> cancel_requests(std::span<const std::string> jids) override {
     return status_.requested(jids);
+  }
+
+  // ---- progress and job events (events.cc) ---------------------------------
+  Status record_progress(std::span<const ProgressUpdate> updates) override {
+    return events_.progress(updates);
+  }
+  Status publish_events(std::span<const JobEvent> events) override {
+    return events_.publish(events);
+  }
+  Result<std::unique_ptr<EventSubscription>> subscribe_events(EventCallback on_event) override {
+    return events_.subscribe(std::move(on_event));
   }
 
   Status queue_delete(const std::string& queue, const std::string& jid) override;
@@ -309,6 +322,7 @@ class RedisStore final : public Store {
   const redis::Script fetch_, find_claim_, requeue_, promote_, rescue_, set_move_;
   const redis::Script lock_acquire_, lock_release_, lock_extend_;
   redis::StatusKeeper status_;  // job status, results, cancellation (status.cc)
+  redis::EventChannel events_;  // progress and job events (events.cc)
 
   std::shared_mutex fetch_rw_;  // fetches share it; reconcile_claims takes it alone
 

@@ -72,9 +72,13 @@ constexpr const char* kV2[] = {
     "CREATE INDEX job_status_expires ON job_status (expires)",
 };
 
-// Version 3: batches and workflows (Store::batch_update): a batch's meta
-// and its members' records (src/batch/logic.h), dropped after `expires`.
+// Version 3: a running job's progress (Store::record_progress), kept in its
+// status record beside the state; batches and workflows
+// (Store::batch_update): a batch's meta and its members' records
+// (src/batch/logic.h), dropped after `expires`.
 constexpr const char* kV3[] = {
+    "ALTER TABLE job_status ADD COLUMN progress REAL",
+    "ALTER TABLE job_status ADD COLUMN progress_message TEXT",
     R"(CREATE TABLE batches (
          bid        TEXT PRIMARY KEY,
          meta       TEXT NOT NULL,

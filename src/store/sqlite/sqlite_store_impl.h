@@ -170,6 +170,10 @@ class SqliteStore final : public Store, public std::enable_shared_from_this<Sqli
   Result<BatchRecord> batch_read(const std::string& bid) override;
   Result<std::vector<std::string>> batch_list(std::size_t offset, std::size_t count,
                                               double now) override;
+  // ---- progress (progress.cc); no event channel: publish_events and
+  // subscribe_events stay unsupported (docs/workflows.md, "Events") --------
+
+  Status record_progress(std::span<const ProgressUpdate> updates) override;
 
   // ---- transactional enqueue (within.cc) --------------------------------
   // On the application's connection; its commit wakes fetchers here within

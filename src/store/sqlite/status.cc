@@ -17,7 +17,9 @@ constexpr const char* kUpsert = R"(
     state = excluded.state, result = excluded.result, error = excluded.error,
     process = excluded.process, updated_at = excluded.updated_at, expires = excluded.expires,
     cancel = CASE WHEN excluded.state = 'running' AND expires >= excluded.updated_at
-                  THEN cancel ELSE 0 END)";
+                  THEN cancel ELSE 0 END,
+    progress = CASE WHEN expires >= excluded.updated_at THEN progress END,
+    progress_message = CASE WHEN expires >= excluded.updated_at THEN progress_message END)";
 
 void upsert(Conn& conn, const StatusUpdate& u) {
   const std::string state(to_string(u.state));
@@ -34,8 +36,8 @@ void upsert(Conn& conn, const StatusUpdate& u) {
 
 std::optional<JobStatus> recorded(Conn& conn, const std::string& jid, double now) {
   auto q = conn.stmt(
-      "SELECT state, result, error, process, cancel, updated_at FROM job_status "
-      "WHERE jid = ?1 AND expires >= ?2");
+      "SELECT state, result, error, process, cancel, updated_at, progress, progress_message "
+      "FROM job_status WHERE jid = ?1 AND expires >= ?2");
   q.bind(1, jid).bind(2, now);
   if (!q.row()) return std::nullopt;
   JobStatus s;
@@ -45,6 +47,8 @@ std::optional<JobStatus> recorded(Conn& conn, const std::string& jid, double now
   s.process = q.str(3);
   s.cancel_requested = q.integer(4) != 0;
   s.updated_at = q.real(5);
+  if (!q.is_null(6)) s.progress = q.real(6);
+  s.progress_message = q.str(7);
   return s;
 }
 
