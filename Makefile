@@ -19,7 +19,7 @@ CMAKE_FLAGS += -DERRAND_SANITIZE=$(SANITIZE)
 export ASAN_OPTIONS ?= detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS ?= print_stacktrace=1:halt_on_error=1:suppressions=$(CURDIR)/tests/sanitize/ubsan.supp
 export LSAN_OPTIONS ?= suppressions=$(CURDIR)/tests/sanitize/lsan.supp
-export TSAN_OPTIONS ?= halt_on_error=1:second_deadlock_stack=1:suppressions=$(CURDIR)/tests/sanitize/tsan.supp
+export TSAN_OPTIONS ?= halt_on_error=1:second_deadlock_stack=1:die_after_fork=0:suppressions=$(CURDIR)/tests/sanitize/tsan.supp
 endif
 FUZZ_SECONDS ?= 60
 

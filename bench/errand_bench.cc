@@ -256,5 +256,30 @@ int main(int argc, char** argv) {
     emit(label, "latency_max", static_cast<double>(g_lat.back()) / 1000.0, "ms", note);
     clear_store(*store);
   }
+
+  // 6. A result round trip: perform_async, then client.wait(jid) until it
+  // returns succeeded, one job at a time (the worker idle in between).
+  if (store->capabilities().status) {
+    constexpr int kRounds = 300;
+    errand::Server server(errand::QueueMap(store), worker_options(concurrency));
+    if (!server.start()) return 1;
+    std::this_thread::sleep_for(300ms);
+    std::vector<double> waits;
+    waits.reserve(kRounds);
+    for (int i = 0; i < kRounds; ++i) {
+      auto t0 = Clock::now();
+      auto jid = client.perform_async<BenchNoop>(i);
+      if (!jid) return 1;
+      auto st = client.wait(*jid, 10s);
+      if (!st || st->state != errand::JobState::succeeded) return 1;
+      waits.push_back(seconds_since(t0) * 1000.0);
+    }
+    server.stop();
+    std::sort(waits.begin(), waits.end());
+    const std::string note = std::to_string(kRounds) + " jobs, one at a time";
+    emit(label, "wait_p50", waits[waits.size() / 2], "ms", note);
+    emit(label, "wait_p99", waits[waits.size() * 99 / 100], "ms", note);
+    clear_store(*store);
+  }
   return 0;
 }

@@ -220,6 +220,7 @@ CPU=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')
   echo "| aggregate perform_async call p50 / p99 (µs) | $(fmt "$(val memory aggregate_call_p50)" 2) / $(fmt "$(val memory aggregate_call_p99)" 2) | $(fmt "$(val sqlite aggregate_call_p50)" 2) / $(fmt "$(val sqlite aggregate_call_p99)" 2) | $(fmt "$(val redis aggregate_call_p50)" 2) / $(fmt "$(val redis aggregate_call_p99)" 2) | — | — |"
   echo "| processing, drain (jobs/s) | $(fmt "$(val memory process)") | $(fmt "$(val sqlite process)") | $(fmt "$(val redis process)") | $(fmt "$sk_proc") ¹ | $(fmt "$dj_proc") |"
   echo "| latency enqueue → perform p50 / p99 / max (ms) | $(fmt "$(val memory latency_p50)" 2) / $(fmt "$(val memory latency_p99)" 2) / $(fmt "$(val memory latency_max)" 2) | $(fmt "$(val sqlite latency_p50)" 2) / $(fmt "$(val sqlite latency_p99)" 2) / $(fmt "$(val sqlite latency_max)" 2) | $(fmt "$(val redis latency_p50)" 2) / $(fmt "$(val redis latency_p99)" 2) / $(fmt "$(val redis latency_max)" 2) | — | — |"
+  echo "| result round trip: perform_async → wait() returns, p50 / p99 (ms) | $(fmt "$(val memory wait_p50)" 2) / $(fmt "$(val memory wait_p99)" 2) | $(fmt "$(val sqlite wait_p50)" 2) / $(fmt "$(val sqlite wait_p99)" 2) | $(fmt "$(val redis wait_p50)" 2) / $(fmt "$(val redis wait_p99)" 2) | — | — |"
   echo "| worker RSS idle / peak (MB) | $(fmt "$(val memory rss_idle)" 1) / $(fmt "$(val memory rss_peak)" 1) | $(fmt "$(val sqlite rss_idle)" 1) / $(fmt "$(val sqlite rss_peak)" 1) | $(fmt "$(val redis rss_idle)" 1) / $(fmt "$(val redis rss_peak)" 1) | — | — |"
   echo "| CPU per job, user+sys (µs) | $(fmt "$(val memory cpu_per_job)" 2) | $(fmt "$(val sqlite cpu_per_job)" 2) | $(fmt "$(val redis cpu_per_job)" 2) | — | — |"
   echo
@@ -247,6 +248,7 @@ CPU=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')
     echo "| enqueue, push_bulk × 1,000 (jobs/s) | $(fmt "$(val postgres enqueue_bulk)") |"
     echo "| processing, drain (jobs/s) | $(fmt "$(val postgres process)") |"
     echo "| latency enqueue → perform p50 / p99 / max at 1,000 jobs/s (ms) | $(fmt "$(val postgres latency_p50)" 2) / $(fmt "$(val postgres latency_p99)" 2) / $(fmt "$(val postgres latency_max)" 2) |"
+    echo "| result round trip: perform_async → wait() returns, p50 / p99 (ms) | $(fmt "$(val postgres wait_p50)" 2) / $(fmt "$(val postgres wait_p99)" 2) |"
     echo "| CPU per job of the errand process, user+sys (µs) | $(fmt "$(val postgres cpu_per_job)" 2) |"
     echo
     echo "Fetch locking: $PG_LOCK_JOBS jobs claimed and acknowledged one at a time by 8 connections"

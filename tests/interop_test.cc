@@ -121,6 +121,39 @@ TEST(InteropClient, ErrandClientToRubySidekiq) {
            {{"ERRAND_PUSHED_JIDS", joined}, {"ERRAND_SCHEDULED_JID", *scheduled}});
 }
 
+// errand's batch fields in Sidekiq's job hash ("bid", "cb_bid", "cb_event"):
+// a batch and a workflow pushed here, read by Sidekiq's API and Web UI and
+// run by an errand worker in interop/batch_views.rb; afterwards the batch
+// succeeded and the workflow's second step got the first one's result.
+TEST(InteropClient, BatchJobsInTheQueueAreReadBySidekiq) {
+  RedisServer redis;
+  START_REDIS(redis);
+  TempDir dir;
+  auto client = Client::open(redis.url());
+  ASSERT_TRUE(client.ok()) << client.error().message();
+  PushOptions to_interop;
+  to_interop.queue = "interop";
+  JobDescriptor echo;  // defined in the interop jobs library, not here
+  echo.name = "Interop::EchoJob";
+  Batch batch(*client, "interop batch", "interop");
+  batch.callback(BatchEvent::success, "Interop::EchoJob", Json::array({"batch done"}), to_interop);
+  ASSERT_TRUE(batch.jobs([&](Client& c) {
+    for (int i = 0; i < 3; ++i) ASSERT_TRUE(c.push(echo, Json::array({i}), to_interop).ok());
+  }));
+  Workflow wf(*client, "interop workflow", "interop");
+  auto first = wf.step("Interop::EchoJob", Json::array({"first"}), to_interop);
+  auto second = wf.after(wf.step("Interop::EchoJob", Json::array(), to_interop), first);
+  ASSERT_TRUE(wf.start().ok());
+  run_ruby("batch_views.rb", redis, dir, {{"BATCH_BID", batch.bid()}, {"WORKFLOW_BID", wf.bid()}});
+  auto st = client->batch_status(batch.bid());
+  ASSERT_TRUE(st.ok()) << st.error().message();
+  EXPECT_TRUE(st->success);
+  auto wst = client->batch_status(wf.bid());
+  ASSERT_TRUE(wst.ok()) << wst.error().message();
+  EXPECT_TRUE(wst->success);
+  EXPECT_EQ(client->status(second.jid)->state, JobState::succeeded);
+}
+
 // ---- chaos: no job lost ---------------------------------------------------------
 
 /// An `errand worker` process running Interop::RecordJob from queue "chaos".

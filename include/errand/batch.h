@@ -87,8 +87,9 @@ class Batch {
     return callback(BatchEvent::death, descriptor_for_type<J>(),
                     make_args<J>(std::forward<A>(args)...));
   }
-  /// Untyped callback (a class registered here, or one defined elsewhere).
-  Batch& callback(BatchEvent event, std::string job_class, Json args);
+  /// Untyped callback (a class registered here, or one defined elsewhere,
+  /// e.g. in Ruby), with per-push options (queue, priority, retry).
+  Batch& callback(BatchEvent event, std::string job_class, Json args, const PushOptions& o = {});
 
   /// Runs `fn` with a client whose pushes join this batch: every push method
   /// of Client works (perform_async, perform_in, push_bulk, enqueue, ...),
@@ -105,7 +106,7 @@ class Batch {
 
  private:
   Batch(Client client, std::string bid, std::string description, std::string queue, bool fresh);
-  Batch& callback(BatchEvent event, const JobDescriptor& job, Json args);
+  Batch& callback(BatchEvent event, const JobDescriptor& job, Json args, const PushOptions& o = {});
   template <class J>
   static const JobDescriptor& descriptor_for_type() {
     static const JobDescriptor d = describe_job<J>(registered_name_for(typeid(J)));
@@ -147,8 +148,8 @@ class Workflow {
     static const JobDescriptor d = describe_job<J>(registered_name_for(typeid(J)));
     return add(&d, d.name, make_leading_args<J>(std::forward<A>(args)...));
   }
-  /// Untyped step by class name.
-  Step step(std::string job_class, Json args);
+  /// Untyped step by class name, with per-push options (queue, priority, retry).
+  Step step(std::string job_class, Json args, const PushOptions& o = {});
 
   /// `step` runs after `dep` succeeded and receives its result as one more
   /// argument (a chain link).
@@ -199,7 +200,8 @@ class Workflow {
     /// `after_all` one array. Each entry: the dep indexes and whether an array.
     std::vector<std::pair<std::vector<std::size_t>, bool>> inputs;
   };
-  Step add(const JobDescriptor* job, const std::string& job_class, Json args);
+  Step add(const JobDescriptor* job, const std::string& job_class, Json args,
+           const PushOptions& o = {});
   Result<Json> graph() const;
 
   Client client_;

@@ -96,19 +96,17 @@ Batch Batch::reopen(Client client, std::string bid, std::string queue) {
   return Batch(std::move(client), std::move(bid), {}, std::move(queue), false);
 }
 
-Batch& Batch::callback(BatchEvent event, std::string job_class, Json args) {
+Batch& Batch::callback(BatchEvent event, std::string job_class, Json args, const PushOptions& o) {
   auto known = Registry::global().find(job_class);
-  if (known) return callback(event, *known, std::move(args));
-  Json item = client_.build(nullptr, job_class, std::move(args), {});
-  item["cb_bid"] = bid_;
-  item["cb_event"] = batch::event_name(event);
-  callbacks_[batch::event_name(event)] = {{"queue", item["queue"]},
-                                          {"payload", payload::dump(item)}};
-  return *this;
+  if (known) return callback(event, *known, std::move(args), o);
+  JobDescriptor elsewhere;  // Sidekiq's defaults for a class defined elsewhere
+  elsewhere.name = job_class;
+  return callback(event, elsewhere, std::move(args), o);
 }
 
-Batch& Batch::callback(BatchEvent event, const JobDescriptor& job, Json args) {
-  Json item = client_.build(&job, job.name, std::move(args), {});
+Batch& Batch::callback(BatchEvent event, const JobDescriptor& job, Json args,
+                       const PushOptions& o) {
+  Json item = client_.build(&job, job.name, std::move(args), o);
   item["cb_bid"] = bid_;
   item["cb_event"] = batch::event_name(event);
   Json entry{{"queue", item["queue"]}, {"payload", payload::dump(item)}};

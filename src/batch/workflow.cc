@@ -13,13 +13,14 @@ namespace errand {
 Workflow::Workflow(Client client, std::string description, std::string queue)
     : client_(client), batch_(std::move(client), std::move(description), std::move(queue)) {}
 
-Workflow::Step Workflow::step(std::string job_class, Json args) {
+Workflow::Step Workflow::step(std::string job_class, Json args, const PushOptions& o) {
   auto known = Registry::global().find(job_class);
-  return add(known.get(), job_class, std::move(args));
+  return add(known.get(), job_class, std::move(args), o);
 }
 
-Workflow::Step Workflow::add(const JobDescriptor* job, const std::string& job_class, Json args) {
-  Json item = client_.build(job, job_class, std::move(args), {});
+Workflow::Step Workflow::add(const JobDescriptor* job, const std::string& job_class, Json args,
+                             const PushOptions& o) {
+  Json item = client_.build(job, job_class, std::move(args), o);
   item["bid"] = batch_.bid();
   Node n;
   n.job_class = job_class;
