@@ -199,6 +199,7 @@ TEST(Isolation, EachCrashFailsItsJobOnlyAndTheOthersRun) {
 }
 
 TEST(Isolation, ProcessAndForkRunJobsOutsideTheWorker) {
+  ERRAND_SKIP_FORKED_CHILDREN_UNDER_TSAN();
   for (Isolation mode : {Isolation::process, Isolation::fork}) {
     auto store = open_store("memory://").value();
     Client client{QueueMap(store)};
@@ -213,6 +214,7 @@ TEST(Isolation, ProcessAndForkRunJobsOutsideTheWorker) {
 }
 
 TEST(Isolation, AJobClassCanAskForAProcessOnAThreadServer) {
+  ERRAND_SKIP_FORKED_CHILDREN_UNDER_TSAN();
   auto store = open_store("memory://").value();
   Client client{QueueMap(store)};
   ASSERT_TRUE(client.perform_async<IsoProcessOnly>(::getpid()).ok());
@@ -228,6 +230,7 @@ TEST(Isolation, AJobClassCanAskForAProcessOnAThreadServer) {
 }
 
 TEST(Isolation, AQueueCanAskForAProcess) {
+  ERRAND_SKIP_FORKED_CHILDREN_UNDER_TSAN();
   auto store = open_store("memory://").value();
   Client client{QueueMap(store)};
   ASSERT_TRUE(client.perform_async<IsoPid>(::getpid()).ok());
@@ -241,6 +244,7 @@ TEST(Isolation, AQueueCanAskForAProcess) {
 }
 
 TEST(Isolation, ChildrenAreRecycledAfterMaxJobsAndForkUsesOnePerJob) {
+  ERRAND_SKIP_FORKED_CHILDREN_UNDER_TSAN();
   struct Case {
     Isolation mode;
     std::size_t max_jobs;
@@ -269,6 +273,7 @@ TEST(Isolation, ChildrenAreRecycledAfterMaxJobsAndForkUsesOnePerJob) {
 }
 
 TEST(Isolation, TheHeartbeatReportsTheChildren) {
+  ERRAND_SKIP_FORKED_CHILDREN_UNDER_TSAN();
   auto store = open_store("memory://").value();
   Server server(QueueMap(store), isolated(Isolation::process));
   ASSERT_TRUE(server.start().ok());

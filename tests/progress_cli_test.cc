@@ -91,6 +91,7 @@ class ProgressCliTest : public ::testing::TestWithParam<std::string> {
 };
 
 TEST_P(ProgressCliTest, ProgressFromAChildIsReadWhileItRunsAndAfter) {
+  ERRAND_SKIP_FORKED_CHILDREN_UNDER_TSAN();
   Seen seen;
   auto sub = subscribe(seen);
   auto w = worker();
@@ -130,6 +131,7 @@ TEST_P(ProgressCliTest, ProgressFromAChildIsReadWhileItRunsAndAfter) {
 }
 
 TEST_P(ProgressCliTest, ManyReportsBecomeAFewWritesEndingWithTheLast) {
+  ERRAND_SKIP_FORKED_CHILDREN_UNDER_TSAN();
   Seen seen;
   auto sub = subscribe(seen);
   auto w = worker();

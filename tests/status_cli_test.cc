@@ -137,6 +137,7 @@ TEST_P(StatusCliTest, CancelRemovesAWaitingJobBeforeItRuns) {
 }
 
 TEST_P(StatusCliTest, ResultsComeBackFromChildProcessesAndCancelReachesThem) {
+  ERRAND_SKIP_FORKED_CHILDREN_UNDER_TSAN();
   auto w = worker({"--isolation", "process"});
   const std::string ok = push("ResultWork", Json::array({12}));
   auto done = client_->wait(ok, std::chrono::seconds(60));
