@@ -24,6 +24,29 @@ namespace errand {
 class EventDispatcher;
 class ProgressThrottle;
 
+/// The paused queues of a store: a snapshot replaced whole by the pause
+/// watcher, read by each fetch. A mutex around the pointer rather than
+/// std::atomic<std::shared_ptr>: libstdc++ 12's lock bit inside the
+/// atomic's pointer is invisible to ThreadSanitizer, which then reports
+/// every load against every store; an uncontended lock once per fetch costs
+/// nothing measurable.
+class PausedQueues {
+ public:
+  std::shared_ptr<const std::vector<std::string>> load() const {
+    std::lock_guard lock(mu_);
+    return queues_;
+  }
+  void store(std::shared_ptr<const std::vector<std::string>> queues) {
+    std::lock_guard lock(mu_);
+    queues_.swap(queues);
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::shared_ptr<const std::vector<std::string>> queues_ =  // guarded by mu_
+      std::make_shared<const std::vector<std::string>>();
+};
+
 /// One store and the queues this process works on it.
 struct Source {
   std::shared_ptr<Store> store;     // set-up only
@@ -31,10 +54,8 @@ struct Source {
   bool weighted = false;            // set-up only
   bool isolated_queues = false;     // set-up only: some queue sets its own isolation
   std::vector<std::string> strict;  // set-up only: the strict order, duplicates removed
-  /// The paused queues, replaced whole every second; a fetch reads the
-  /// pointer without a lock.
-  std::atomic<std::shared_ptr<const std::vector<std::string>>> paused{
-      std::make_shared<const std::vector<std::string>>()};
+  /// The paused queues, replaced whole every second.
+  PausedQueues paused;
   // Counters not yet reported by a heartbeat.
   std::atomic<std::int64_t> processed{0};
   std::atomic<std::int64_t> failed{0};
