@@ -12,6 +12,7 @@
 
 #include "errand/errand.h"
 #include "support/process.h"
+#include "support/redis_server.h"
 
 namespace errand::testing {
 namespace {
@@ -26,10 +27,9 @@ std::map<std::int64_t, int> records(const std::filesystem::path& file) {
   return out;
 }
 
-TEST(BatchCrash, TheCallbackRunsOnceAcrossWorkersAndASigkill) {
+/// The scenario on the store at `url` (see the file comment).
+void callback_once_through_a_sigkill(const TempDir& dir, const std::string& url) {
   constexpr int kJobs = 1500;
-  TempDir dir;
-  const auto url = sqlite_url(dir);
   const auto record = dir / "record.txt";
   auto client = Client::open(url);
   ASSERT_TRUE(client.ok()) << client.error().message();
@@ -76,6 +76,20 @@ TEST(BatchCrash, TheCallbackRunsOnceAcrossWorkersAndASigkill) {
   ASSERT_TRUE(st.ok());
   EXPECT_EQ(st->total, static_cast<std::size_t>(kJobs));
   EXPECT_EQ(st->pending, 0u);
+}
+
+TEST(BatchCrash, TheCallbackRunsOnceAcrossWorkersAndASigkillOnSqlite) {
+  TempDir dir;
+  callback_once_through_a_sigkill(dir, sqlite_url(dir));
+}
+
+TEST(BatchCrash, TheCallbackRunsOnceAcrossWorkersAndASigkillOnRedis) {
+  if (!RedisServer::installed()) GTEST_SKIP() << "redis-server missing";
+  RedisServer redis;
+  std::string why;
+  ASSERT_TRUE(redis.start(&why)) << why;
+  TempDir dir;
+  callback_once_through_a_sigkill(dir, redis.url());
 }
 
 }  // namespace

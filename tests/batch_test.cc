@@ -78,6 +78,15 @@ struct Summed {
 };
 ERRAND_JOB(Summed);
 
+struct Collected {
+  void perform(std::vector<std::int64_t> xs) {
+    std::string all;
+    for (auto x : xs) all += std::to_string(x) + ",";
+    note("collected:" + all);
+  }
+};
+ERRAND_JOB(Collected);
+
 struct Noted {
   void perform(std::string tag, std::int64_t x) { note(tag + ":" + std::to_string(x)); }
 };
@@ -233,6 +242,23 @@ TEST_P(Batches, AChordGetsEveryResultOfItsGroup) {
   ASSERT_EQ(done->state, JobState::succeeded) << done->error;
   EXPECT_EQ(client().result<std::int64_t>(sum.jid).value(), 20);
   EXPECT_EQ(runs("sum:20"), 1);
+}
+
+TEST_P(Batches, AChordOfAHundredGetsEveryResultInOrder) {
+  Workflow wf(client());
+  std::vector<Workflow::Step> group;
+  std::string expected;
+  for (std::int64_t i = 1; i <= 100; ++i) {
+    group.push_back(wf.step<Doubled>(i));
+    expected += std::to_string(2 * i) + ",";
+  }
+  auto last = wf.chord(group, wf.step<Collected>());
+  ASSERT_TRUE(wf.start().ok());
+  start_server();
+  auto done = client().wait(last.jid, 60s);
+  ASSERT_TRUE(done.ok()) << done.error().message();
+  ASSERT_EQ(done->state, JobState::succeeded) << done->error;
+  EXPECT_EQ(runs("collected:" + expected), 1) << "100 results, in the group's order";
 }
 
 TEST_P(Batches, ADeadStepStopsItsDependantsAndFailsTheWorkflow) {
