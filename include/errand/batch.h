@@ -71,20 +71,20 @@ class Batch {
   /// (succeeded, or failed at least once), with `args`.
   template <JobClass J, class... A>
   Batch& on_complete(A&&... args) {
-    return callback(BatchEvent::complete, descriptor_for_type<J>(),
+    return callback(BatchEvent::complete, Client::descriptor_of<J>(),
                     make_args<J>(std::forward<A>(args)...));
   }
   /// The job pushed once when every member has succeeded.
   template <JobClass J, class... A>
   Batch& on_success(A&&... args) {
-    return callback(BatchEvent::success, descriptor_for_type<J>(),
+    return callback(BatchEvent::success, Client::descriptor_of<J>(),
                     make_args<J>(std::forward<A>(args)...));
   }
   /// The job pushed once when the first member dies (retries exhausted,
   /// discarded, expired, or cancelled).
   template <JobClass J, class... A>
   Batch& on_death(A&&... args) {
-    return callback(BatchEvent::death, descriptor_for_type<J>(),
+    return callback(BatchEvent::death, Client::descriptor_of<J>(),
                     make_args<J>(std::forward<A>(args)...));
   }
   /// Untyped callback (a class registered here, or one defined elsewhere,
@@ -107,11 +107,6 @@ class Batch {
  private:
   Batch(Client client, std::string bid, std::string description, std::string queue, bool fresh);
   Batch& callback(BatchEvent event, const JobDescriptor& job, Json args, const PushOptions& o = {});
-  template <class J>
-  static const JobDescriptor& descriptor_for_type() {
-    static const JobDescriptor d = describe_job<J>(registered_name_for(typeid(J)));
-    return d;
-  }
   Status open();
   bool has_batches_or_error() const;
   Error no_batches() const;
@@ -145,7 +140,7 @@ class Workflow {
   /// to after()/after_all() receive the results as the remaining ones.
   template <JobClass J, class... A>
   Step step(A&&... args) {
-    static const JobDescriptor d = describe_job<J>(registered_name_for(typeid(J)));
+    const JobDescriptor& d = Client::descriptor_of<J>();
     return add(&d, d.name, make_leading_args<J>(std::forward<A>(args)...));
   }
   /// Untyped step by class name, with per-push options (queue, priority, retry).

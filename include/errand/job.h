@@ -464,23 +464,6 @@ bool register_job(std::string name, const JobSite& site = {}) {
   return true;
 }
 
-/// The JSON args array for calling J::perform with `args`, converted through
-/// perform's parameter types. Fails to compile if the arguments do not fit.
-template <JobClass J, class... A>
-Json make_args(A&&... args) {
-  using Params = detail::perform_args_t<J>;
-  static_assert(std::tuple_size_v<Params> == sizeof...(A),
-                "wrong number of arguments for this job's perform()");
-  return [&]<std::size_t... I>(std::index_sequence<I...>) {
-    static_assert((std::is_constructible_v<std::tuple_element_t<I, Params>, A&&> && ...),
-                  "an argument does not convert to the matching perform() parameter type");
-    Json out = Json::array();
-    (out.push_back(Json(std::tuple_element_t<I, Params>(std::forward<A>(args)))), ...);
-    return out;
-  }
-  (std::make_index_sequence<sizeof...(A)>{});
-}
-
 /// The first arguments of J::perform, converted like make_args: for a
 /// workflow step whose last arguments are its dependencies' results.
 template <JobClass J, class... A>
@@ -496,6 +479,15 @@ Json make_leading_args(A&&... args) {
     return out;
   }
   (std::make_index_sequence<sizeof...(A)>{});
+}
+
+/// The JSON args array for calling J::perform with `args`, converted through
+/// perform's parameter types. Fails to compile if the arguments do not fit.
+template <JobClass J, class... A>
+Json make_args(A&&... args) {
+  static_assert(std::tuple_size_v<detail::perform_args_t<J>> == sizeof...(A),
+                "wrong number of arguments for this job's perform()");
+  return make_leading_args<J>(std::forward<A>(args)...);
 }
 
 }  // namespace errand

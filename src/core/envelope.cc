@@ -13,8 +13,7 @@ namespace {
 
 bool is_full_parse_key(std::string_view key) {
   return key == "wrapped" || key == "display_class" || key == "expires_at" || key == "unique_key" ||
-         key == "unique_until" || key == "errand_crashes" || key == "bid" ||
-         key == "cb_bid";
+         key == "unique_until" || key == "errand_crashes" || key == "bid" || key == "cb_bid";
 }
 
 /// A simdjson DOM value as an nlohmann Json (for the args only).

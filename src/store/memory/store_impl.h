@@ -196,8 +196,7 @@ class MemoryStore final : public Store {
 
   // ---- batches (batches.cc): their own mutex, taken before mu_ ----------
 
-  Status batch_update(const std::string& bid,
-                      const std::function<Status(BatchTxn&)>& fn) override;
+  Status batch_update(const std::string& bid, const std::function<Status(BatchTxn&)>& fn) override;
   Result<BatchRecord> batch_read(const std::string& bid) override;
   Result<std::vector<std::string>> batch_list(std::size_t offset, std::size_t count,
                                               double now) override;
@@ -259,7 +258,7 @@ class MemoryStore final : public Store {
   };
   std::mutex batch_mu_;                        // taken before mu_ (pushes), never after
   std::map<std::string, BatchEntry> batches_;  // guarded by batch_mu_
-  store_util::EventHub events_;  // its own mutexes; never taken with mu_ held
+  store_util::EventHub events_;                // its own mutexes; never taken with mu_ held
 };
 
 }  // namespace errand::memory

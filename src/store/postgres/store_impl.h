@@ -137,8 +137,7 @@ class PgStore final : public Store {
   Status set_clear(SetKind kind) override;
 
   // batches.cc
-  Status batch_update(const std::string& bid,
-                      const std::function<Status(BatchTxn&)>& fn) override;
+  Status batch_update(const std::string& bid, const std::function<Status(BatchTxn&)>& fn) override;
   Result<BatchRecord> batch_read(const std::string& bid) override;
   Result<std::vector<std::string>> batch_list(std::size_t offset, std::size_t count,
                                               double now) override;

@@ -165,8 +165,7 @@ class SqliteStore final : public Store, public std::enable_shared_from_this<Sqli
 
   // ---- batches (batches.cc) ----------------------------------------------
 
-  Status batch_update(const std::string& bid,
-                      const std::function<Status(BatchTxn&)>& fn) override;
+  Status batch_update(const std::string& bid, const std::function<Status(BatchTxn&)>& fn) override;
   Result<BatchRecord> batch_read(const std::string& bid) override;
   Result<std::vector<std::string>> batch_list(std::size_t offset, std::size_t count,
                                               double now) override;
