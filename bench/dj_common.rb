@@ -1,11 +1,17 @@
-# Shared by bench/dj_push.rb and bench/dj_worker.rb: the SQLite connection
-# and the no-op job (a Struct, as Delayed Job's own examples).
+# Shared by bench/dj_push.rb and bench/dj_worker.rb: the database connection
+# (a SQLite file, or a postgresql:// URI) and the no-op job (a Struct, as
+# Delayed Job's own examples).
 require "logger"
 require "active_record"
 require "delayed_job"
 require "delayed_job_active_record"
 
-ActiveRecord::Base.establish_connection(adapter: "sqlite3", database: ARGV.fetch(0))
+db = ARGV.fetch(0)
+if db.start_with?("postgresql://", "postgres://")
+  ActiveRecord::Base.establish_connection(db)
+else
+  ActiveRecord::Base.establish_connection(adapter: "sqlite3", database: db)
+end
 ActiveRecord::Base.logger = nil
 ActiveRecord::Migration.verbose = false
 

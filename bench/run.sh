@@ -49,15 +49,17 @@ redis-server --port "$PORT" --bind 127.0.0.1 --save '' --appendonly no --daemoni
 for _ in $(seq 50); do redis-cli -p "$PORT" ping >/dev/null 2>&1 && break; sleep 0.1; done
 
 # A throw-away PostgreSQL server (build/errand_pg_bench serve, which keeps it
-# while its stdin is open) when PostgreSQL 15 is installed.
+# while its stdin is open) when PostgreSQL 15 is installed; durable (fsync,
+# full_page_writes and synchronous_commit on), as issue #13 asks.
 PG_URL=""; PG_INFO=""
 if [ -x "$BUILD/errand_pg_bench" ] && [ -x /usr/lib/postgresql/15/bin/postgres ]; then
   mkfifo "$WORK/pg.in"
-  "$BUILD/errand_pg_bench" serve <"$WORK/pg.in" >"$WORK/pg.out" 2>"$WORK/pg.err" &
+  "$BUILD/errand_pg_bench" serve --durable <"$WORK/pg.in" >"$WORK/pg.out" 2>"$WORK/pg.err" &
   PG_PID=$!
   exec 9>"$WORK/pg.in"
   for _ in $(seq 300); do grep -q '^conninfo ' "$WORK/pg.out" 2>/dev/null && break; sleep 0.1; done
   PG_URL=$(sed -n 's/^url //p' "$WORK/pg.out"); PG_INFO=$(sed -n 's/^conninfo //p' "$WORK/pg.out")
+  PG_URI=$(sed -n 's/^uri //p' "$WORK/pg.out")  # the same database, for Delayed Job's ActiveRecord
   [ -n "$PG_URL" ] || echo "bench: no PostgreSQL: $(cat "$WORK/pg.err")" >&2
 else
   echo "bench: PostgreSQL 15 or build/errand_pg_bench missing; the PostgreSQL rows are skipped" >&2
@@ -92,6 +94,8 @@ for round in $(seq "$REPEAT"); do
   if [ -n "$PG_URL" ]; then
     outside errand-postgres "$PG_URL" --jobs "$JOBS" --push errand \
       --worker "$BUILD/errand worker --store $PG_URL -r $LIB"
+    outside delayed-job-postgres "$PG_URL" --table delayed_jobs --jobs "$DJ_JOBS" \
+      --push "ruby bench/dj_push.rb $PG_URI $DJ_JOBS" --worker "ruby bench/dj_worker.rb $PG_URI"
   fi
   rm -f "$WORK"/product.db*
   outside errand-sqlite "sqlite://$WORK/product.db" --jobs "$JOBS" --push errand \
@@ -105,6 +109,9 @@ outside errand-idle "$R_URL" --idle-seconds 2 --worker "$BUILD/errand worker --s
 rm -f "$WORK"/idle.db*
 outside errand-idle-sqlite "sqlite://$WORK/idle.db" --idle-seconds 2 \
   --worker "$BUILD/errand worker --store sqlite://$WORK/idle.db -r $LIB"
+if [ -n "$PG_URL" ]; then  # longer: its CPU share is read in 10 ms ticks
+  outside errand-idle-postgres "$PG_URL" --idle-seconds 5 --worker "$BUILD/errand worker --store $PG_URL -r $LIB"
+fi
 
 # 2. In-process.
 RESULTS=$WORK/results.jsonl
@@ -236,20 +243,15 @@ CPU=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')
   echo "## PostgreSQL (issue #13)"
   echo
   if [ -n "$PG_URL" ]; then
-    echo "\`build/errand_bench --store postgres://…\` against a throw-away PostgreSQL $(/usr/lib/postgresql/15/bin/postgres --version | awk '{print $3}')"
-    echo "on loopback (the test suite's server: fsync and full_page_writes off, as for Redis without persistence), in the rounds above. Idle workers wait on LISTEN/NOTIFY, not a short poll."
+    echo "A throw-away PostgreSQL $(/usr/lib/postgresql/15/bin/postgres --version | awk '{print $3}') on loopback, durable: fsync, full_page_writes"
+    echo "and synchronous_commit on. The first table is timed from outside as the product table above: $JOBS jobs"
+    echo "pushed by errand's \`push_bulk\` for \`errand worker --store postgres://… -r build/liberrand_bench_jobs.so\`, $DJ_JOBS"
+    echo "by Delayed Job's \`enqueue\` in one transaction for \`ruby bench/dj_worker.rb postgresql://…\` (Delayed Job 4.1"
+    echo "with its ActiveRecord backend on ruby-pg, INFO logging), each until its table holds no waiting row."
+    echo "The idle CPU is the worker's user+sys over 5 s with nothing to do, after 1 s of start-up:"
+    echo "idle workers wait on LISTEN/NOTIFY, not a short poll. The second table is \`build/errand_bench\` in the rounds above."
     echo
-    pg_out() { grep '"label":"errand-postgres"' "$OUTSIDE" | ruby -rjson -e 'v = STDIN.each_line.map { |l| JSON.parse(l)[ARGV[0]] }.compact.sort; puts v[(v.size - 1) / 2] unless v.empty?' "$1"; }
-    echo "| figure | errand postgres |"
-    echo "| --- | ---: |"
-    echo "| \`errand worker\` drain, timed from outside as in the first table (jobs/s) | $(fmt "$(pg_out drain_rate)") |"
-    echo "| \`errand worker\` CPU per job, user+sys (µs) | $(fmt "$(pg_out cpu_us_per_job)" 2) |"
-    echo "| enqueue, perform_async loop (jobs/s) | $(fmt "$(val postgres enqueue_single)") |"
-    echo "| enqueue, push_bulk × 1,000 (jobs/s) | $(fmt "$(val postgres enqueue_bulk)") |"
-    echo "| processing, drain (jobs/s) | $(fmt "$(val postgres process)") |"
-    echo "| latency enqueue → perform p50 / p99 / max at 1,000 jobs/s (ms) | $(fmt "$(val postgres latency_p50)" 2) / $(fmt "$(val postgres latency_p99)" 2) / $(fmt "$(val postgres latency_max)" 2) |"
-    echo "| result round trip: perform_async → wait() returns, p50 / p99 (ms) | $(fmt "$(val postgres wait_p50)" 2) / $(fmt "$(val postgres wait_p99)" 2) |"
-    echo "| CPU per job of the errand process, user+sys (µs) | $(fmt "$(val postgres cpu_per_job)" 2) |"
+    ruby bench/report_pg.rb "$OUTSIDE" "$RESULTS"
     echo
     echo "Fetch locking: $PG_LOCK_JOBS jobs claimed and acknowledged one at a time by 8 connections"
     echo "(\`build/errand_pg_bench locking\`, bench/pg/pg_bench.cc), on the same server:"

@@ -12,7 +12,7 @@ build=(cmake ninja-build g++ make pkg-config git
        libsystemd-dev nodejs)
 test=(libgtest-dev libgmock-dev libbenchmark-dev
       redis-server redis-tools postgresql-15 clang python3 ruby ruby-sidekiq ruby-rack-test chromium
-      ruby-delayed-job ruby-delayed-job-active-record ruby-sqlite3 ruby-activejob
+      ruby-delayed-job ruby-delayed-job-active-record ruby-sqlite3 ruby-pg ruby-activejob
       dpkg-dev file curl libclang-rt-dev)
 case "${1:-build}" in
   build) pkgs=("${build[@]}") ;;

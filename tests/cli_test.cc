@@ -42,6 +42,33 @@ TEST(CliDemo, FiveHundredJobsAllSucceed) {
   EXPECT_TRUE(std::filesystem::exists(dir / "thumbs/photo-0000.ppm"));
   EXPECT_TRUE(std::filesystem::exists(dir / "reports/2000-01.txt"));
   EXPECT_EQ(read_file(dir / "thumbs/photo-0000.ppm").substr(0, 9), "P6\n64 48\n");
+
+  // The reports ran as one batch: its on_success callback ran once, after
+  // every report, and summed what they wrote.
+  const std::regex callback_line(
+      R"(batch callback SalesReportsSummary: (\d+) monthly reports, total sales ([0-9.]+))");
+  ASSERT_TRUE(std::regex_search(r.out, m, callback_line)) << r.out;
+  const int months = std::stoi(m[1].str());
+  const double summary_total = std::stod(m[2].str());
+  const std::string after = m.suffix();
+  EXPECT_FALSE(std::regex_search(after, callback_line)) << "the callback ran twice:\n" << r.out;
+  EXPECT_TRUE(std::regex_search(
+      r.out, std::regex(R"(batch:.*: (\d+)/\1 succeeded, success, callback ran 1 time)")))
+      << r.out;
+  double sum = 0;
+  int reports = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir / "reports")) {
+    if (e.path().filename() == "summary.txt") continue;
+    std::smatch t;
+    const std::string text = read_file(e.path());
+    ASSERT_TRUE(std::regex_search(text, t, std::regex(R"(total\s+([0-9.]+))"))) << e.path();
+    sum += std::stod(t[1].str());
+    ++reports;
+  }
+  EXPECT_EQ(months, reports);
+  EXPECT_NEAR(summary_total, sum, 0.01 * reports);
+  EXPECT_NE(read_file(dir / "reports/summary.txt").find(m[1].str() + " monthly reports"),
+            std::string::npos);
 }
 
 // ---- usage and exit codes ------------------------------------------------------

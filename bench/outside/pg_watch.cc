@@ -12,23 +12,25 @@ namespace {
 
 class PgWatch final : public Watch {
  public:
-  // `conninfo`: a postgresql:// URI without errand's own parameters.
-  PgWatch(const std::string& conninfo, const std::string& schema)
-      : conn_(PQconnectdb(conninfo.c_str())), jobs_(schema + ".jobs") {
+  // `conninfo`: a postgresql:// URI without errand's own parameters. `table`:
+  // "jobs" for errand's `<schema>.jobs` (waiting or claimed rows), anything
+  // else for another system's table in the connection's search path, which
+  // empties as jobs finish (Delayed Job's delayed_jobs).
+  PgWatch(const std::string& conninfo, const std::string& schema, const std::string& table)
+      : conn_(PQconnectdb(conninfo.c_str())),
+        jobs_(table == "jobs" ? schema + ".jobs" : table),
+        left_(table == "jobs" ? " WHERE state IN ('queued', 'claimed')" : "") {
     if (PQstatus(conn_) != CONNECTION_OK) fail("connect");
   }
   ~PgWatch() override { PQfinish(conn_); }
   PgWatch(const PgWatch&) = delete;
   PgWatch& operator=(const PgWatch&) = delete;
 
-  // Waiting or claimed rows; acknowledged jobs are deleted.
-  bool done() override {
-    return number("SELECT count(*) FROM " + jobs_ + " WHERE state IN ('queued', 'claimed')") == 0;
-  }
+  // Rows left; acknowledged jobs are deleted.
+  bool done() override { return number("SELECT count(*) FROM " + jobs_ + left_) == 0; }
   // The lowest id left: changes once the first job is acknowledged.
   std::int64_t progress() override {
-    return number("SELECT coalesce(min(id), -1) FROM " + jobs_ +
-                  " WHERE state IN ('queued', 'claimed')");
+    return number("SELECT coalesce(min(id), -1) FROM " + jobs_ + left_);
   }
   // 0 before the first push has made the table.
   std::int64_t bytes() override {
@@ -54,11 +56,12 @@ class PgWatch final : public Watch {
 
   PGconn* conn_;
   std::string jobs_;
+  std::string left_;  ///< the WHERE clause of the rows not yet acknowledged
 };
 
 }  // namespace
 
-std::unique_ptr<Watch> watch_postgres(const std::string& url) {
+std::unique_ptr<Watch> watch_postgres(const std::string& url, const std::string& table) {
   // postgres://user:pass@host:port/db?schema=NAME → libpq's URI and the schema.
   std::string uri = "postgresql://" + url.substr(url.find("://") + 3);
   std::string schema = "errand";
@@ -69,7 +72,7 @@ std::unique_ptr<Watch> watch_postgres(const std::string& url) {
     }
     uri.resize(q);
   }
-  return std::make_unique<PgWatch>(uri, schema);
+  return std::make_unique<PgWatch>(uri, schema, table);
 }
 
 }  // namespace bench

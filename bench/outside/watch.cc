@@ -148,7 +148,7 @@ std::unique_ptr<Watch> open_watch(const std::string& url, const std::string& tab
   constexpr std::string_view kRedis = "redis://", kSqlite = "sqlite://";
   if (url.rfind(kSqlite, 0) == 0) return watch_sqlite(url.substr(kSqlite.size()), table);
   if (url.rfind("postgres://", 0) == 0 || url.rfind("postgresql://", 0) == 0)
-    return watch_postgres(url);
+    return watch_postgres(url, table);
   if (url.rfind(kRedis, 0) != 0) throw std::runtime_error("watch: unsupported store URL " + url);
   // redis://host:port/db
   std::string rest = url.substr(kRedis.size());

@@ -37,8 +37,9 @@ std::unique_ptr<Watch> watch_redis(const std::string& host, int port, int db,
 std::unique_ptr<Watch> watch_sqlite(const std::string& path, const std::string& table);
 
 /// PostgreSQL (pg_watch.cc): the store's `<schema>.jobs` holds no waiting or
-/// claimed row; `url` is the store's postgres://…?schema=NAME.
-std::unique_ptr<Watch> watch_postgres(const std::string& url);
+/// claimed row (`table` "jobs"), or another table holds no row (Delayed
+/// Job: delayed_jobs); `url` is the store's postgres://…?schema=NAME.
+std::unique_ptr<Watch> watch_postgres(const std::string& url, const std::string& table);
 
 /// Parses redis://host:port/db, postgres://… or sqlite://path (with `table`) into a Watch.
 std::unique_ptr<Watch> open_watch(const std::string& url, const std::string& table,

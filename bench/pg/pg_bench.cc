@@ -1,10 +1,11 @@
 // PostgreSQL for `make bench` (issue #13).
 //
-//   errand_pg_bench serve
+//   errand_pg_bench serve [--durable]
 //     starts a throw-away PostgreSQL 15 server on a free loopback port (the
-//     tests' tests/support/postgres_server.h), prints `url <store url>` and
-//     `conninfo <libpq conninfo>` on stdout, and keeps it until stdin closes
-//     or a TERM arrives;
+//     tests' tests/support/postgres_server.h; --durable: fsync,
+//     full_page_writes and synchronous_commit on), prints `url <store url>`,
+//     `conninfo <libpq conninfo>` and `uri <postgresql:// URI>` on stdout, and
+//     keeps it until stdin closes or a TERM arrives;
 //   errand_pg_bench locking --conninfo C [--jobs N] [--workers K]
 //     claims N jobs with K connections two ways and prints one JSON line for
 //     each: the row locks of FOR UPDATE SKIP LOCKED (what the store does: the
@@ -174,20 +175,24 @@ int locking(const std::string& conninfo, long jobs, int workers) {
   return 0;
 }
 
-int serve() {
+int serve(bool durable) {
   // TERM interrupts the read below (no SA_RESTART), so the server is
   // stopped and its directory removed on the way out.
   struct sigaction sa {};
   sa.sa_handler = [](int) {};
   ::sigaction(SIGTERM, &sa, nullptr);
   errand::testing::PostgresServer server;
+  server.set_durable(durable);
   std::string error;
   if (!server.start(&error)) {
     std::cerr << "errand_pg_bench: " << error << "\n";
     return 1;
   }
+  // The URI without errand's ?schema= (for Ruby's ActiveRecord).
+  std::string uri = server.url("errand_bench");
+  uri = "postgresql" + uri.substr(uri.find("://"), uri.find('?') - uri.find("://"));
   std::cout << "url " << server.url("errand_bench") << "\nconninfo " << server.conninfo()
-            << std::endl;
+            << "\nuri " << uri << std::endl;
   std::string line;
   while (std::getline(std::cin, line)) {
   }
@@ -199,7 +204,9 @@ int serve() {
 int main(int argc, char** argv) {
   CLI::App app{"PostgreSQL for make bench"};
   app.require_subcommand(1);
-  app.add_subcommand("serve", "start a throw-away server and print its URL");
+  auto* serve_cmd = app.add_subcommand("serve", "start a throw-away server and print its URL");
+  bool durable = false;
+  serve_cmd->add_flag("--durable", durable, "fsync, full_page_writes and synchronous_commit on");
   auto* lock = app.add_subcommand("locking", "SKIP LOCKED against advisory locks");
   std::string conninfo;
   long jobs = 20000;
@@ -208,6 +215,6 @@ int main(int argc, char** argv) {
   lock->add_option("--jobs", jobs)->check(CLI::PositiveNumber);
   lock->add_option("--workers", workers)->check(CLI::Range(1, 64));
   CLI11_PARSE(app, argc, argv);
-  if (app.got_subcommand("serve")) return serve();
+  if (app.got_subcommand("serve")) return serve(durable);
   return locking(conninfo, jobs, workers);
 }

@@ -25,9 +25,10 @@ namespace errand::examples {
 namespace {
 
 constexpr const char* kDefaultDb = "errand-demo.db";
+constexpr const char* kCallback = "SalesReportsSummary";  // the reports batch's on_success
 
 /// The jobs of one class the demo enqueues.
-struct Batch {
+struct ClassPlan {
   std::string job_class;
   std::vector<Json> arg_lists;
 };
@@ -44,7 +45,7 @@ struct Lcg {
   }
 };
 
-std::vector<Batch> plan_jobs(int n) {
+std::vector<ClassPlan> plan_jobs(int n) {
   // A few flaky payments (so one failure and its retry are visible), then
   // emails, thumbnails and reports in a 40/35/25 split.
   const int flaky = n >= 10 ? std::clamp(n / 100, 1, 5) : (n >= 2 ? 1 : 0);
@@ -53,22 +54,22 @@ std::vector<Batch> plan_jobs(int n) {
   const int thumbs = rest * 35 / 100;
   const int reports = rest - emails - thumbs;
 
-  std::vector<Batch> out;
+  std::vector<ClassPlan> out;
   Lcg rng{42};
-  Batch pay{"FlakyPaymentSync", {}};
+  ClassPlan pay{"FlakyPaymentSync", {}};
   for (int i = 0; i < flaky; ++i) pay.arg_lists.push_back(Json::array({9000 + i}));
-  Batch mail{"SendWelcomeEmail", {}};
+  ClassPlan mail{"SendWelcomeEmail", {}};
   static const char* const kLocales[] = {"en", "fr", "de"};
   for (int i = 0; i < emails; ++i)
     mail.arg_lists.push_back(Json::array({1000 + i, kLocales[i % 3]}));
-  Batch thumb{"GenerateThumbnail", {}};
+  ClassPlan thumb{"GenerateThumbnail", {}};
   for (int i = 0; i < thumbs; ++i) {
     const int w = 64 + (i % 4) * 32;
     char name[32];
     std::snprintf(name, sizeof name, "photo-%04d", i);
     thumb.arg_lists.push_back(Json::array({name, w, w * 3 / 4}));
   }
-  Batch report{"BuildSalesReport", {}};
+  ClassPlan report{"BuildSalesReport", {}};
   for (int i = 0; i < reports; ++i) {
     char month[16];
     std::snprintf(month, sizeof month, "%04d-%02d", 2000 + i / 12, i % 12 + 1);
@@ -98,6 +99,40 @@ std::string job_class_of(const Json& payload) {
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+/// Enqueues the monthly reports as one batch whose on_success callback,
+/// SalesReportsSummary (examples/jobs/sales_reports_summary.cc), runs once
+/// after the last report was written. Returns the batch's bid.
+Result<std::string> enqueue_reports(Client& client, const JobDescriptor& job,
+                                    const std::vector<Json>& arg_lists) {
+  Json months = Json::array();
+  for (const auto& args : arg_lists) months.push_back(args.at(0));
+  Batch batch(client, "monthly sales reports");
+  batch.callback(BatchEvent::success, "SalesReportsSummary", Json::array({months}));
+  Status pushed;
+  Status closed = batch.jobs([&](Client& c) { pushed = c.push_bulk(job, arg_lists, {}).status(); });
+  if (!closed) return closed.error();
+  if (!pushed) return pushed.error();
+  return batch.bid();
+}
+
+/// The batch's line of the summary; sets `reason` if it did not succeed or
+/// its callback did not run exactly once.
+void report_batch(Client& client, const std::string& bid, std::int64_t callbacks,
+                  std::string& reason) {
+  auto st = client.batch_status(bid);
+  if (!st) {
+    if (reason.empty()) reason = "cannot read batch " + bid + ": " + st.error().message();
+    return;
+  }
+  std::cout << "  batch:           " << st->description << " (" << bid
+            << "): " << st->total - st->pending << "/" << st->total << " succeeded, "
+            << (st->success ? "success" : "not yet successful") << ", callback ran " << callbacks
+            << (callbacks == 1 ? " time" : " times") << "\n";
+  if (reason.empty() && (!st->success || callbacks != 1))
+    reason = "batch " + bid + ": success " + (st->success ? "yes" : "no") + ", callback ran " +
+             std::to_string(callbacks) + " times, expected once";
 }
 
 }  // namespace
@@ -137,18 +172,27 @@ int run_demo(const DemoOptions& o) {
     return 1;
   }
 
-  const auto batches = plan_jobs(o.jobs);
+  const auto plans = plan_jobs(o.jobs);
   Client client{QueueMap(store)};
   std::map<std::string, std::int64_t> enqueued;
   std::string plan;
-  for (const auto& b : batches) {
+  std::string reports_bid;  // the batch of BuildSalesReport jobs; empty if none
+  for (const auto& b : plans) {
     auto job = Registry::global().find(b.job_class);
     if (!job) {
       std::cerr << "errand demo: job class " << b.job_class << " is not registered\n";
       return 1;
     }
-    if (auto jids = client.push_bulk(*job, b.arg_lists, {}); !jids) {
-      std::cerr << "errand demo: enqueue failed: " << jids.error().message() << "\n";
+    Status pushed;
+    if (b.job_class == "BuildSalesReport") {
+      auto bid = enqueue_reports(client, *job, b.arg_lists);
+      pushed = bid.status();
+      if (bid) reports_bid = *bid;
+    } else {
+      pushed = client.push_bulk(*job, b.arg_lists, {}).status();
+    }
+    if (!pushed) {
+      std::cerr << "errand demo: enqueue failed: " << pushed.message() << "\n";
       return 1;
     }
     enqueued[b.job_class] = static_cast<std::int64_t>(b.arg_lists.size());
@@ -181,6 +225,11 @@ int run_demo(const DemoOptions& o) {
 
   const std::int64_t baseline = completed();
   const auto baseline_by_class = completed_by_class();
+  const std::int64_t callbacks_expected = reports_bid.empty() ? 0 : 1;
+  auto callbacks_run = [&] {
+    auto it = baseline_by_class.find(kCallback);
+    return completed_by_class()[kCallback] - (it == baseline_by_class.end() ? 0 : it->second);
+  };
   Server server(QueueMap(store), so);
   const auto t0 = std::chrono::steady_clock::now();
   if (auto st = server.start(); !st) {
@@ -193,7 +242,8 @@ int run_demo(const DemoOptions& o) {
   double last_line = -1;
   double done_at = 0;
   for (;;) {
-    const std::int64_t done = completed() - baseline;
+    const std::int64_t callbacks = callbacks_run();
+    const std::int64_t done = completed() - baseline - callbacks;
     const ServerCounters c = server.counters();
     const auto pending = admin.size(SetKind::retry);
     const double elapsed = seconds_since(t0);
@@ -214,7 +264,7 @@ int run_demo(const DemoOptions& o) {
       reason = "a job died (see below)";
       break;
     }
-    if (done >= o.jobs) {
+    if (done >= o.jobs && callbacks >= callbacks_expected) {
       // Every perform() finished; confirm with the store that nothing waits.
       auto s = admin.stats();
       if (s && s->enqueued == 0 && s->retries == 0 && s->scheduled == 0) {
@@ -233,7 +283,8 @@ int run_demo(const DemoOptions& o) {
   server.stop();
 
   // ---- the summary, checked against the store -----------------------------
-  const std::int64_t done = completed() - baseline;
+  const std::int64_t callbacks = callbacks_run();
+  const std::int64_t done = completed() - baseline - callbacks;
   auto by_class = completed_by_class();
   for (const auto& [cls, n] : baseline_by_class) by_class[cls] -= n;
   const ServerCounters c = server.counters();
@@ -243,7 +294,7 @@ int run_demo(const DemoOptions& o) {
   std::cout << "\nerrand demo: summary\n";
   std::printf("  %-20s %9s %10s %13s\n", "class", "enqueued", "succeeded", "failed first");
   std::int64_t failed_total = 0;
-  for (const auto& b : batches) {
+  for (const auto& b : plans) {
     const auto ok = by_class[b.job_class];
     const auto failed = failures.failed[b.job_class];
     failed_total += failed;
@@ -269,6 +320,7 @@ int run_demo(const DemoOptions& o) {
             << "  dead:            "
             << std::max<std::int64_t>(dead_total, static_cast<std::int64_t>(dead_in_store)) << "\n"
             << "  left in store:   " << left << "\n";
+  if (!reports_bid.empty()) report_batch(client, reports_bid, callbacks, reason);
   char timing[96];
   std::snprintf(timing, sizeof timing, "  elapsed:         %.2f s (%.1f jobs/s)\n", elapsed,
                 static_cast<double>(done) / std::max(elapsed, 1e-9));
@@ -287,16 +339,17 @@ int run_demo(const DemoOptions& o) {
   if (reason.empty() && (dead_total > 0 || dead_in_store > 0)) reason = "jobs died";
   if (reason.empty() && left > 0)
     reason = std::to_string(left) + " jobs are still in a queue, the retry or scheduled set";
-  if (reason.empty() && c.processed != o.jobs + c.failed)
+  if (reason.empty() && c.processed != o.jobs + callbacks + c.failed)
     reason = "the server processed " + std::to_string(c.processed) + " jobs, expected " +
-             std::to_string(o.jobs + c.failed);
+             std::to_string(o.jobs + callbacks + c.failed);
   for (const auto& m : failures.dead_messages) std::cerr << "  died: " << m << "\n";
   if (!reason.empty()) {
     std::cout << std::flush;
     std::cerr << "\nerrand demo FAILED: " << reason << "\n";
     return 1;
   }
-  std::cout << "\nerrand demo OK: all " << o.jobs << " jobs succeeded, none dead, none lost.\n";
+  std::cout << "\nerrand demo OK: all " << o.jobs << " jobs succeeded, none dead, none lost"
+            << (callbacks_expected ? "; the batch callback ran once.\n" : ".\n");
   return 0;
 }
 

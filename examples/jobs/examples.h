@@ -2,7 +2,7 @@
 // of them finished in this process, and the demo that runs them.
 //
 // The jobs themselves (SendWelcomeEmail, GenerateThumbnail, BuildSalesReport,
-// FlakyPaymentSync, RecordRun, SlowJob) register with ERRAND_JOB when the
+// FlakyPaymentSync, SalesReportsSummary, RecordRun, SlowJob) register with ERRAND_JOB when the
 // library is loaded: link it, or load it into a worker with `errand worker -r`.
 #pragma once
 

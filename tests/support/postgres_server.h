@@ -108,6 +108,10 @@ class PostgresServer {
   PostgresServer(const PostgresServer&) = delete;
   PostgresServer& operator=(const PostgresServer&) = delete;
 
+  /// Durable: fsync, full_page_writes and synchronous_commit on (the tests'
+  /// server turns the first two off; make bench measures both). Set before start().
+  void set_durable(bool on) { durable_ = on; }
+
   /// Starts the server and waits until it accepts connections. On failure
   /// returns false and says why in `*error`.
   bool start(std::string* error = nullptr) {
@@ -291,9 +295,19 @@ class PostgresServer {
 
   bool launch(int port, std::string* error) {
     const std::string log = dir_ + "/postgres.log";
-    pid_ = spawn({std::string(kBin) + "/postgres", "-D", dir_ + "/data", "-p", std::to_string(port),
-                  "-k", dir_, "-c", "listen_addresses=127.0.0.1"},
-                 log, true);
+    std::vector<std::string> argv = {std::string(kBin) + "/postgres",
+                                     "-D",
+                                     dir_ + "/data",
+                                     "-p",
+                                     std::to_string(port),
+                                     "-k",
+                                     dir_,
+                                     "-c",
+                                     "listen_addresses=127.0.0.1"};
+    if (durable_)
+      for (const char* setting : {"fsync=on", "full_page_writes=on", "synchronous_commit=on"})
+        argv.insert(argv.end(), {"-c", setting});
+    pid_ = spawn(argv, log, true);
     if (pid_ <= 0) return fail(error, "fork failed");
     const std::string probe = "host=127.0.0.1 port=" + std::to_string(port) +
                               " dbname=postgres user=" + kUser + " connect_timeout=2";
@@ -335,6 +349,7 @@ class PostgresServer {
 
   std::string dir_;
   bool prepared_ = false;
+  bool durable_ = false;
   int port_ = 0;
   pid_t pid_ = 0;
 };
