@@ -47,7 +47,11 @@ JobStatus from_hash(const redisReply* r) {
 }  // namespace
 
 StatusKeeper::StatusKeeper(Client& client, std::string prefix)
-    : client_(client), prefix_(std::move(prefix)), locate_(lua::kLocate), cancel_(lua::kCancel) {}
+    : client_(client),
+      prefix_(std::move(prefix)),
+      locate_(lua::kLocate),
+      cancel_(lua::kCancel),
+      record_(lua::kRecord) {}
 
 Argv StatusKeeper::scan_keys() const {
   return {prefix_ + "queues", prefix_ + "schedule", prefix_ + "retry", prefix_ + "dead",
@@ -56,21 +60,17 @@ Argv StatusKeeper::scan_keys() const {
 
 Status StatusKeeper::record(std::span<const StatusUpdate> updates) {
   if (updates.empty()) return {};
-  std::vector<Argv> cmds;
-  for (const auto& u : updates) add_record(cmds, u);
-  auto r = client_.multi(cmds);
+  Argv keys, args;
+  keys.reserve(updates.size());
+  args.reserve(updates.size() * 7);
+  for (const auto& u : updates) {
+    keys.push_back(status_key(u.jid));
+    args.insert(args.end(), {std::string(to_string(u.state)), u.result, u.error, u.process,
+                             epoch_text(u.now), seconds(u.now + u.ttl_seconds),
+                             is_final(u.state) ? "1" : "0"});
+  }
+  auto r = client_.eval(record_, keys, args);
   return r ? Status() : r.status();
-}
-
-void StatusKeeper::add_record(std::vector<Argv>& cmds, const StatusUpdate& u) const {
-  const std::string k = status_key(u.jid);
-  cmds.push_back({"HSET", k, "state", std::string(to_string(u.state)), "result", u.result, "error",
-                  u.error, "process", u.process, "at", epoch_text(u.now)});
-  // A running record keeps a pending cancel request; any other state ends it.
-  if (u.state != JobState::running) cmds.push_back({"HDEL", k, "cancel"});
-  // At the record's end in epoch seconds, as the other stores count it.
-  cmds.push_back({"EXPIREAT", k, seconds(u.now + u.ttl_seconds)});
-  if (is_final(u.state)) cmds.push_back({"PUBLISH", k, std::string(to_string(u.state))});
 }
 
 Result<JobStatus> StatusKeeper::get(const std::string& jid) {

@@ -36,12 +36,10 @@ class StatusKeeper {
  private:
   std::string status_key(const std::string& jid) const { return prefix_ + "errand:status:" + jid; }
   Argv scan_keys() const;
-  /// The commands that store `u` (in a MULTI with the others of its batch).
-  void add_record(std::vector<Argv>& cmds, const StatusUpdate& u) const;
 
   Client& client_;
   const std::string prefix_;
-  const Script locate_, cancel_;
+  const Script locate_, cancel_, record_;
 };
 
 }  // namespace errand::redis

@@ -76,4 +76,27 @@ return state or 'unknown'
 
 #undef ERRAND_STATUS_FIND_LUA
 
+// Records the states of a batch of jobs in one call (StatusKeeper::record),
+// where a MULTI of four commands per job cost the worker a third of its CPU.
+// KEYS: the jobs' status hashes; ARGV: seven per key, in order: state,
+// result, error, process, at, expire-at (epoch seconds), publish (1 or 0).
+// A running record keeps a pending cancel request; any other state ends it
+// (cancel "0", written with the rest: cheaper than an HDEL of its own).
+inline constexpr const char* kRecord = R"lua(
+for i, key in ipairs(KEYS) do
+  local a = (i - 1) * 7
+  local state = ARGV[a + 1]
+  if state == 'running' then
+    redis.call('HSET', key, 'state', state, 'result', ARGV[a + 2], 'error', ARGV[a + 3],
+               'process', ARGV[a + 4], 'at', ARGV[a + 5])
+  else
+    redis.call('HSET', key, 'state', state, 'result', ARGV[a + 2], 'error', ARGV[a + 3],
+               'process', ARGV[a + 4], 'at', ARGV[a + 5], 'cancel', '0')
+  end
+  redis.call('EXPIREAT', key, ARGV[a + 6])
+  if ARGV[a + 7] == '1' then redis.call('PUBLISH', key, state) end
+end
+return #KEYS
+)lua";
+
 }  // namespace errand::redis::lua
