@@ -10,18 +10,21 @@
 //
 // A predicate lambda is analysed as a function of its own: give it
 // REQUIRES(mu_) (`cv_.wait(lock, [&]() REQUIRES(mu_) { return ready_ > 0; })`).
+// CondVarAny is the same for a wait that a std::stop_token also ends.
 #pragma once
 
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
 #include <shared_mutex>
+#include <stop_token>
 
 #include "core/thread_annotations.h"
 
 namespace errand {
 
 class CondVar;
+class CondVarAny;
 class MutexLock;
 
 /// An exclusive lock (std::mutex).
@@ -55,6 +58,7 @@ class SCOPED_CAPABILITY MutexLock {
 
  private:
   friend class CondVar;
+  friend class CondVarAny;
   std::unique_lock<std::mutex> lock_;
 };
 
@@ -89,6 +93,28 @@ class CondVar {
 
  private:
   std::condition_variable cv_;
+};
+
+/// A condition variable waited on with a MutexLock whose waits also end
+/// when a std::stop_token is requested (std::condition_variable_any's
+/// interruptible waits). Returns the predicate's value, like the standard's.
+class CondVarAny {
+ public:
+  void notify_one() noexcept { cv_.notify_one(); }
+  void notify_all() noexcept { cv_.notify_all(); }
+
+  template <class Predicate>
+  bool wait(MutexLock& lock, std::stop_token stop, Predicate ready) {
+    return cv_.wait(lock.lock_, std::move(stop), std::move(ready));
+  }
+  template <class Clock, class Duration, class Predicate>
+  bool wait_until(MutexLock& lock, std::stop_token stop,
+                  const std::chrono::time_point<Clock, Duration>& t, Predicate ready) {
+    return cv_.wait_until(lock.lock_, std::move(stop), t, std::move(ready));
+  }
+
+ private:
+  std::condition_variable_any cv_;
 };
 
 /// A reader-writer lock (std::shared_mutex).

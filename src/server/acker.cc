@@ -12,7 +12,7 @@ Acker::Acker(Store& store, std::size_t cap) : store_(store), cap_(std::max<std::
 Acker::~Acker() { stop(); }
 
 void Acker::start() {
-  std::lock_guard lk(mu_);
+  MutexLock lk(mu_);
   if (running_ || stopping_) return;
   running_ = true;
   thread_ = std::thread([this] { loop(); });
@@ -22,8 +22,9 @@ void Acker::add(Fetched job) { add(std::move(job), StatusUpdate{}); }
 
 void Acker::add(Fetched job, StatusUpdate status) {
   const bool has_status = !status.jid.empty();
-  std::unique_lock lk(mu_);
-  has_room_.wait(lk, [&] { return pending_.size() < cap_ || stopping_ || !running_; });
+  MutexLock lk(mu_);
+  has_room_.wait(lk,
+                 [&]() REQUIRES(mu_) { return pending_.size() < cap_ || stopping_ || !running_; });
   if (stopping_ || !running_) {
     // Not started, or shutting down (the thread may have taken its last
     // batch already): ack it here and now.
@@ -43,7 +44,7 @@ void Acker::add(Fetched job, StatusUpdate status) {
 
 void Acker::stop() {
   {
-    std::lock_guard lk(mu_);
+    MutexLock lk(mu_);
     if (stopping_) return;
     stopping_ = true;
     stop_flag_.store(true);
@@ -57,9 +58,9 @@ void Acker::stop() {
 void Acker::loop() {
   std::vector<Fetched> batch;
   std::vector<StatusUpdate> statuses;
-  std::unique_lock lk(mu_);
+  MutexLock lk(mu_);
   for (;;) {
-    has_work_.wait(lk, [&] { return !pending_.empty() || stopping_; });
+    has_work_.wait(lk, [&]() REQUIRES(mu_) { return !pending_.empty() || stopping_; });
     // Once stopping, add() acks inline; what was queued before is stored here.
     if (pending_.empty()) return;
     batch.swap(pending_);

@@ -14,12 +14,12 @@
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
 #include <cstddef>
-#include <mutex>
 #include <thread>
 #include <vector>
 
+#include "core/mutex.h"
+#include "core/thread_annotations.h"
 #include "errand/store.h"
 
 namespace errand {
@@ -31,34 +31,34 @@ class Acker {
   Acker(const Acker&) = delete;
   Acker& operator=(const Acker&) = delete;
 
-  void start();
+  void start() EXCLUDES(mu_);
   /// Queues `job` for acknowledgement; before start() and from stop() on,
   /// acks it at once on the calling thread.
-  void add(Fetched job);
+  void add(Fetched job) EXCLUDES(mu_);
   /// The same, with the job's status record, stored after the batch's acks.
-  void add(Fetched job, StatusUpdate status);
+  void add(Fetched job, StatusUpdate status) EXCLUDES(mu_);
   /// Stores what is pending (giving up after a few tries if the store is
   /// unreachable: those jobs stay claimed and run again) and joins the
   /// thread. Idempotent.
-  void stop();
+  void stop() EXCLUDES(mu_);
 
  private:
-  void loop();
+  void loop() EXCLUDES(mu_);
   /// Acks `batch`, retrying while the store is unreachable (a few times
   /// only once stopping: the claims then return through the rescuer).
-  void store_batch(std::vector<Fetched>& batch, bool stopping);
+  void store_batch(std::vector<Fetched>& batch, bool stopping) EXCLUDES(mu_);
   /// Records `statuses` (logged, not retried: status is a view for people).
-  void store_statuses(std::vector<StatusUpdate>& statuses);
+  void store_statuses(std::vector<StatusUpdate>& statuses) EXCLUDES(mu_);
 
   Store& store_;
   const std::size_t cap_;
-  std::mutex mu_;
-  std::condition_variable has_work_;
-  std::condition_variable has_room_;
-  std::vector<Fetched> pending_;        // guarded by mu_
-  std::vector<StatusUpdate> statuses_;  // guarded by mu_: of jobs in pending_
-  bool running_ = false;                // guarded by mu_: start() made the thread
-  bool stopping_ = false;               // guarded by mu_: stop() was called (set once)
+  Mutex mu_;
+  CondVar has_work_;
+  CondVar has_room_;
+  std::vector<Fetched> pending_ GUARDED_BY(mu_);
+  std::vector<StatusUpdate> statuses_ GUARDED_BY(mu_);  // of jobs in pending_
+  bool running_ GUARDED_BY(mu_) = false;                // start() made the thread
+  bool stopping_ GUARDED_BY(mu_) = false;               // stop() was called (set once)
   std::atomic<bool> stop_flag_{false};  // stopping_, readable without mu_ during a retry
   std::thread thread_;
 };

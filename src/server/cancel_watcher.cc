@@ -10,7 +10,7 @@ namespace {
 
 /// Fires the stop token of the slot running `jid` from `src`, if it still does.
 void stop_cancelled(Slot& slot, const Source* src, const std::string& jid) {
-  std::lock_guard lk(slot.mu);
+  MutexLock lk(slot.mu);
   if (!slot.current || slot.current->source != src || slot.jid != jid || slot.cancelled) return;
   slot.cancelled = true;
   slot.stop.request_stop();
@@ -26,7 +26,7 @@ void CancelWatcher::run_once() {
     if (!src->status) continue;
     std::vector<std::string> jids;
     for (const auto& slot : slots) {
-      std::lock_guard lk(slot->mu);
+      MutexLock lk(slot->mu);
       if (slot->current && slot->current->source == src.get() && !slot->jid.empty() &&
           !slot->cancelled)
         jids.push_back(slot->jid);

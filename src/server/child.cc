@@ -12,10 +12,11 @@
 #include <unistd.h>
 
 #include <cstring>
-#include <mutex>
 #include <thread>
 
 #include "core/envelope.h"
+#include "core/mutex.h"
+#include "core/thread_annotations.h"
 #include "server/child_crash.h"
 #include "server/frame.h"
 #include "server/heartbeat.h"
@@ -61,12 +62,12 @@ class Reaper {
     static Reaper* r = new Reaper();  // never destroyed: used until exit
     return *r;
   }
-  void later(pid_t pid) {
-    std::lock_guard lk(mu_);
+  void later(pid_t pid) EXCLUDES(mu_) {
+    MutexLock lk(mu_);
     pending_.push_back(pid);
   }
-  void reap() {
-    std::lock_guard lk(mu_);
+  void reap() EXCLUDES(mu_) {
+    MutexLock lk(mu_);
     std::erase_if(pending_, [](pid_t pid) {
       int status = 0;
       return ::waitpid(pid, &status, WNOHANG) != 0;
@@ -74,8 +75,8 @@ class Reaper {
   }
 
  private:
-  std::mutex mu_;
-  std::vector<pid_t> pending_;  // guarded by mu_
+  Mutex mu_;
+  std::vector<pid_t> pending_ GUARDED_BY(mu_);
 };
 
 }  // namespace

@@ -10,9 +10,10 @@
 #include <unistd.h>
 
 #include <cstdio>
-#include <mutex>
 #include <thread>
 
+#include "core/mutex.h"
+#include "core/thread_annotations.h"
 #include "server/child.h"
 #include "server/child_crash.h"
 #include "server/frame.h"
@@ -54,8 +55,8 @@ void install_crash_handler(CrashPage* page) {
 }
 
 /// The running job's stop source; SIGUSR1 from the parent requests it.
-std::mutex g_stop_mu;
-std::stop_source* g_stop = nullptr;  // guarded by g_stop_mu
+Mutex g_stop_mu;
+std::stop_source* g_stop GUARDED_BY(g_stop_mu) = nullptr;
 
 void start_stop_thread() {
   sigset_t set;
@@ -66,7 +67,7 @@ void start_stop_thread() {
     for (;;) {
       int sig = 0;
       if (::sigwait(&set, &sig) != 0) continue;
-      std::lock_guard lk(g_stop_mu);
+      MutexLock lk(g_stop_mu);
       if (g_stop) g_stop->request_stop();
     }
   }).detach();
@@ -74,24 +75,24 @@ void start_stop_thread() {
 
 /// Frames to the parent leave whole: progress (from the job's threads or the
 /// flusher) and the outcome share the socket.
-std::mutex g_write_mu;
-int g_fd = -1;
+Mutex g_write_mu;  // serialises the writes to g_fd (guards no variable)
+int g_fd = -1;     // set before the progress flusher, the first sender, starts
 
 bool send_frame(std::string_view bytes) {
-  std::lock_guard lk(g_write_mu);
+  MutexLock lk(g_write_mu);
   return frame::write(g_fd, bytes);
 }
 
 /// The running job's progress throttle; the flusher thread sends what it
 /// held back every interval.
-std::mutex g_progress_mu;
-ProgressThrottle* g_progress = nullptr;  // guarded by g_progress_mu
+Mutex g_progress_mu;
+ProgressThrottle* g_progress GUARDED_BY(g_progress_mu) = nullptr;
 
 void start_progress_flusher(std::chrono::milliseconds interval) {
   std::thread([interval] {
     for (;;) {
       std::this_thread::sleep_for(interval);
-      std::lock_guard lk(g_progress_mu);
+      MutexLock lk(g_progress_mu);
       if (g_progress) g_progress->flush_due();
     }
   }).detach();
@@ -141,25 +142,25 @@ Outcome run_one(std::string_view frame_text, const ChildRunner& runner) {
   auto desc = descriptor_for(v, *runner.registry);
   std::stop_source stop;
   {
-    std::lock_guard lk(g_stop_mu);
+    MutexLock lk(g_stop_mu);
     g_stop = &stop;
   }
   ProgressThrottle progress(runner.progress_interval, [](double fraction, const std::string& m) {
     (void)send_frame(encode_progress(fraction, m));
   });
   {
-    std::lock_guard lk(g_progress_mu);
+    MutexLock lk(g_progress_mu);
     g_progress = &progress;
   }
   Outcome out = run_in_thread(RunRequest{
       &*decoded, desc.get(), runner.chain, stop.get_token(),
       [&progress](double fraction, std::string_view m) { progress.report(fraction, m); }});
   {
-    std::lock_guard lk(g_progress_mu);
+    MutexLock lk(g_progress_mu);
     g_progress = nullptr;
   }
   progress.flush();  // the last report, before the outcome
-  std::lock_guard lk(g_stop_mu);
+  MutexLock lk(g_stop_mu);
   g_stop = nullptr;
   return out;
 }

@@ -83,7 +83,10 @@ Result<std::unique_ptr<Engine>> Engine::build(const QueueMap& queues, const Serv
   }
   Child::prepare();  // before any processor thread can fork
   if (auto st = e->add_sources(queues, o); !st) return st.error();
-  for (int i = 0; i < o.concurrency; ++i) rt.slots.push_back(std::make_shared<Slot>());
+  {
+    MutexLock lk(rt.slots_mu);  // no thread runs yet; taken for the analysis
+    for (int i = 0; i < o.concurrency; ++i) rt.slots.push_back(std::make_shared<Slot>());
+  }
   e->fetcher = std::make_unique<Fetcher>(rt);
   e->manager = std::make_unique<Manager>(rt, *e->fetcher);
   e->heartbeat = std::make_unique<Heartbeat>(rt, std::move(on_signal));
@@ -120,7 +123,7 @@ void Engine::requeue(std::vector<Work> works) {
 
 void Engine::log_running() {
   for (const auto& slot : rt.slot_list()) {
-    std::lock_guard lk(slot->mu);
+    MutexLock lk(slot->mu);
     if (slot->current)
       log::info("running", {{"tid", slot->tid},
                             {"queue", slot->current->job.queue},

@@ -11,7 +11,7 @@ void EventDispatcher::start() {
 
 void EventDispatcher::stop() {
   {
-    std::lock_guard lk(mu_);
+    MutexLock lk(mu_);
     stopping_ = true;
   }
   cv_.notify_all();
@@ -20,7 +20,7 @@ void EventDispatcher::stop() {
 
 void EventDispatcher::emit(Store* store, JobEvent event) {
   {
-    std::lock_guard lk(mu_);
+    MutexLock lk(mu_);
     if (queue_.size() >= kMaxPending) {
       if (dropped_++ % 10'000 == 0)
         log::warn("job events are made faster than on_event or the store takes them; dropping",
@@ -36,8 +36,8 @@ void EventDispatcher::run() {
   std::vector<Item> batch;
   for (;;) {
     {
-      std::unique_lock lk(mu_);
-      cv_.wait(lk, [this] { return stopping_ || !queue_.empty(); });
+      MutexLock lk(mu_);
+      cv_.wait(lk, [this]() REQUIRES(mu_) { return stopping_ || !queue_.empty(); });
       if (queue_.empty()) return;  // stopping, and everything delivered
       const std::size_t n = std::min<std::size_t>(queue_.size(), 500);
       batch.assign(std::make_move_iterator(queue_.begin()),

@@ -9,16 +9,16 @@
 #pragma once
 
 #include <algorithm>
-#include <condition_variable>
 #include <cstdint>
 #include <deque>
-#include <mutex>
 #include <set>
 #include <span>
 #include <thread>
 #include <utility>
 #include <vector>
 
+#include "core/mutex.h"
+#include "core/thread_annotations.h"
 #include "errand/events.h"
 #include "errand/store.h"
 #include "server/job_view.h"
@@ -40,23 +40,23 @@ class EventDispatcher {
 
   void start();
   /// Delivers what is queued, then ends the thread. Idempotent.
-  void stop();
+  void stop() EXCLUDES(mu_);
   /// Queues `event` of a job of `store` (published there with publish_events).
-  void emit(Store* store, JobEvent event);
+  void emit(Store* store, JobEvent event) EXCLUDES(mu_);
 
  private:
   using Item = std::pair<Store*, JobEvent>;
-  void run();
+  void run() EXCLUDES(mu_);
   void deliver(std::vector<Item>& batch);
   void publish(Store* store, std::span<const JobEvent> events);
 
   const EventCallback hook_;
   const bool publish_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<Item> queue_;       // guarded by mu_
-  bool stopping_ = false;        // guarded by mu_
-  std::uint64_t dropped_ = 0;    // guarded by mu_
+  Mutex mu_;
+  CondVar cv_;
+  std::deque<Item> queue_ GUARDED_BY(mu_);
+  bool stopping_ GUARDED_BY(mu_) = false;
+  std::uint64_t dropped_ GUARDED_BY(mu_) = 0;
   std::set<Store*> no_channel_;  // the dispatcher thread's: stores that said unsupported
   std::thread thread_;
 };

@@ -48,7 +48,7 @@ void requeue_works(std::vector<Work> works, std::string_view why) {
 Fetcher::Fetcher(Runtime& rt) : rt_(rt) {}
 
 std::optional<Work> Fetcher::next() {
-  std::unique_lock lk(mu_);
+  MutexLock lk(mu_);
   ++waiting_;
   for (;;) {
     if (quiet_) {
@@ -63,14 +63,14 @@ std::optional<Work> Fetcher::next() {
       // the other threads keep running buffered jobs during the round trip.
       const std::size_t ahead = read_ahead();
       if (ahead > 0 && !fetching_ && buffer_.size() < ahead / 2)
-        fill(lk, ahead - buffer_.size(), false);
+        fill(ahead - buffer_.size(), false);
       return w;
     }
     if (!fetching_) {
       std::size_t want = std::max<std::size_t>(waiting_, 1);
       std::size_t cap = rt_.options.fetch_batch ? rt_.options.fetch_batch
                                                 : static_cast<std::size_t>(rt_.options.concurrency);
-      fill(lk, std::min(want, std::max<std::size_t>(cap, 1)) + read_ahead(), true);
+      fill(std::min(want, std::max<std::size_t>(cap, 1)) + read_ahead(), true);
       continue;
     }
     cv_.wait(lk);
@@ -78,25 +78,34 @@ std::optional<Work> Fetcher::next() {
 }
 
 void Fetcher::quiet() {
-  std::lock_guard lk(mu_);
+  MutexLock lk(mu_);
   quiet_ = true;
   cv_.notify_all();
 }
 
 std::vector<Work> Fetcher::drain() {
-  std::unique_lock lk(mu_);
-  cv_.wait(lk, [&] { return !fetching_; });
+  MutexLock lk(mu_);
+  cv_.wait(lk, [&]() REQUIRES(mu_) { return !fetching_; });
   std::vector<Work> out(std::make_move_iterator(buffer_.begin()),
                         std::make_move_iterator(buffer_.end()));
   buffer_.clear();
   return out;
 }
 
-void Fetcher::fill(std::unique_lock<std::mutex>& lk, std::size_t want, bool block) {
+void Fetcher::fill(std::size_t want, bool block) {
   fetching_ = true;
-  lk.unlock();
-  auto got = fetch_once(want, block);  // store I/O without the lock
-  lk.lock();
+  // Store I/O without the lock. The caller's MutexLock still owns mu_ and
+  // unlocks it at its end, so mu_ is locked again before this returns or
+  // throws.
+  std::vector<Work> got;
+  mu_.unlock();
+  try {
+    got = fetch_once(want, block);
+  } catch (...) {
+    mu_.lock();
+    throw;
+  }
+  mu_.lock();
   fetching_ = false;
   for (auto& w : got) buffer_.push_back(std::move(w));
   cv_.notify_all();
@@ -115,14 +124,15 @@ void Fetcher::begin_suspect() {
   {
     // What is buffered now; a fetch in flight is not waited for (idle
     // threads refetch at once, so waiting could starve this one).
-    std::lock_guard lk(mu_);
+    MutexLock lk(mu_);
     // Keep one job per waiting thread: those are not ahead, they run now.
     while (buffer_.size() > waiting_) {
       ahead.push_back(std::move(buffer_.back()));
       buffer_.pop_back();
     }
   }
-  if (!ahead.empty()) requeue_works(std::move(ahead), "returned the jobs claimed ahead of a suspect");
+  if (!ahead.empty())
+    requeue_works(std::move(ahead), "returned the jobs claimed ahead of a suspect");
 }
 
 void Fetcher::end_suspect() { suspects_.fetch_sub(1); }

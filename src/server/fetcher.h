@@ -5,14 +5,14 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <deque>
-#include <mutex>
 #include <optional>
 #include <random>
 #include <string_view>
 #include <vector>
 
+#include "core/mutex.h"
+#include "core/thread_annotations.h"
 #include "server/runtime.h"
 
 namespace errand {
@@ -33,11 +33,11 @@ class Fetcher {
 
   /// The next job to run; blocks until there is one. Returns nullopt once the
   /// fetcher is quiet. Thread-safe.
-  std::optional<Work> next();
+  std::optional<Work> next() EXCLUDES(mu_);
   /// Wakes every waiter; from now on next() returns nullopt.
-  void quiet();
+  void quiet() EXCLUDES(mu_);
   /// After quiet(): the claimed jobs no processor took (to be requeued).
-  std::vector<Work> drain();
+  std::vector<Work> drain() EXCLUDES(mu_);
   /// A processor ran a job for `seconds` (feeds the read-ahead decision).
   void note_run(double seconds);
   /// A job that workers died running (a suspect, errand_crashes > 0) is
@@ -45,7 +45,7 @@ class Fetcher {
   /// is claimed ahead until end_suspect(), so that if it crashes this
   /// process too, the rescue counts the crash against as few innocent jobs
   /// as possible. Thread-safe; calls nest.
-  void begin_suspect();
+  void begin_suspect() EXCLUDES(mu_);
   void end_suspect();
 
   /// Read-ahead applies while jobs average less than this.
@@ -55,11 +55,11 @@ class Fetcher {
   static constexpr std::chrono::milliseconds kWaitSlice{250};
 
  private:
-  std::vector<Work> fetch_once(std::size_t want, bool block);
-  /// With `lk` held and no fetch running: fetches `want` jobs without the
-  /// lock (one thread at a time, marked by fetching_) into the buffer and
-  /// wakes the waiters.
-  void fill(std::unique_lock<std::mutex>& lk, std::size_t want, bool block);
+  std::vector<Work> fetch_once(std::size_t want, bool block) EXCLUDES(mu_);
+  /// With mu_ held and no fetch running: fetches `want` jobs without the
+  /// lock (released around the store I/O, held again on return; one thread
+  /// at a time, marked by fetching_) into the buffer and wakes the waiters.
+  void fill(std::size_t want, bool block) REQUIRES(mu_);
   /// How many jobs to hold claimed beyond the waiting threads: while jobs
   /// are short (they average under kShortJob), up to 8 × concurrency, so a
   /// fetch round trip serves many jobs and overlaps their running; while
@@ -67,13 +67,13 @@ class Fetcher {
   std::size_t read_ahead() const;
 
   Runtime& rt_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<Work> buffer_;  // guarded by mu_
-  bool fetching_ = false;    // guarded by mu_: one thread talks to the stores at a time
-  bool quiet_ = false;       // guarded by mu_
-  std::size_t waiting_ = 0;  // guarded by mu_
-  std::size_t rotate_ = 0;   // used only by the fetching thread
+  Mutex mu_;
+  CondVar cv_;
+  std::deque<Work> buffer_ GUARDED_BY(mu_);
+  bool fetching_ GUARDED_BY(mu_) = false;  // one thread talks to the stores at a time
+  bool quiet_ GUARDED_BY(mu_) = false;
+  std::size_t waiting_ GUARDED_BY(mu_) = 0;
+  std::size_t rotate_ = 0;                    // used only by the fetching thread
   std::mt19937 rng_{std::random_device{}()};  // used only by the fetching thread
   int failures_ = 0;                          // used only by the fetching thread
   std::atomic<double> avg_run_{1.0};          // moving average of job run time (s)

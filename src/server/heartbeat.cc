@@ -59,7 +59,7 @@ Json Heartbeat::children() const {
     int pid = 0;
     std::size_t jobs = 0;
     {
-      std::lock_guard lk(slot->mu);
+      MutexLock lk(slot->mu);
       pid = slot->child_pid;
       jobs = slot->child_jobs;
     }
@@ -99,7 +99,7 @@ void StatsService::run_once() {
 }
 
 Status Heartbeat::beat() {
-  std::lock_guard beat_lock(mu_);
+  MutexLock beat_lock(mu_);
   ProcessBeat b;
   b.identity = rt_.identity;
   if (info_.is_null()) info_ = info();  // the same for the process's life
@@ -113,7 +113,7 @@ Status Heartbeat::beat() {
   // Running jobs, per store.
   std::vector<std::pair<Source*, WorkRecord>> running;
   for (const auto& slot : rt_.slot_list()) {
-    std::lock_guard lk(slot->mu);
+    MutexLock lk(slot->mu);
     if (!slot->current || slot->abandoned) continue;
     WorkRecord r;
     r.process = rt_.identity;

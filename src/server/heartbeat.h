@@ -4,9 +4,10 @@
 #pragma once
 
 #include <functional>
-#include <mutex>
 #include <string>
 
+#include "core/mutex.h"
+#include "core/thread_annotations.h"
 #include "server/runtime.h"
 #include "server/service.h"
 
@@ -28,7 +29,7 @@ class Heartbeat {
   /// Beats once to every store. Returns the first error (the other stores
   /// still got their beat). Counters that could not be reported are kept for
   /// the next beat. Thread-safe (beats are serialised).
-  Status beat();
+  Status beat() EXCLUDES(mu_);
   /// Whether finished jobs wait to be counted in the store.
   bool counters_pending() const;
 
@@ -39,9 +40,9 @@ class Heartbeat {
 
   Runtime& rt_;
   SignalHandler on_signal_;
-  std::mutex mu_;            // serialises beats
-  std::int64_t rtt_us_ = 0;  // guarded by mu_
-  Json info_;                // guarded by mu_: built on the first beat
+  Mutex mu_;  // serialises beats
+  std::int64_t rtt_us_ GUARDED_BY(mu_) = 0;
+  Json info_ GUARDED_BY(mu_);  // built on the first beat
 };
 
 /// Beats every heartbeat_interval.

@@ -5,6 +5,8 @@
 #include <map>
 
 #include "core/log.h"
+#include "core/mutex.h"
+#include "core/thread_annotations.h"
 #include "errand/server.h"
 #include "server/engine.h"
 
@@ -51,17 +53,17 @@ struct Server::Impl {
   /// when a job ignores shutdown and its thread still runs.
   std::unique_ptr<Engine> engine;
 
-  mutable std::mutex mu;
-  std::condition_variable cv;
-  enum class State { idle, running, stopped } state = State::idle;  // guarded by mu
-  std::atomic<bool> stop_flag{false};                               // request_stop(), store TERM
-  std::mutex stop_mu;                                               // serialises stop()
-  ServerCounters last_counters;  // guarded by mu: kept after the engine is gone
+  mutable Mutex mu;
+  CondVar cv;
+  enum class State { idle, running, stopped } state GUARDED_BY(mu) = State::idle;
+  std::atomic<bool> stop_flag{false};           // request_stop(), store TERM
+  Mutex stop_mu ACQUIRED_BEFORE(mu);            // serialises stop()
+  ServerCounters last_counters GUARDED_BY(mu);  // kept after the engine is gone
 
   void on_store_signal(const std::string& sig);
   /// The shutdown after the engine stopped fetching: wait, requeue, join.
   /// Returns false if a job's thread is stuck.
-  bool drain_and_join(Engine& e);
+  bool drain_and_join(Engine& e) EXCLUDES(mu);
 };
 
 void Server::Impl::on_store_signal(const std::string& sig) {
@@ -87,7 +89,7 @@ Server::~Server() { stop(); }
 Status Server::start() {
   auto& I = *impl_;
   {
-    std::lock_guard lk(I.mu);
+    MutexLock lk(I.mu);
     if (I.state != Impl::State::idle) return fail(Errc::invalid_argument, "server already started");
   }
   if (auto st = validate(I.options); !st) return st;
@@ -104,7 +106,7 @@ Status Server::start() {
     return st;
   }
   {
-    std::lock_guard lk(I.mu);
+    MutexLock lk(I.mu);
     I.state = Impl::State::running;
   }
   std::string qs;
@@ -119,7 +121,7 @@ Status Server::start() {
 void Server::quiet() {
   auto& I = *impl_;
   {
-    std::lock_guard lk(I.mu);
+    MutexLock lk(I.mu);
     if (I.state != Impl::State::running || !I.engine) return;
   }
   I.engine->quiet();
@@ -144,9 +146,9 @@ bool Server::Impl::drain_and_join(Engine& e) {
 
 void Server::stop() {
   auto& I = *impl_;
-  std::lock_guard stop_lk(I.stop_mu);
+  MutexLock stop_lk(I.stop_mu);
   {
-    std::lock_guard lk(I.mu);
+    MutexLock lk(I.mu);
     if (I.state != Impl::State::running) return;
   }
   if (I.options.hooks.on_stopping) I.options.hooks.on_stopping();
@@ -168,7 +170,7 @@ void Server::stop() {
 #endif
   }
   {
-    std::lock_guard lk(I.mu);
+    MutexLock lk(I.mu);
     I.last_counters = c;
     I.state = Impl::State::stopped;
   }
@@ -187,7 +189,7 @@ void Server::wait() {
   for (;;) {
     {
       // Signal handlers can only set a flag: look at it every 50 ms.
-      std::unique_lock lk(I.mu);
+      MutexLock lk(I.mu);
       if (I.state != Impl::State::running) return;
       I.cv.wait_for(lk, std::chrono::milliseconds(50));
       if (I.state != Impl::State::running) return;
@@ -225,7 +227,7 @@ Status Server::run() {
 ServerCounters Server::counters() const {
   auto& I = *impl_;
   {
-    std::lock_guard lk(I.mu);
+    MutexLock lk(I.mu);
     if (!I.engine || I.state == Impl::State::stopped) return I.last_counters;
   }
   return I.engine->counters();

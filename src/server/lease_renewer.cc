@@ -12,7 +12,7 @@ void LeaseRenewer::run_once() {
     std::string holder;
     std::vector<std::string> locks;
     {
-      std::lock_guard lk(slot->mu);
+      MutexLock lk(slot->mu);
       if (slot->locks.empty() || !slot->current) continue;
       store = slot->current->source->store.get();
       holder = slot->lock_holder;
@@ -20,7 +20,7 @@ void LeaseRenewer::run_once() {
     }
     for (const auto& [key, why] : flow::renew(*store, holder, locks, until)) {
       {
-        std::lock_guard lk(slot->mu);
+        MutexLock lk(slot->mu);
         if (slot->locks.empty() || slot->lock_holder != holder) break;  // the job just ended
       }
       log::warn("concurrency slot lost", {{"slot", key}, {"jid", holder}, {"error", why}});

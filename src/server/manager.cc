@@ -3,7 +3,7 @@
 namespace errand {
 
 void Manager::start() {
-  std::lock_guard lk(mu_);
+  MutexLock lk(mu_);
   for (auto& slot : rt_.slot_list()) {
     auto p = std::make_unique<Processor>(rt_, fetcher_, slot);
     p->start();
@@ -12,14 +12,14 @@ void Manager::start() {
 }
 
 void Manager::replace(const std::shared_ptr<Slot>& slot) {
-  std::lock_guard lk(mu_);
+  MutexLock lk(mu_);
   for (auto& p : processors_) {
     if (p->slot() != slot) continue;
     p->detach();
     stuck_.push_back(std::move(p));
     auto fresh = std::make_shared<Slot>();
     {
-      std::lock_guard slk(rt_.slots_mu);
+      MutexLock slk(rt_.slots_mu);
       for (auto& s : rt_.slots)
         if (s == slot) s = fresh;
     }
@@ -31,21 +31,21 @@ void Manager::replace(const std::shared_ptr<Slot>& slot) {
 
 bool Manager::all_idle(bool include_abandoned) {
   for (auto& slot : rt_.slot_list()) {
-    std::lock_guard lk(slot->mu);
+    MutexLock lk(slot->mu);
     if (slot->current && (include_abandoned || !slot->abandoned)) return false;
   }
   return true;
 }
 
 bool Manager::wait_idle(Deadline deadline) {
-  std::unique_lock lk(rt_.idle_mu);
+  MutexLock lk(rt_.idle_mu);
   return rt_.idle_cv.wait_until(lk, deadline, [&] { return all_idle(false); });
 }
 
 std::vector<Work> Manager::abandon_running() {
   std::vector<Work> unfinished;
   for (auto& slot : rt_.slot_list()) {
-    std::lock_guard lk(slot->mu);
+    MutexLock lk(slot->mu);
     if (slot->current && !slot->abandoned) {
       slot->abandoned = true;
       slot->stop.request_stop();
@@ -58,10 +58,10 @@ std::vector<Work> Manager::abandon_running() {
 bool Manager::join(Deadline deadline) {
   {
     // Threads still in a job (given up above) get until the deadline.
-    std::unique_lock lk(rt_.idle_mu);
+    MutexLock lk(rt_.idle_mu);
     rt_.idle_cv.wait_until(lk, deadline, [&] { return all_idle(true); });
   }
-  std::lock_guard lk(mu_);
+  MutexLock lk(mu_);
   const bool stuck = !stuck_.empty() || !all_idle(true);
   for (auto& p : processors_) {
     if (stuck)

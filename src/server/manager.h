@@ -6,9 +6,10 @@
 
 #include <chrono>
 #include <memory>
-#include <mutex>
 #include <vector>
 
+#include "core/mutex.h"
+#include "core/thread_annotations.h"
 #include "server/fetcher.h"
 #include "server/processor.h"
 #include "server/runtime.h"
@@ -24,10 +25,10 @@ class Manager {
   Manager& operator=(const Manager&) = delete;
 
   /// Starts one processor per slot of the runtime.
-  void start();
+  void start() EXCLUDES(mu_);
   /// Gives `slot`'s thread up (its job ignores its stop token: the thread is
   /// detached and never joined) and starts a fresh processor in its place.
-  void replace(const std::shared_ptr<Slot>& slot);
+  void replace(const std::shared_ptr<Slot>& slot) EXCLUDES(mu_);
   /// Blocks until no slot runs a job that was not given up, or `deadline`.
   /// Returns true when idle. Requires rt.stop_requested (the processors only
   /// signal idleness once stopping).
@@ -38,16 +39,16 @@ class Manager {
   /// Joins every processor whose thread ends by `deadline`. Returns false if
   /// a thread is stuck in a job (all threads are then detached: the engine
   /// they use must be left alive) or one was replaced earlier.
-  bool join(Deadline deadline);
+  bool join(Deadline deadline) EXCLUDES(mu_);
 
  private:
   bool all_idle(bool include_abandoned);
 
   Runtime& rt_;
   Fetcher& fetcher_;
-  std::mutex mu_;
-  std::vector<std::unique_ptr<Processor>> processors_;  // guarded by mu_
-  std::vector<std::unique_ptr<Processor>> stuck_;       // guarded by mu_: replaced, never joined
+  Mutex mu_;
+  std::vector<std::unique_ptr<Processor>> processors_ GUARDED_BY(mu_);
+  std::vector<std::unique_ptr<Processor>> stuck_ GUARDED_BY(mu_);  // replaced, never joined
 };
 
 }  // namespace errand

@@ -15,7 +15,7 @@ namespace {
 class SlotClaim {
  public:
   SlotClaim(Runtime& rt, Slot& slot, const Work& w, double started) : rt_(rt), slot_(slot) {
-    std::lock_guard lk(slot_.mu);
+    MutexLock lk(slot_.mu);
     slot_.current = w;
     slot_.run_at = started;
     slot_.deadline = 0;
@@ -30,7 +30,7 @@ class SlotClaim {
   ~SlotClaim() {
     rt_.busy.fetch_sub(1);
     {
-      std::lock_guard lk(slot_.mu);
+      MutexLock lk(slot_.mu);
       slot_.current.reset();
       slot_.jid.clear();
       slot_.locks.clear();
@@ -44,40 +44,40 @@ class SlotClaim {
   std::stop_token stop() const { return stop_; }
   /// The concurrency slots the job holds, renewed by the heartbeat.
   void hold(const flow::HeldSlots& held) {
-    std::lock_guard lk(slot_.mu);
+    MutexLock lk(slot_.mu);
     slot_.lock_holder = held.holder();
     slot_.locks = held.keys();
   }
   void set_deadline(double at) {
-    std::lock_guard lk(slot_.mu);
+    MutexLock lk(slot_.mu);
     slot_.deadline = at;
   }
   /// The job's locks no longer need renewing (they are being released).
   void drop_locks() {
-    std::lock_guard lk(slot_.mu);
+    MutexLock lk(slot_.mu);
     slot_.locks.clear();
   }
   bool timed_out() const {
-    std::lock_guard lk(slot_.mu);
+    MutexLock lk(slot_.mu);
     return slot_.timed_out;
   }
   /// The job runs as `jid`: the cancel watcher may stop it from now on.
   void set_jid(const std::string& jid) {
-    std::lock_guard lk(slot_.mu);
+    MutexLock lk(slot_.mu);
     slot_.jid = jid;
   }
   bool cancelled() const {
-    std::lock_guard lk(slot_.mu);
+    MutexLock lk(slot_.mu);
     return slot_.cancelled;
   }
   /// stop() or the watchdog settled the job already: do not touch it.
   bool abandoned() const {
-    std::lock_guard lk(slot_.mu);
+    MutexLock lk(slot_.mu);
     return slot_.abandoned;
   }
   /// The job's progress throttle, for the ProgressFlusher.
   void set_progress(std::shared_ptr<ProgressThrottle> p) {
-    std::lock_guard lk(slot_.mu);
+    MutexLock lk(slot_.mu);
     slot_.progress = std::move(p);
   }
 
@@ -204,7 +204,7 @@ ChildRunner Processor::runner() const {
 }
 
 void Processor::publish_child() {
-  std::lock_guard lk(slot_->mu);
+  MutexLock lk(slot_->mu);
   slot_->child_pid = child_ ? child_->pid() : 0;
   slot_->child_jobs = child_ ? child_->jobs_run() : 0;
 }

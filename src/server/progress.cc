@@ -7,7 +7,7 @@
 namespace errand {
 
 void ProgressThrottle::report(double fraction, std::string_view message) {
-  std::lock_guard lk(mu_);
+  MutexLock lk(mu_);
   const auto now = steady::now();
   if (last_ && now - *last_ < interval_) {
     held_ = Report{fraction, std::string(message)};  // the latest wins
@@ -20,7 +20,7 @@ void ProgressThrottle::report(double fraction, std::string_view message) {
 }
 
 void ProgressThrottle::flush() {
-  std::lock_guard lk(mu_);
+  MutexLock lk(mu_);
   if (!held_) return;
   Report r = std::move(*held_);
   held_.reset();
@@ -30,7 +30,7 @@ void ProgressThrottle::flush() {
 }
 
 void ProgressThrottle::flush_due() {
-  std::lock_guard lk(mu_);
+  MutexLock lk(mu_);
   const auto now = steady::now();
   if (!held_ || (last_ && now - *last_ < interval_)) return;
   Report r = std::move(*held_);
@@ -41,7 +41,7 @@ void ProgressThrottle::flush_due() {
 }
 
 std::size_t ProgressThrottle::sent() const {
-  std::lock_guard lk(mu_);
+  MutexLock lk(mu_);
   return sent_;
 }
 
@@ -80,7 +80,7 @@ void ProgressFlusher::run_once() {
   for (const auto& slot : rt_.slot_list()) {
     std::shared_ptr<ProgressThrottle> p;
     {
-      std::lock_guard lk(slot->mu);
+      MutexLock lk(slot->mu);
       p = slot->progress;
     }
     if (p) p->flush_due();

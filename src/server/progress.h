@@ -12,11 +12,12 @@
 #include <chrono>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
 
+#include "core/mutex.h"
+#include "core/thread_annotations.h"
 #include "server/service.h"
 
 namespace errand {
@@ -32,14 +33,14 @@ class ProgressThrottle {
   ProgressThrottle(std::chrono::milliseconds interval, Sink sink)
       : interval_(interval), sink_(std::move(sink)) {}
 
-  void report(double fraction, std::string_view message);
+  void report(double fraction, std::string_view message) EXCLUDES(mu_);
   /// Sends the report held back, if any (when perform() returned).
-  void flush();
+  void flush() EXCLUDES(mu_);
   /// The same, once the interval since the last report sent has passed
   /// (the periodic flushers): reports stay an interval apart.
-  void flush_due();
+  void flush_due() EXCLUDES(mu_);
   /// How many reports reached the sink.
-  std::size_t sent() const;
+  std::size_t sent() const EXCLUDES(mu_);
 
  private:
   struct Report {
@@ -50,10 +51,10 @@ class ProgressThrottle {
 
   const std::chrono::milliseconds interval_;
   const Sink sink_;
-  mutable std::mutex mu_;
-  std::optional<steady::time_point> last_;  // guarded by mu_: when the sink last ran
-  std::optional<Report> held_;              // guarded by mu_
-  std::size_t sent_ = 0;                    // guarded by mu_
+  mutable Mutex mu_;
+  std::optional<steady::time_point> last_ GUARDED_BY(mu_);  // when the sink last ran
+  std::optional<Report> held_ GUARDED_BY(mu_);
+  std::size_t sent_ GUARDED_BY(mu_) = 0;
 };
 
 /// The worker's throttle for one running job: each report it lets through

@@ -5,16 +5,16 @@
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
 #include <functional>
 #include <limits>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <stop_token>
 #include <string>
 #include <vector>
 
+#include "core/mutex.h"
+#include "core/thread_annotations.h"
 #include "errand/server.h"
 #include "errand/store.h"
 #include "server/acker.h"
@@ -32,18 +32,18 @@ class ProgressThrottle;
 /// nothing measurable.
 class PausedQueues {
  public:
-  std::shared_ptr<const std::vector<std::string>> load() const {
-    std::lock_guard lock(mu_);
+  std::shared_ptr<const std::vector<std::string>> load() const EXCLUDES(mu_) {
+    MutexLock lock(mu_);
     return queues_;
   }
-  void store(std::shared_ptr<const std::vector<std::string>> queues) {
-    std::lock_guard lock(mu_);
+  void store(std::shared_ptr<const std::vector<std::string>> queues) EXCLUDES(mu_) {
+    MutexLock lock(mu_);
     queues_.swap(queues);
   }
 
  private:
-  mutable std::mutex mu_;
-  std::shared_ptr<const std::vector<std::string>> queues_ =  // guarded by mu_
+  mutable Mutex mu_;
+  std::shared_ptr<const std::vector<std::string>> queues_ GUARDED_BY(mu_) =
       std::make_shared<const std::vector<std::string>>();
 };
 
@@ -80,28 +80,30 @@ struct Work {
 
 /// What one processor thread is doing now (read by the heartbeat).
 struct Slot {
-  std::mutex mu;
-  std::optional<Work> current;  // guarded by mu
-  double run_at = 0;            // guarded by mu
-  bool abandoned = false;       // guarded by mu: settled elsewhere (stop, watchdog); do not ack
-  double deadline = 0;          // guarded by mu: the job's timeout instant (0: none)
-  bool timed_out = false;       // guarded by mu: the watchdog fired its stop token
-  bool cancelled = false;       // guarded by mu: a cancel request fired its stop token
-  std::string jid;              // guarded by mu: the running job's jid ("" until decoded)
-  std::stop_source stop;        // guarded by mu (replaced per job)
+  Mutex mu;
+  std::optional<Work> current GUARDED_BY(mu);
+  double run_at GUARDED_BY(mu) = 0;
+  bool abandoned GUARDED_BY(mu) = false;  // settled elsewhere (stop, watchdog); do not ack
+  double deadline GUARDED_BY(mu) = 0;     // the job's timeout instant (0: none)
+  bool timed_out GUARDED_BY(mu) = false;  // the watchdog fired its stop token
+  bool cancelled GUARDED_BY(mu) = false;  // a cancel request fired its stop token
+  std::string jid GUARDED_BY(mu);         // the running job's jid ("" until decoded)
+  std::stop_source stop GUARDED_BY(mu);   // replaced per job
   // Concurrency-limit slots the running job holds, leased for process_ttl and
   // renewed with each heartbeat, so that a killed worker's slots come back
   // when its heartbeat expires. Their store is current->source->store.
-  std::string lock_holder;         // guarded by mu: the job's jid
-  std::vector<std::string> locks;  // guarded by mu
-  std::string tid;                 // set-up only
+  std::string lock_holder GUARDED_BY(mu);  // the job's jid
+  std::vector<std::string> locks GUARDED_BY(mu);
+  // Written by the processor's thread before its first job; others read it
+  // only while `current` is set, which mu orders after that write.
+  std::string tid;
   // The child process this slot's jobs run in (isolation process or fork),
   // for the heartbeat: its pid (0: none) and how many jobs it ran.
-  int child_pid = 0;           // guarded by mu
-  std::size_t child_jobs = 0;  // guarded by mu
+  int child_pid GUARDED_BY(mu) = 0;
+  std::size_t child_jobs GUARDED_BY(mu) = 0;
   // The running job's progress throttle (null: none yet), flushed by the
   // ProgressFlusher.
-  std::shared_ptr<ProgressThrottle> progress;  // guarded by mu
+  std::shared_ptr<ProgressThrottle> progress GUARDED_BY(mu);
 };
 
 struct Runtime {
@@ -111,18 +113,19 @@ struct Runtime {
   std::string identity;                          // set-up only
   double started_at = 0;                         // set-up only
   std::vector<std::unique_ptr<Source>> sources;  // set-up only
-  std::mutex slots_mu;                           // guards slots (the watchdog replaces stuck ones)
-  std::vector<std::shared_ptr<Slot>> slots;      // guarded by slots_mu
-  ServerChain chain;                             // set-up only: job logger + user middleware
+  Mutex slots_mu;                                // guards slots (the watchdog replaces stuck ones)
+  std::vector<std::shared_ptr<Slot>> slots GUARDED_BY(slots_mu);
+  ServerChain chain;  // set-up only: job logger + user middleware
   /// Job events (on_event, publish_events); null when the server makes none.
   EventDispatcher* events = nullptr;  // set-up only (owned by the Engine)
 
   std::atomic<bool> quiet{false};
   std::atomic<bool> stop_requested{false};
   /// Notified (once stop_requested is set) whenever a slot's job ends, so
-  /// that stop() waits for running jobs without polling.
-  std::mutex idle_mu;
-  std::condition_variable idle_cv;
+  /// that stop() waits for running jobs without polling. idle_mu guards no
+  /// member: the waiter reads the slots under their own mutexes.
+  Mutex idle_mu;
+  CondVar idle_cv;
   /// The earliest retry or snooze this process scheduled (epoch s; +inf:
   /// none): the poller wakes for it instead of waiting for its next round.
   std::atomic<double> next_due{std::numeric_limits<double>::infinity()};
@@ -139,8 +142,8 @@ struct Runtime {
   std::atomic<std::int64_t> deferred{0};
 
   /// Snapshot of the slots (safe against the watchdog replacing one).
-  std::vector<std::shared_ptr<Slot>> slot_list() {
-    std::lock_guard lk(slots_mu);
+  std::vector<std::shared_ptr<Slot>> slot_list() EXCLUDES(slots_mu) {
+    MutexLock lk(slots_mu);
     return slots;
   }
 
@@ -154,9 +157,9 @@ struct Runtime {
     if (at <= cur && wake_poller) wake_poller();
   }
   /// A slot's job ended (see idle_cv).
-  void note_idle() {
+  void note_idle() EXCLUDES(idle_mu) {
     if (!stop_requested.load()) return;
-    { std::lock_guard lk(idle_mu); }
+    { MutexLock lk(idle_mu); }  // a waiter between its check and its wait gets the notify
     idle_cv.notify_all();
   }
 };

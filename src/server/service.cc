@@ -12,7 +12,7 @@ void ServiceThread::start() {
 
 void ServiceThread::wake() {
   {
-    std::lock_guard lk(mu_);
+    MutexLock lk(mu_);
     woken_ = true;
   }
   cv_.notify_all();
@@ -28,9 +28,9 @@ void ServiceThread::stop() {
 void ServiceThread::loop(std::stop_token stop) {
   using clock = std::chrono::steady_clock;
   auto deadline = clock::now() + service_->first_delay();
-  std::unique_lock lk(mu_);
+  MutexLock lk(mu_);
   while (!stop.stop_requested()) {
-    cv_.wait_until(lk, stop, deadline, [&] { return woken_; });
+    cv_.wait_until(lk, stop, deadline, [&]() REQUIRES(mu_) { return woken_; });
     if (stop.stop_requested()) break;
     if (woken_) {
       woken_ = false;

@@ -4,10 +4,12 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <memory>
-#include <mutex>
+#include <stop_token>
 #include <thread>
+
+#include "core/mutex.h"
+#include "core/thread_annotations.h"
 
 namespace errand {
 
@@ -34,18 +36,18 @@ class ServiceThread {
   void start();
   /// Asks for an earlier run: the next wait is recomputed now, and the run
   /// happens at the earlier of the two deadlines.
-  void wake();
+  void wake() EXCLUDES(mu_);
   /// Ends the thread after the run in progress, if any. Idempotent.
   void stop();
   Service& service() { return *service_; }
 
  private:
-  void loop(std::stop_token stop);
+  void loop(std::stop_token stop) EXCLUDES(mu_);
 
   std::unique_ptr<Service> service_;
-  std::mutex mu_;
-  std::condition_variable_any cv_;
-  bool woken_ = false;  // guarded by mu_
+  Mutex mu_;
+  CondVarAny cv_;  // its waits also end on the thread's stop request
+  bool woken_ GUARDED_BY(mu_) = false;
   std::jthread thread_;
 };
 

@@ -6,7 +6,7 @@
 namespace errand {
 
 std::optional<Work> Watchdog::check(Slot& slot, double now, double& limit) {
-  std::lock_guard lk(slot.mu);
+  MutexLock lk(slot.mu);
   if (!slot.current || slot.abandoned || slot.deadline <= 0) return std::nullopt;
   limit = slot.deadline - slot.run_at;
   if (now > slot.deadline && !slot.timed_out) {

@@ -2,6 +2,9 @@
 // as is it must compile; with -DPROBE_CASE=n each case must be rejected. This
 // proves the annotations of src/core/mutex.h reach the analysis (a macro that
 // expanded to nothing would let every case through).
+#include <chrono>
+#include <stop_token>
+
 #include "core/mutex.h"
 
 namespace {
@@ -15,6 +18,11 @@ class Probe {
     lock.unlock();
     lock.lock();
     return value_;
+  }
+  bool stoppable_wait(std::stop_token stop) {
+    errand::MutexLock lock(mu_);
+    const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(1);
+    return any_.wait_until(lock, stop, until, [&]() REQUIRES(mu_) { return value_ > 0; });
   }
   void locked_write() {
     errand::MutexLock lock(mu_);
@@ -56,11 +64,17 @@ class Probe {
     errand::MutexLock a(mu_);
     errand::MutexLock b(mu_);
   }
+#elif PROBE_CASE == 7
+  void stoppable_predicate_without_requires(std::stop_token stop) {
+    errand::MutexLock lock(mu_);
+    any_.wait(lock, stop, [&] { return value_ > 0; });
+  }
 #endif
 
  private:
   errand::Mutex mu_;
   errand::CondVar cv_;
+  errand::CondVarAny any_;
   int value_ GUARDED_BY(mu_) = 0;
   errand::SharedMutex rw_;
   int shared_ GUARDED_BY(rw_) = 0;
@@ -72,5 +86,7 @@ int main() {
   Probe p;
   p.locked_write();
   p.exclusive_write();
+  std::stop_source stop;
+  if (!p.stoppable_wait(stop.get_token())) return 1;
   return p.locked_read() + p.shared_read() == 2 ? 0 : 1;
 }
