@@ -108,6 +108,7 @@ void Harness::State::settle(EnqueuedJob job, const Outcome& out) {
     case K::done:
     case K::discarded:
     case K::expired:
+    case K::cancelled:  // acknowledged, as the server does
       return;
     case K::snoozed:
       job.at = now + std::chrono::duration_cast<SystemTime::duration>(
