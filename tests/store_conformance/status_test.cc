@@ -81,6 +81,35 @@ TEST_P(StoreConformance, StatusRecordsRunningThenTheResult) {
   EXPECT_EQ(status_of(*store, "r2").error, "E: no");
 }
 
+TEST_P(StoreConformance, StatusRecordsABatchInOneCall) {
+  STATUS_OR_SKIP();
+  // The acker records a batch at once: every record lands, a jid given
+  // twice keeps its last update, awkward text survives, and a pending
+  // cancel request ends with the job.
+  ASSERT_TRUE(store->record_status(update("b-cancel", JobState::running)).ok());
+  ASSERT_TRUE(store->cancel_job("b-cancel", wall(), 3600).ok());
+  ASSERT_TRUE(status_of(*store, "b-cancel").cancel_requested);
+  std::vector<StatusUpdate> batch = {
+      update("b1", JobState::succeeded, R"({"quote":"a \"b\" c\\d, {e}"})"),
+      update("b2", JobState::running),
+      update("b2", JobState::succeeded, "2"),
+      update("b3", JobState::dead, {}, "Err: it's \"bad\""),
+      update("b-cancel", JobState::succeeded, "null"),
+  };
+  ASSERT_TRUE(store->record_status(batch).ok());
+  EXPECT_EQ(status_of(*store, "b1").result, R"({"quote":"a \"b\" c\\d, {e}"})");
+  EXPECT_EQ(status_of(*store, "b2").state, JobState::succeeded);
+  EXPECT_EQ(status_of(*store, "b2").result, "2");
+  EXPECT_EQ(status_of(*store, "b3").state, JobState::dead);
+  EXPECT_EQ(status_of(*store, "b3").error, "Err: it's \"bad\"");
+  const auto ended = status_of(*store, "b-cancel");
+  EXPECT_EQ(ended.state, JobState::succeeded);
+  EXPECT_FALSE(ended.cancel_requested);
+  auto waited = store->wait_status("b1", milliseconds(5'000));
+  ASSERT_TRUE(waited.ok()) << waited.error().message();
+  EXPECT_EQ(waited->state, JobState::succeeded);
+}
+
 TEST_P(StoreConformance, StatusRecordsExpireAfterTheirTtl) {
   STATUS_OR_SKIP();
   StatusUpdate u = update("old", JobState::succeeded, "1");

@@ -205,6 +205,24 @@ constexpr std::array<std::pair<S, const char*>, kStatementCount> kSql{{
      "  progress_message = CASE WHEN s.expires >= excluded.updated_at THEN s.progress_message END "
      "  RETURNING jid) "
      "SELECT pg_notify($8, jid) FROM u WHERE $9::boolean"},
+    // kStatusRecord for a batch in one statement (the acker's successes):
+    // arrays $1 jids (distinct), $2 states, $3 results, $4 errors,
+    // $5 processes, $6 now, $7 expires, $9 notify; $8 the status channel.
+    {kStatusRecordMany,
+     "WITH v AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], "
+     "  $6::float8[], $7::float8[], $9::boolean[]) "
+     "  AS v(jid, state, result, error, process, updated_at, expires, notify)), "
+     "u AS (INSERT INTO @.job_status AS s "
+     "  (jid, state, result, error, process, cancel, updated_at, expires) "
+     "  SELECT jid, state, result, error, process, false, updated_at, expires FROM v "
+     "  ON CONFLICT (jid) DO UPDATE SET "
+     "  state = excluded.state, result = excluded.result, error = excluded.error, "
+     "  process = excluded.process, updated_at = excluded.updated_at, expires = excluded.expires, "
+     "  cancel = (excluded.state = 'running' AND s.expires >= excluded.updated_at AND s.cancel), "
+     "  progress = CASE WHEN s.expires >= excluded.updated_at THEN s.progress END, "
+     "  progress_message = CASE WHEN s.expires >= excluded.updated_at THEN s.progress_message END "
+     "  RETURNING jid) "
+     "SELECT pg_notify($8, u.jid) FROM u JOIN v ON v.jid = u.jid WHERE v.notify"},
     // $1 jid, $2 now.
     {kStatusGet,
      "SELECT state, result, error, process, cancel, updated_at, progress, "

@@ -59,6 +59,7 @@ enum S : std::size_t {
   kSetClear,
   // job status, results, cancellation (status.cc)
   kStatusRecord,
+  kStatusRecordMany,
   kStatusGet,
   kStatusLocate,
   kStatusCancelWaiting,

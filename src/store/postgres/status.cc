@@ -2,6 +2,9 @@
 // what the worker recorded, the jobs table for where a job sits, and
 // LISTEN/NOTIFY on status_channel_ for wait_status().
 #include <optional>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
 
 #include "store/memory/status_book.h"
 #include "store/memory/store_util.h"
@@ -51,6 +54,33 @@ Params record_params(const StatusUpdate& u, const std::string& channel) {
   return p;
 }
 
+/// kStatusRecordMany's arrays: one statement, one round trip, for a batch.
+/// A jid recorded twice keeps its last update (one statement cannot update
+/// a row twice).
+Params many_params(std::span<const StatusUpdate> updates, const std::string& channel) {
+  std::unordered_map<std::string_view, std::size_t> last;
+  for (std::size_t i = 0; i < updates.size(); ++i) last[updates[i].jid] = i;
+  std::vector<std::string_view> jids, states, results, errors, processes, notify;
+  std::vector<double> at, expires;
+  for (std::size_t i = 0; i < updates.size(); ++i) {
+    const auto& u = updates[i];
+    if (last[u.jid] != i) continue;
+    jids.push_back(u.jid);
+    states.push_back(to_string(u.state));
+    results.push_back(u.result);
+    errors.push_back(u.error);
+    processes.push_back(u.process);
+    at.push_back(u.now);
+    expires.push_back(u.now + u.ttl_seconds);
+    notify.push_back(is_final(u.state) ? "t" : "f");
+  }
+  Params p;
+  p.add(text_array(jids)).add(text_array(states)).add(text_array(results));
+  p.add(text_array(errors)).add(text_array(processes)).add(number_array(at));
+  p.add(number_array(expires)).add(channel).add(text_array(notify));
+  return p;
+}
+
 }  // namespace
 
 Status PgStore::record_status(std::span<const StatusUpdate> updates) {
@@ -61,8 +91,11 @@ Status PgStore::record_status(std::span<const StatusUpdate> updates) {
   return guarded("record_status", [&]() -> Status {
     Lease conn = lease();
     std::optional<Txn> txn;
-    if (updates.size() > 1) txn.emplace(*conn);
-    for (const auto& u : updates) conn->run(kStatusRecord, record_params(u, status_channel_));
+    if (purge) txn.emplace(*conn);
+    if (updates.size() == 1)
+      conn->run(kStatusRecord, record_params(updates.front(), status_channel_));
+    else
+      conn->run(kStatusRecordMany, many_params(updates, status_channel_));
     if (purge) conn->run(kStatusPurge, Params().add(now));
     if (txn) txn->commit();
     return {};
