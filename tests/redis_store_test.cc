@@ -9,7 +9,11 @@
 #include <atomic>
 #include <chrono>
 #include <ctime>
+#include <mutex>
+#include <span>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "errand/clock.h"
 #include "errand/store.h"
@@ -704,6 +708,48 @@ TEST(RedisReconnect, UnavailableWhileDownThenWorksAgainWithoutReopening) {
   ASSERT_EQ(got->size(), 2u);
   EXPECT_EQ((*got)[0].payload, job_json("before"));
   EXPECT_EQ((*got)[1].payload, job_json("after"));
+}
+
+TEST(RedisReconnect, AnEventSubscriptionSubscribesAgainAfterARestart) {
+  if (!RedisServer::installed()) GTEST_SKIP() << "redis-server not installed";
+  RedisServer server;
+  std::string why;
+  ASSERT_TRUE(server.start(&why)) << why;
+  auto opened = open_redis_store(server.url());
+  ASSERT_TRUE(opened.ok()) << opened.error().message();
+  auto store = std::move(opened).value();
+  std::mutex mu;
+  std::vector<std::string> seen;  // guarded by mu
+  auto sub = store->subscribe_events([&](const JobEvent& e) {
+    std::lock_guard lk(mu);
+    seen.push_back(e.jid);
+  });
+  ASSERT_TRUE(sub.ok()) << sub.error().message();
+  auto saw = [&](const std::string& prefix) {
+    std::lock_guard lk(mu);
+    return std::any_of(seen.begin(), seen.end(),
+                       [&](const std::string& j) { return j.rfind(prefix, 0) == 0; });
+  };
+  // Publishes until the subscriber has one (delivery is at most once: a
+  // message sent while it reconnects is missed).
+  auto publish_until_seen = [&](const std::string& prefix) {
+    const auto deadline = std::chrono::steady_clock::now() + 15s;
+    for (int n = 0; std::chrono::steady_clock::now() < deadline && !saw(prefix); ++n) {
+      JobEvent e;
+      e.kind = JobEventKind::started;
+      e.jid = prefix + std::to_string(n);
+      e.job_class = "Resize";
+      e.queue = "default";
+      (void)store->publish_events(std::span<const JobEvent>(&e, 1));
+      std::this_thread::sleep_for(50ms);
+    }
+    return saw(prefix);
+  };
+  ASSERT_TRUE(publish_until_seen("before-"));
+  server.kill9();
+  std::this_thread::sleep_for(300ms);  // the subscriber finds itself cut off
+  ASSERT_TRUE(server.start(&why)) << why;
+  EXPECT_TRUE(publish_until_seen("after-")) << "no event reached the subscriber after the restart";
 }
 
 TEST(RedisReconnect, ABlockedFetchReturnsUnavailableWhenTheServerDies) {

@@ -2,9 +2,8 @@
 
 #include <poll.h>
 #include <postgresql/libpq-fe.h>
-#include <unistd.h>
 
-#include <algorithm>
+#include <thread>
 
 #include "core/log.h"
 #include "store/postgres/pg_conn.h"
@@ -19,21 +18,10 @@ EventStream::EventStream(std::string conninfo, std::string where, std::string ch
       channel_(std::move(channel)),
       call_(std::move(call)) {}
 
-EventStream::~EventStream() {
-  stopping_ = true;
-  if (thread_.joinable()) {
-    const char byte = 1;
-    [[maybe_unused]] auto n = ::write(stop_pipe_[1], &byte, 1);
-    thread_.join();
-  }
-  for (int fd : stop_pipe_)
-    if (fd >= 0) ::close(fd);
-}
+EventStream::~EventStream() { thread_.stop(); }
 
 bool EventStream::start() {
-  if (::pipe(stop_pipe_) != 0) return false;
-  thread_ = std::thread([this] { run(); });
-  return true;
+  return thread_.start([this](int stop_fd) { return listen_once(stop_fd); }).ok();
 }
 
 bool EventStream::wait_listening(std::chrono::milliseconds timeout) {
@@ -43,44 +31,29 @@ bool EventStream::wait_listening(std::chrono::milliseconds timeout) {
   return listening_;
 }
 
-void EventStream::run() {
-  auto backoff = std::chrono::milliseconds(50);
-  while (!stopping_) {
-    listen_once();
-    if (stopping_) break;
-    pollfd p{stop_pipe_[0], POLLIN, 0};
-    ::poll(&p, 1, static_cast<int>(backoff.count()));
-    backoff = std::min(backoff * 2, std::chrono::milliseconds(2'000));
-  }
-}
-
-void EventStream::listen_once() {
+bool EventStream::listen_once(int stop_fd) {
   std::unique_ptr<Conn> conn;
   try {
     conn = Conn::open(conninfo_, where_, nullptr);
     conn->exec("LISTEN " + quote_ident(channel_));
   } catch (const Error& e) {
     log::warn("job events: cannot listen", {{"error", e.what()}});
-    return;
+    return false;
   }
   listening_ = true;
   PGconn* c = conn->handle();
-  while (!stopping_) {
-    pollfd fds[2] = {{conn->socket(), POLLIN, 0}, {stop_pipe_[0], POLLIN, 0}};
+  while (!thread_.stopping()) {
+    pollfd fds[2] = {{conn->socket(), POLLIN, 0}, {stop_fd, POLLIN, 0}};
     if (::poll(fds, 2, -1) < 0) continue;
     if (fds[1].revents) break;
     if (PQconsumeInput(c) == 0 || PQstatus(c) != CONNECTION_OK) break;
     while (PGnotify* n = PQnotifies(c)) {
       auto event = decode_event(n->extra ? n->extra : "");
       PQfreemem(n);
-      if (!event) continue;
-      try {
-        call_(*event);
-      } catch (...) {
-        log::error("a job event subscriber threw", {{"jid", event->jid}});
-      }
+      if (event) store_util::deliver_event(call_, *event);
     }
   }
+  return true;
 }
 
 }  // namespace errand::pg

@@ -6,10 +6,11 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <string>
-#include <thread>
 
 #include "errand/events.h"
+#include "store/subscription_thread.h"
 
 namespace errand::pg {
 
@@ -27,16 +28,14 @@ class EventStream : public EventSubscription {
   bool wait_listening(std::chrono::milliseconds timeout);
 
  private:
-  void run();
-  /// One connection's life: LISTEN, deliver until stopped or cut off.
-  void listen_once();
+  /// One connection's life: LISTEN, deliver until stopped or cut off;
+  /// whether it connected.
+  bool listen_once(int stop_fd);
 
   const std::string conninfo_, where_, channel_;
   const EventCallback call_;
-  std::thread thread_;
-  int stop_pipe_[2] = {-1, -1};
-  std::atomic<bool> stopping_{false};
   std::atomic<bool> listening_{false};
+  store_util::SubscriptionThread thread_;  // last: stopped before the rest goes
 };
 
 }  // namespace errand::pg

@@ -1,15 +1,11 @@
 #include "store/redis/events.h"
 
-#include <poll.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <atomic>
 #include <cmath>
 #include <cstdio>
-#include <thread>
+#include <memory>
 
-#include "core/log.h"
+#include "store/subscription_thread.h"
 
 namespace errand::redis {
 
@@ -21,33 +17,28 @@ std::string number_text(double v) {
   return buf;
 }
 
-/// A subscriber thread: SUBSCRIBE, hand each message to the callback,
-/// reconnect when cut off, until destroyed.
+/// A subscription: SUBSCRIBE on a connection of its own, hand each message
+/// to the callback, reconnect when cut off (store/subscription_thread.h).
 class Subscriber : public EventSubscription {
  public:
   Subscriber(Endpoint endpoint, std::string channel, EventCallback call)
       : endpoint_(std::move(endpoint)), channel_(std::move(channel)), call_(std::move(call)) {}
-  ~Subscriber() override {
-    stopping_ = true;
-    if (thread_.joinable()) {
-      const char byte = 1;
-      [[maybe_unused]] auto n = ::write(stop_pipe_[1], &byte, 1);
-      thread_.join();
-    }
-    for (int fd : stop_pipe_)
-      if (fd >= 0) ::close(fd);
-  }
+  ~Subscriber() override { thread_.stop(); }
   Subscriber(const Subscriber&) = delete;
   Subscriber& operator=(const Subscriber&) = delete;
 
   /// Subscribes once on this thread (so that events published after
   /// subscribe_events returned are seen), then starts the thread.
   Status start() {
-    if (::pipe(stop_pipe_) != 0) return fail(Errc::unavailable, "pipe failed");
     auto conn = connect();
     if (!conn) return conn.status();
-    thread_ = std::thread([this, c = std::move(conn).value()]() mutable { run(std::move(c)); });
-    return {};
+    first_ = std::move(conn).value();
+    return thread_.start([this](int stop_fd) {
+      auto c = first_ ? Result<std::unique_ptr<Connection>>(std::move(first_)) : connect();
+      if (!c) return false;
+      deliver(**c, stop_fd);
+      return true;
+    });
   }
 
  private:
@@ -59,47 +50,24 @@ class Subscriber : public EventSubscription {
     return std::move(conn).value();
   }
 
-  void run(std::unique_ptr<Connection> conn) {
-    auto backoff = std::chrono::milliseconds(50);
-    while (!stopping_) {
-      if (conn) {
-        deliver(*conn);
-        conn.reset();
-        backoff = std::chrono::milliseconds(50);
-      }
-      if (stopping_) break;
-      pollfd p{stop_pipe_[0], POLLIN, 0};
-      ::poll(&p, 1, static_cast<int>(backoff.count()));
-      backoff = std::min(backoff * 2, std::chrono::milliseconds(2'000));
-      if (auto c = connect()) conn = std::move(c).value();
-    }
-  }
-
   /// Until stopped or cut off.
-  void deliver(Connection& conn) {
-    while (!stopping_) {
-      auto r = conn.poll_reply(stop_pipe_[0], std::chrono::milliseconds(1'000));
+  void deliver(Connection& conn, int stop_fd) {
+    while (!thread_.stopping()) {
+      auto r = conn.poll_reply(stop_fd, std::chrono::milliseconds(1'000));
       if (!r) return;
       if (!*r) continue;
       const redisReply* m = (*r)->get();
       // ["message", channel, payload]
       if (size(m) != 3 || str(at(m, 0)) != "message") continue;
-      auto event = decode_event(str(at(m, 2)));
-      if (!event) continue;
-      try {
-        call_(*event);
-      } catch (...) {
-        log::error("a job event subscriber threw", {{"jid", event->jid}});
-      }
+      if (auto event = decode_event(str(at(m, 2)))) store_util::deliver_event(call_, *event);
     }
   }
 
   const Endpoint endpoint_;
   const std::string channel_;
   const EventCallback call_;
-  std::thread thread_;
-  int stop_pipe_[2] = {-1, -1};
-  std::atomic<bool> stopping_{false};
+  std::unique_ptr<Connection> first_;      ///< the connection start() subscribed on
+  store_util::SubscriptionThread thread_;  // last: stopped before the rest goes
 };
 
 }  // namespace
