@@ -103,6 +103,10 @@ struct StoreCapabilities {
   bool status = false;
   /// Batches and workflows work: batch_update(), batch_read(), batch_list().
   bool batches = false;
+  /// ack_with_status() stores a batch's acks and status records in one
+  /// atomic step (PostgreSQL: one transaction, one commit). False: it is
+  /// unsupported, and the server makes the two calls.
+  bool ack_with_status = false;
 };
 
 /// The three sorted sets, as in Sidekiq.
@@ -353,6 +357,11 @@ class Store {
   Status record_status(const StatusUpdate& update) {
     return record_status(std::span<const StatusUpdate>(&update, 1));
   }
+  /// ack(jobs) and record_status(statuses) as one atomic step: both stored,
+  /// or neither (then the caller may make the two calls). Stores with
+  /// capabilities().ack_with_status; the others return Errc::unsupported.
+  virtual Status ack_with_status(std::span<const Fetched> jobs,
+                                 std::span<const StatusUpdate> statuses);
   /// The job's status at `now`. A job waiting in a queue is queued, one in
   /// the scheduled set scheduled, in the retry set retrying, in the dead set
   /// dead (with the payload's error); a claimed job running; otherwise the
@@ -470,6 +479,8 @@ class ForwardingStore : public Store {
                                    double expires_at) override;
   using Store::record_status;
   Status record_status(std::span<const StatusUpdate> updates) override;
+  Status ack_with_status(std::span<const Fetched> jobs,
+                         std::span<const StatusUpdate> statuses) override;
   Result<JobStatus> job_status(const std::string& jid, double now) override;
   Result<JobStatus> wait_status(const std::string& jid, std::chrono::milliseconds timeout) override;
   Result<JobState> cancel_job(const std::string& jid, double now, double ttl_seconds) override;

@@ -31,10 +31,9 @@ void Acker::add(Fetched job, StatusUpdate status) {
     lk.unlock();
     std::vector<Fetched> one;
     one.push_back(std::move(job));
-    store_batch(one, true);
     std::vector<StatusUpdate> mine;
     if (has_status) mine.push_back(std::move(status));
-    store_statuses(mine);
+    flush(one, mine, true);
     return;
   }
   pending_.push_back(std::move(job));
@@ -67,12 +66,25 @@ void Acker::loop() {
     statuses.swap(statuses_);
     lk.unlock();
     has_room_.notify_all();
-    store_batch(batch, false);
-    store_statuses(statuses);
+    flush(batch, statuses, false);
     batch.clear();
     statuses.clear();
     lk.lock();
   }
+}
+
+void Acker::flush(std::vector<Fetched>& batch, std::vector<StatusUpdate>& statuses, bool stopping) {
+  if (!statuses.empty() && store_.capabilities().ack_with_status) {
+    // One atomic step (PostgreSQL: one commit instead of two).
+    Status st = retry_transition(
+        "ack", [&] { return store_.ack_with_status(batch, statuses); },
+        [&] { return stopping || stop_flag_.load(); });
+    if (st.ok()) return;
+    // Neither was stored: the acks go on their own, so that a status the
+    // store refuses never holds a job's ack back.
+  }
+  store_batch(batch, stopping);
+  store_statuses(statuses);
 }
 
 void Acker::store_batch(std::vector<Fetched>& batch, bool stopping) {

@@ -44,6 +44,10 @@ class Acker {
 
  private:
   void loop() EXCLUDES(mu_);
+  /// The batch's acks and status records: in one atomic step where the
+  /// store can (capabilities().ack_with_status), else ack, then record.
+  void flush(std::vector<Fetched>& batch, std::vector<StatusUpdate>& statuses, bool stopping)
+      EXCLUDES(mu_);
   /// Acks `batch`, retrying while the store is unreachable (a few times
   /// only once stopping: the claims then return through the rescuer).
   void store_batch(std::vector<Fetched>& batch, bool stopping) EXCLUDES(mu_);

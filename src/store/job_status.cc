@@ -41,8 +41,17 @@ Result<std::vector<std::string>> Store::cancel_requests(std::span<const std::str
   return no_status(*this);
 }
 
+Status Store::ack_with_status(std::span<const Fetched>, std::span<const StatusUpdate>) {
+  return fail(Errc::unsupported,
+              std::string(scheme()) + " store: no ack_with_status (acknowledge, then record)");
+}
+
 Status ForwardingStore::record_status(std::span<const StatusUpdate> updates) {
   return inner_->record_status(updates);
+}
+Status ForwardingStore::ack_with_status(std::span<const Fetched> jobs,
+                                        std::span<const StatusUpdate> statuses) {
+  return inner_->ack_with_status(jobs, statuses);
 }
 Result<JobStatus> ForwardingStore::job_status(const std::string& jid, double now) {
   return inner_->job_status(jid, now);

@@ -110,6 +110,28 @@ TEST_P(StoreConformance, StatusRecordsABatchInOneCall) {
   EXPECT_EQ(waited->state, JobState::succeeded);
 }
 
+TEST_P(StoreConformance, AckWithStatusStoresBothOrIsUnsupported) {
+  push_jobs(*store, {item("aw1"), item("aw2")});
+  auto got = fetch(*store, {"default"}, 10);
+  ASSERT_EQ(got.size(), 2u);
+  const std::vector<StatusUpdate> statuses = {update("aw1", JobState::succeeded, "1"),
+                                              update("aw2", JobState::succeeded, "2")};
+  Status st = store->ack_with_status(got, statuses);
+  if (!store->capabilities().ack_with_status) {
+    EXPECT_EQ(st.code(), Errc::unsupported) << st.message();
+    return;
+  }
+  ASSERT_TRUE(st.ok()) << st.message();
+  EXPECT_EQ(status_of(*store, "aw1").result, "1");
+  EXPECT_EQ(status_of(*store, "aw2").state, JobState::succeeded);
+  // Acknowledged: nothing left to fetch or to rescue from a dead owner.
+  EXPECT_TRUE(fetch(*store, {"default"}, 10).empty());
+  auto rescued = store->rescue_orphans(wall() + 1e6, 0);
+  ASSERT_TRUE(rescued.ok()) << rescued.error().message();
+  EXPECT_EQ(*rescued, 0u);
+  EXPECT_TRUE(store->ack_with_status({}, {}).ok());
+}
+
 TEST_P(StoreConformance, StatusRecordsExpireAfterTheirTtl) {
   STATUS_OR_SKIP();
   StatusUpdate u = update("old", JobState::succeeded, "1");

@@ -85,21 +85,34 @@ Params many_params(std::span<const StatusUpdate> updates, const std::string& cha
 
 Status PgStore::record_status(std::span<const StatusUpdate> updates) {
   if (updates.empty()) return {};
+  return guarded("record_status", [&]() -> Status {
+    Lease conn = lease();
+    write_statuses(*conn, updates);  // one statement (and the purge: independent)
+    return {};
+  });
+}
+
+Status PgStore::ack_with_status(std::span<const Fetched> jobs,
+                                std::span<const StatusUpdate> statuses) {
+  return guarded("ack_with_status", [&]() -> Status {
+    Lease conn = lease();
+    Txn txn(*conn);  // one commit for the batch: its fsync is the cost on a durable server
+    if (!jobs.empty()) conn->run(kAck, ack_params(jobs));
+    if (!statuses.empty()) write_statuses(*conn, statuses);
+    txn.commit();
+    return {};
+  });
+}
+
+void PgStore::write_statuses(Conn& conn, std::span<const StatusUpdate> updates) {
   const double now = updates.front().now;
   double last = status_purged_at_.load();
   const bool purge = now - last >= 60 && status_purged_at_.compare_exchange_strong(last, now);
-  return guarded("record_status", [&]() -> Status {
-    Lease conn = lease();
-    std::optional<Txn> txn;
-    if (purge) txn.emplace(*conn);
-    if (updates.size() == 1)
-      conn->run(kStatusRecord, record_params(updates.front(), status_channel_));
-    else
-      conn->run(kStatusRecordMany, many_params(updates, status_channel_));
-    if (purge) conn->run(kStatusPurge, Params().add(now));
-    if (txn) txn->commit();
-    return {};
-  });
+  if (updates.size() == 1)
+    conn.run(kStatusRecord, record_params(updates.front(), status_channel_));
+  else
+    conn.run(kStatusRecordMany, many_params(updates, status_channel_));
+  if (purge) conn.run(kStatusPurge, Params().add(now));
 }
 
 Result<JobStatus> PgStore::job_status(const std::string& jid, double now) {

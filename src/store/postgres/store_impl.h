@@ -41,6 +41,8 @@ const char* state_name(SetKind kind);
 /// name for a ready job). Used on the store's connections and, for
 /// transactional enqueue, on an application's own.
 Params push_params(std::span<const PushItem> jobs, const std::string& channel);
+/// The parameters of statement kAck for `jobs`.
+Params ack_params(std::span<const Fetched> jobs);
 
 class PgStore final : public Store {
  public:
@@ -60,6 +62,7 @@ class PgStore final : public Store {
     c.listen_notify = true;       // one LISTEN connection per store wakes its fetchers
     c.status = true;              // the job_status table (status.cc)
     c.batches = true;             // the batches and batch_members tables (batches.cc)
+    c.ack_with_status = true;     // one transaction (status.cc)
     return c;
   }
   const PostgresOptions& options() const { return options_; }
@@ -109,6 +112,8 @@ class PgStore final : public Store {
   // sleep on status_listener_ (a second LISTEN connection, opened by the
   // first wait_status()).
   Status record_status(std::span<const StatusUpdate> updates) override;
+  Status ack_with_status(std::span<const Fetched> jobs,
+                         std::span<const StatusUpdate> statuses) override;
   Result<JobStatus> job_status(const std::string& jid, double now) override;
   Result<JobStatus> wait_status(const std::string& jid, std::chrono::milliseconds timeout) override;
   Result<JobState> cancel_job(const std::string& jid, double now, double ttl_seconds) override;
@@ -149,6 +154,9 @@ class PgStore final : public Store {
   void park(Conn& conn, const Fetched& job, const std::string& jid, const std::string& payload,
             const char* state, double score);
   void trim_dead(Conn& conn, double now, const DeadLimits& limits);
+  /// kStatusRecord(Many) for `updates` (not empty) on `conn`, and now and
+  /// then the purge of expired records.
+  void write_statuses(Conn& conn, std::span<const StatusUpdate> updates);
 
   const PostgresOptions options_;
   const std::string channel_;  // NOTIFY channel: "errand:<schema>"

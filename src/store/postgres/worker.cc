@@ -96,17 +96,23 @@ void PgStore::claim(Conn& conn, std::span<const std::string> queues, std::size_t
   }
 }
 
+Params ack_params(std::span<const Fetched> jobs) {
+  std::vector<std::int64_t> ids;
+  std::vector<std::string_view> owners;
+  for (const auto& job : jobs) {
+    ids.push_back(job.id);
+    owners.push_back(job.owner);
+  }
+  Params p;
+  p.add(number_array(ids)).add(text_array(owners));
+  return p;
+}
+
 Status PgStore::ack(std::span<const Fetched> jobs) {
   if (jobs.empty()) return {};
   return guarded("ack", [&]() -> Status {
-    std::vector<std::int64_t> ids;
-    std::vector<std::string_view> owners;
-    for (const auto& job : jobs) {
-      ids.push_back(job.id);
-      owners.push_back(job.owner);
-    }
     Lease conn = lease();
-    conn->run(kAck, Params().add(number_array(ids)).add(text_array(owners)));
+    conn->run(kAck, ack_params(jobs));
     return {};
   });
 }
