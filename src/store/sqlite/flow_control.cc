@@ -14,8 +14,9 @@ StoreCapabilities SqliteStore::capabilities() const {
   // Other processes' pushes are seen at the next poll_interval; pushes
   // through this store object wake its fetchers at once.
   c.listen_notify = false;
-  c.status = true;   // the job_status table (status.cc)
-  c.batches = true;  // the batches and batch_members tables (batches.cc)
+  c.status = true;           // the job_status table (status.cc)
+  c.batches = true;          // the batches and batch_members tables (batches.cc)
+  c.ack_with_status = true;  // one write transaction (status.cc)
   return c;
 }
 

@@ -109,6 +109,8 @@ class SqliteStore final : public Store, public std::enable_shared_from_this<Sqli
                                      std::chrono::milliseconds wait,
                                      const std::string& owner) override;
   Status ack(std::span<const Fetched> jobs) override;
+  /// ack's statements on `conn`, in the caller's write transaction.
+  static void ack_on(Conn& conn, std::span<const Fetched> jobs);
   Status requeue(std::span<const Fetched> jobs) override;
   Status retry(const Fetched& job, const std::string& jid, const std::string& payload,
                double at) override;
@@ -158,6 +160,8 @@ class SqliteStore final : public Store, public std::enable_shared_from_this<Sqli
   // other processes' records.
 
   Status record_status(std::span<const StatusUpdate> updates) override;
+  Status ack_with_status(std::span<const Fetched> jobs,
+                         std::span<const StatusUpdate> statuses) override;
   Result<JobStatus> job_status(const std::string& jid, double now) override;
   Result<JobStatus> wait_status(const std::string& jid, std::chrono::milliseconds timeout) override;
   Result<JobState> cancel_job(const std::string& jid, double now, double ttl_seconds) override;

@@ -83,17 +83,24 @@ void SqliteStore::status_changed() {
 }
 
 Status SqliteStore::record_status(std::span<const StatusUpdate> updates) {
-  if (updates.empty()) return {};
-  const double now = updates.front().now;
+  return ack_with_status({}, updates);
+}
+
+Status SqliteStore::ack_with_status(std::span<const Fetched> jobs,
+                                    std::span<const StatusUpdate> updates) {
+  if (jobs.empty() && updates.empty()) return {};
+  const double now = updates.empty() ? 0 : updates.front().now;
   bool purge = false;
-  {
+  if (!updates.empty()) {
     std::lock_guard lk(status_mu_);
     if (now - status_purged_at_ >= 60) {
       purge = true;
       status_purged_at_ = now;
     }
   }
-  Status st = write("record_status", [&](Conn& conn) -> Status {
+  // One write transaction: on a durable file, one commit for the batch.
+  Status st = write(jobs.empty() ? "record_status" : "ack_with_status", [&](Conn& conn) -> Status {
+    ack_on(conn, jobs);
     for (const auto& u : updates) upsert(conn, u);
     if (purge) conn.stmt("DELETE FROM job_status WHERE expires < ?1").bind(1, now).run();
     return {};

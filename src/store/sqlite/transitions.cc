@@ -104,13 +104,17 @@ void SqliteStore::claim(Conn& conn, std::span<const std::string> queues, std::si
 Status SqliteStore::ack(std::span<const Fetched> jobs) {
   if (jobs.empty()) return {};
   return write("ack", [&](Conn& conn) -> Status {
-    for (const auto& job : jobs)
-      conn.stmt("DELETE FROM jobs WHERE id = ?1 AND state = 'claimed' AND (?2 = '' OR owner = ?2)")
-          .bind(1, job.id)
-          .bind(2, job.owner)
-          .run();
+    ack_on(conn, jobs);
     return {};
   });
+}
+
+void SqliteStore::ack_on(Conn& conn, std::span<const Fetched> jobs) {
+  for (const auto& job : jobs)
+    conn.stmt("DELETE FROM jobs WHERE id = ?1 AND state = 'claimed' AND (?2 = '' OR owner = ?2)")
+        .bind(1, job.id)
+        .bind(2, job.owner)
+        .run();
 }
 
 Status SqliteStore::requeue(std::span<const Fetched> jobs) {
