@@ -256,7 +256,7 @@ int run_demo(const DemoOptions& o) {
     if (tty) {
       std::cout << "\r\033[K" << line << std::flush;  // one line, rewritten in place
     } else if (elapsed - last_line >= 1.0) {
-      std::cout << line << "\n" << std::flush;
+      std::cout << std::string(line) + "\n" << std::flush;  // one write
       last_line = elapsed;
     }
 

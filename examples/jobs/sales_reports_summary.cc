@@ -57,10 +57,11 @@ struct SalesReportsSummary {
       if (!out) throw std::runtime_error("cannot write " + path.string());
     }
     // On a terminal the demo rewrites its progress line in place: start a new one.
-    std::cout << (::isatty(STDOUT_FILENO) == 1 ? "\n" : "")
-              << "errand demo: batch callback SalesReportsSummary: " << text << " -> "
-              << path.string() << "\n"
-              << std::flush;
+    // One write: the demo prints its progress line from another thread.
+    const std::string out = std::string(::isatty(STDOUT_FILENO) == 1 ? "\n" : "") +
+                            "errand demo: batch callback SalesReportsSummary: " + text + " -> " +
+                            path.string() + "\n";
+    std::cout << out << std::flush;
     errand::examples::record_completion("SalesReportsSummary");
   }
 };

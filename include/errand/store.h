@@ -360,6 +360,9 @@ class Store {
   /// ack(jobs) and record_status(statuses) as one atomic step: both stored,
   /// or neither (then the caller may make the two calls). Stores with
   /// capabilities().ack_with_status; the others return Errc::unsupported.
+  /// A ForwardingStore passes it (and the capability) to the inner store:
+  /// a wrapper that overrides ack() or record_status() must override this
+  /// too, or clear the capability.
   virtual Status ack_with_status(std::span<const Fetched> jobs,
                                  std::span<const StatusUpdate> statuses);
   /// The job's status at `now`. A job waiting in a queue is queued, one in

@@ -79,9 +79,11 @@ void Acker::flush(std::vector<Fetched>& batch, std::vector<StatusUpdate>& status
     Status st = retry_transition(
         "ack", [&] { return store_.ack_with_status(batch, statuses); },
         [&] { return stopping || stop_flag_.load(); });
-    if (st.ok()) return;
-    // Neither was stored: the acks go on their own, so that a status the
-    // store refuses never holds a job's ack back.
+    // Stored, or given up on at shutdown (logged): the claims return
+    // through the rescuer, as for a plain ack.
+    if (st.ok() || transient(st)) return;
+    // Refused: the acks go on their own (both writes are idempotent), so
+    // that a status the store refuses never holds a job's ack back.
   }
   store_batch(batch, stopping);
   store_statuses(statuses);
