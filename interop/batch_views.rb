@@ -4,21 +4,9 @@
 # Sidekiq's API and its Web UI read such jobs like any other, then an errand
 # worker runs them, and the batch's callback lands in the queue once.
 require_relative "stand_ins"
-require "rack/test"
-require "rack/session/cookie"
-require "securerandom"
-require "sidekiq/web"
+require_relative "web_browser"
 
 I = Interop
-APP = Rack::Builder.new do
-  use Rack::Session::Cookie, secret: SecureRandom.hex(32), same_site: true, max_age: 86400
-  run Sidekiq::Web
-end.to_app
-
-class Browser
-  include Rack::Test::Methods
-  def app = APP
-end
 browser = Browser.new
 
 bid = ENV.fetch("BATCH_BID")

@@ -2,22 +2,9 @@
 # an errand worker's data: every page answers 200 and shows errand's
 # process identity, job class names and jids.
 require_relative "stand_ins"
-require "rack/test"
-require "rack/session/cookie"
-require "securerandom"
-require "sidekiq/web"
+require_relative "web_browser"
 
 I = Interop
-# Sidekiq 6.4.1's CSRF protection needs a Rack session.
-APP = Rack::Builder.new do
-  use Rack::Session::Cookie, secret: SecureRandom.hex(32), same_site: true, max_age: 86400
-  run Sidekiq::Web
-end.to_app
-
-class Browser
-  include Rack::Test::Methods
-  def app = APP
-end
 browser = Browser.new
 
 def page(browser, path, must_include)

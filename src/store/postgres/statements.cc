@@ -191,24 +191,11 @@ constexpr std::array<std::pair<S, const char*>, kStatementCount> kSql{{
      "WHERE state = $2 AND id = (SELECT id FROM @.jobs WHERE jid = $1 AND state = $2 "
      "AND score BETWEEN $3 AND $4 ORDER BY id LIMIT 1)"},
     {kSetClear, "DELETE FROM @.jobs WHERE state = $1"},
-    // $1 jid, $2 state, $3 result, $4 error, $5 process, $6 now, $7 expires,
-    // $8 the status channel, $9 whether to notify (final states). A running
-    // record keeps a pending, unexpired cancel request.
+    // Status records, one or a batch in one statement: arrays $1 jids
+    // (distinct), $2 states, $3 results, $4 errors, $5 processes, $6 now,
+    // $7 expires, $9 whether to notify (final states); $8 the status channel.
+    // A running record keeps a pending, unexpired cancel request.
     {kStatusRecord,
-     "WITH u AS (INSERT INTO @.job_status AS s "
-     "  (jid, state, result, error, process, cancel, updated_at, expires) "
-     "  VALUES ($1, $2, $3, $4, $5, false, $6, $7) ON CONFLICT (jid) DO UPDATE SET "
-     "  state = excluded.state, result = excluded.result, error = excluded.error, "
-     "  process = excluded.process, updated_at = excluded.updated_at, expires = excluded.expires, "
-     "  cancel = (excluded.state = 'running' AND s.expires >= excluded.updated_at AND s.cancel), "
-     "  progress = CASE WHEN s.expires >= excluded.updated_at THEN s.progress END, "
-     "  progress_message = CASE WHEN s.expires >= excluded.updated_at THEN s.progress_message END "
-     "  RETURNING jid) "
-     "SELECT pg_notify($8, jid) FROM u WHERE $9::boolean"},
-    // kStatusRecord for a batch in one statement (the acker's successes):
-    // arrays $1 jids (distinct), $2 states, $3 results, $4 errors,
-    // $5 processes, $6 now, $7 expires, $9 notify; $8 the status channel.
-    {kStatusRecordMany,
      "WITH v AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], "
      "  $6::float8[], $7::float8[], $9::boolean[]) "
      "  AS v(jid, state, result, error, process, updated_at, expires, notify)), "

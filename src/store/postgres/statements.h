@@ -59,7 +59,6 @@ enum S : std::size_t {
   kSetClear,
   // job status, results, cancellation (status.cc)
   kStatusRecord,
-  kStatusRecordMany,
   kStatusGet,
   kStatusLocate,
   kStatusCancelWaiting,

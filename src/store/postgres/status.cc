@@ -47,17 +47,10 @@ std::optional<JobStatus> located(Conn& conn, const std::string& jid) {
   return s;
 }
 
-Params record_params(const StatusUpdate& u, const std::string& channel) {
-  Params p;
-  p.add(u.jid).add(to_string(u.state)).add(u.result).add(u.error).add(u.process);
-  p.add(u.now).add(u.now + u.ttl_seconds).add(channel).add(is_final(u.state));
-  return p;
-}
-
-/// kStatusRecordMany's arrays: one statement, one round trip, for a batch.
-/// A jid recorded twice keeps its last update (one statement cannot update
-/// a row twice).
-Params many_params(std::span<const StatusUpdate> updates, const std::string& channel) {
+/// kStatusRecord's arrays: one statement, one round trip, for one record or
+/// a batch. A jid recorded twice keeps its last update (one statement cannot
+/// update a row twice).
+Params record_params(std::span<const StatusUpdate> updates, const std::string& channel) {
   std::unordered_map<std::string_view, std::size_t> last;
   for (std::size_t i = 0; i < updates.size(); ++i) last[updates[i].jid] = i;
   std::vector<std::string_view> jids, states, results, errors, processes, notify;
@@ -108,10 +101,7 @@ void PgStore::write_statuses(Conn& conn, std::span<const StatusUpdate> updates) 
   const double now = updates.front().now;
   double last = status_purged_at_.load();
   const bool purge = now - last >= 60 && status_purged_at_.compare_exchange_strong(last, now);
-  if (updates.size() == 1)
-    conn.run(kStatusRecord, record_params(updates.front(), status_channel_));
-  else
-    conn.run(kStatusRecordMany, many_params(updates, status_channel_));
+  conn.run(kStatusRecord, record_params(updates, status_channel_));
   if (purge) conn.run(kStatusPurge, Params().add(now));
 }
 
@@ -151,9 +141,8 @@ Result<JobState> PgStore::cancel_job(const std::string& jid, double now, double 
     Txn txn(*conn);
     JobState out = JobState::unknown;
     if (conn->run(kStatusCancelWaiting, Params().add(jid)).affected() > 0) {
-      conn->run(kStatusRecord,
-                record_params(StatusUpdate{jid, JobState::cancelled, {}, {}, {}, now, ttl},
-                              status_channel_));
+      const StatusUpdate cancelled{jid, JobState::cancelled, {}, {}, {}, now, ttl};
+      conn->run(kStatusRecord, record_params(std::span(&cancelled, 1), status_channel_));
       out = JobState::cancelled;
     } else if (auto rec = recorded(*conn, jid, now); rec && is_final(rec->state)) {
       out = rec->state;

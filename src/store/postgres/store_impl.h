@@ -154,7 +154,7 @@ class PgStore final : public Store {
   void park(Conn& conn, const Fetched& job, const std::string& jid, const std::string& payload,
             const char* state, double score);
   void trim_dead(Conn& conn, double now, const DeadLimits& limits);
-  /// kStatusRecord(Many) for `updates` (not empty) on `conn`, and now and
+  /// kStatusRecord for `updates` (not empty) on `conn`, and now and
   /// then the purge of expired records.
   void write_statuses(Conn& conn, std::span<const StatusUpdate> updates);
 

@@ -65,9 +65,9 @@ Status StatusKeeper::record(std::span<const StatusUpdate> updates) {
   args.reserve(updates.size() * 7);
   for (const auto& u : updates) {
     keys.push_back(status_key(u.jid));
-    args.insert(args.end(), {std::string(to_string(u.state)), u.result, u.error, u.process,
-                             epoch_text(u.now), seconds(u.now + u.ttl_seconds),
-                             is_final(u.state) ? "1" : "0"});
+    args.insert(args.end(),
+                {std::string(to_string(u.state)), u.result, u.error, u.process, epoch_text(u.now),
+                 seconds(u.now + u.ttl_seconds), is_final(u.state) ? "1" : "0"});
   }
   auto r = client_.eval(record_, keys, args);
   return r ? Status() : r.status();
