@@ -37,6 +37,7 @@ void Acker::add(Fetched job, StatusUpdate status) {
     return;
   }
   pending_.push_back(std::move(job));
+  ++added_;
   if (has_status) statuses_.push_back(std::move(status));
   if (pending_.size() == 1) has_work_.notify_one();
 }
@@ -50,6 +51,7 @@ void Acker::stop() {
   }
   has_work_.notify_one();
   has_room_.notify_all();
+  stored_cv_.notify_all();
   // Only stop() joins, and only once (stopping_ is set once, under mu_).
   if (thread_.joinable()) thread_.join();
 }
@@ -64,13 +66,22 @@ void Acker::loop() {
     if (pending_.empty()) return;
     batch.swap(pending_);
     statuses.swap(statuses_);
+    const std::size_t n = batch.size();
     lk.unlock();
     has_room_.notify_all();
     flush(batch, statuses, false);
     batch.clear();
     statuses.clear();
     lk.lock();
+    stored_ += n;
+    stored_cv_.notify_all();
   }
+}
+
+void Acker::sync() {
+  MutexLock lk(mu_);
+  const std::uint64_t target = added_;
+  stored_cv_.wait(lk, [&]() REQUIRES(mu_) { return stored_ >= target || stopping_ || !running_; });
 }
 
 void Acker::flush(std::vector<Fetched>& batch, std::vector<StatusUpdate>& statuses, bool stopping) {

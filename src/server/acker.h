@@ -15,6 +15,7 @@
 
 #include <atomic>
 #include <cstddef>
+#include <cstdint>
 #include <thread>
 #include <vector>
 
@@ -41,6 +42,10 @@ class Acker {
   /// unreachable: those jobs stay claimed and run again) and joins the
   /// thread. Idempotent.
   void stop() EXCLUDES(mu_);
+  /// Blocks until every job added before the call is stored (or given up
+  /// on): before a job that workers died running starts, so that a crash
+  /// of it is not blamed on the jobs that finished just before it.
+  void sync() EXCLUDES(mu_);
 
  private:
   void loop() EXCLUDES(mu_);
@@ -59,10 +64,13 @@ class Acker {
   Mutex mu_;
   CondVar has_work_;
   CondVar has_room_;
+  CondVar stored_cv_;  // `stored_` moved
   std::vector<Fetched> pending_ GUARDED_BY(mu_);
   std::vector<StatusUpdate> statuses_ GUARDED_BY(mu_);  // of jobs in pending_
   bool running_ GUARDED_BY(mu_) = false;                // start() made the thread
   bool stopping_ GUARDED_BY(mu_) = false;               // stop() was called (set once)
+  std::uint64_t added_ GUARDED_BY(mu_) = 0;             // jobs queued by add() so far
+  std::uint64_t stored_ GUARDED_BY(mu_) = 0;            // of those, stored (or given up on)
   std::atomic<bool> stop_flag_{false};  // stopping_, readable without mu_ during a retry
   std::thread thread_;
 };

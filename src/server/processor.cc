@@ -88,16 +88,19 @@ class SlotClaim {
 };
 
 /// While a suspect runs (a job that workers died running), nothing is
-/// claimed ahead of it (Fetcher::begin_suspect).
+/// claimed ahead of it (Fetcher::begin_suspect), and it starts only once the
+/// acks of the jobs finished before it are stored (Acker::sync): if it kills
+/// the worker again, only the jobs running beside it count the crash.
 class SuspectScope {
  public:
-  SuspectScope(Fetcher& fetcher, const JobView& v) {
+  SuspectScope(Fetcher& fetcher, Acker* acker, const JobView& v) {
     if (v.crashes <= 0) return;
     log::warn("running a job that " + std::to_string(v.crashes) +
                   (v.crashes == 1 ? " worker" : " workers") + " died running",
               {{"class", v.display_class}, {"jid", v.jid}, {"queue", v.queue}});
     fetcher_ = &fetcher;
     fetcher_->begin_suspect();
+    if (acker) acker->sync();
   }
   ~SuspectScope() {
     if (fetcher_) fetcher_->end_suspect();
@@ -244,7 +247,7 @@ void Processor::process(Work& w) {
     return;
   }
   claim.hold(held);
-  SuspectScope suspect(fetcher_, v);
+  SuspectScope suspect(fetcher_, w.source->acker.get(), v);
   if (v.unique.held_until(flow::UniqueUntil::executing)) flow::release(*w.source->store, v.unique);
   const Isolation mode = isolation_for(w, desc.get());
   // In a child, the timeout is enforced by the child's processor (it kills).
