@@ -24,14 +24,14 @@ class GatedStore final : public ForwardingStore {
   GatedStore(std::shared_ptr<Store> inner, Gate& gate)
       : ForwardingStore(std::move(inner)), gate_(gate) {}
   std::string_view scheme() const override { return "gated"; }
-  Status push(std::span<const PushItem> jobs) override {
+  Status push(const PushParams& p) override {
     if (gate_.down.load()) return fail(Errc::unavailable, "store is down");
     gate_.pushes.fetch_add(1);
-    int n = static_cast<int>(jobs.size());
+    int n = static_cast<int>(p.jobs.size());
     int prev = gate_.max_batch.load();
     while (n > prev && !gate_.max_batch.compare_exchange_weak(prev, n)) {
     }
-    return inner_->push(jobs);
+    return inner_->push(p);
   }
 
  private:

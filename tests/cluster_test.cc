@@ -20,6 +20,9 @@
 #include "errand/errand.h"
 #include "support/process.h"
 #include "support/redis_server.h"
+#include "support/wall.h"
+
+using errand::testing::wall;
 
 namespace errand::testing {
 namespace {
@@ -249,7 +252,7 @@ TEST_P(ClusterTest, CronTickIsEnqueuedOnceByThreeWorkersOneKilled) {
   auto store = open_store(url_);
   ASSERT_TRUE(store.ok()) << store.error().message();
   auto ticks_queued = [&]() -> std::size_t {
-    for (const auto& q : (*store)->queues().value_or({}))
+    for (const auto& q : (*store)->queues(wall()).value_or({}))
       if (q.name == "ticks") return q.size;
     return 0;
   };

@@ -13,6 +13,9 @@
 
 #include "errand/errand.h"
 #include "support/process.h"
+#include "support/wall.h"
+
+using errand::testing::wall;
 
 namespace errand::testing {
 namespace {
@@ -73,7 +76,7 @@ TEST(CrashTest, SigkillLosesNoJob) {
     // The dead worker's heartbeat expires 2 s after the kill and the
     // rescuer looks every second: by 5 s its claims are back in the queue.
     if (epoch_now() < killed_at + 5) return false;
-    auto s = (*store)->stats();
+    auto s = (*store)->stats(wall());
     return s.ok() && s->enqueued == 0 && s->busy == 0;
   });
   EXPECT_EQ(second.stop(), 0) << second.output();
@@ -92,7 +95,7 @@ TEST(CrashTest, SigkillLosesNoJob) {
   // pending or being stored (at most 4 × concurrency each; see acker.h).
   EXPECT_LE(duplicates, 9 * kConcurrency) << "more jobs ran twice than were in flight";
 
-  auto s = (*store)->stats();
+  auto s = (*store)->stats(wall());
   ASSERT_TRUE(s.ok()) << s.error().message();
   EXPECT_EQ(s->enqueued, 0u);
   EXPECT_EQ(s->retries, 0u);
@@ -143,7 +146,7 @@ TEST(CrashTest, SigtermMidJobExitsInTimeAndLosesNothing) {
     Json doc = Json::parse(text);
     queued.insert(doc["args"][0].get<std::int64_t>());
   }
-  auto s = (*store)->stats();
+  auto s = (*store)->stats(wall());
   ASSERT_TRUE(s.ok());
   EXPECT_EQ(s->retries, 0u) << "an interrupted job is requeued, not failed";
   EXPECT_EQ(s->dead, 0u);

@@ -15,6 +15,9 @@
 #include "support/fast_server.h"
 #include "support/postgres_server.h"
 #include "support/redis_server.h"
+#include "support/wall.h"
+
+using errand::testing::wall;
 
 namespace errand {
 namespace {
@@ -188,7 +191,7 @@ TEST_P(FlowControl, ExpiredJobsAreDroppedAndCounted) {
   ASSERT_TRUE(server.start().ok());
   ASSERT_TRUE(eventually([&] { return server.counters().expired == 1 && g_runs.load() == 1; }));
   server.stop();
-  EXPECT_EQ(store_->stats().value().enqueued, 0u);
+  EXPECT_EQ(store_->stats(wall()).value().enqueued, 0u);
   EXPECT_EQ(store_->set_size(SetKind::dead).value(), 0u);
 }
 
@@ -228,7 +231,7 @@ TEST_P(FlowControl, StuckJobIsGivenUpAndItsThreadReplaced) {
   std::this_thread::sleep_for(5s);
   server.stop();
   EXPECT_EQ(store_->set_size(SetKind::retry).value(), 1u) << "settled once, not twice";
-  EXPECT_EQ(store_->stats().value().enqueued, 0u);
+  EXPECT_EQ(store_->stats(wall()).value().enqueued, 0u);
 }
 
 TEST_P(FlowControl, UniqueJobsAdmitOneCopyUnderContention) {
@@ -304,7 +307,7 @@ TEST_P(FlowControl, PausedQueuesAcceptButAreNotFetched) {
   ASSERT_TRUE(st.ok()) << st.message();
   Client client{QueueMap(store_)};
   ASSERT_TRUE(client.perform_async<QuickJob>(1).ok());
-  auto queues = store_->queues().value();
+  auto queues = store_->queues(wall()).value();
   ASSERT_EQ(queues.size(), 1u);
   EXPECT_TRUE(queues[0].paused);
   EXPECT_EQ(store_->paused_queues().value(), std::vector<std::string>{"default"});
@@ -340,7 +343,7 @@ TEST_P(FlowControl, CronFiresEachTickOnceAcrossWorkers) {
   // Run what was enqueued in the last moments, then count per second.
   Server drain(QueueMap(store_), options());
   ASSERT_TRUE(drain.start().ok());
-  eventually([&] { return store_->stats().value().enqueued == 0; }, 5s);
+  eventually([&] { return store_->stats(wall()).value().enqueued == 0; }, 5s);
   drain.stop();
   std::map<long long, int> per_second;
   std::lock_guard lk(CronTickJob::mu);

@@ -12,6 +12,9 @@
 #include "errand/errand.h"
 #include "support/process.h"
 #include "support/redis_server.h"
+#include "support/wall.h"
+
+using errand::testing::wall;
 
 namespace errand::testing {
 namespace {
@@ -137,7 +140,8 @@ TEST_P(HostilePayloadTest, WorkerParksEachInTheDeadSetAndRunsTheRest) {
       item.queue = "default";
       item.payload = h.text;
       item.jid = h.jid;
-      ASSERT_TRUE((*store)->push(std::vector<PushItem>{item}).ok()) << h.name;
+      ASSERT_TRUE((*store)->push({.jobs = std::vector<PushItem>{item}, .now = wall()}).ok())
+          << h.name;
     }
   }
   enqueue_record_runs(url, kOrdinary / 2, kOrdinary);
@@ -151,7 +155,7 @@ TEST_P(HostilePayloadTest, WorkerParksEachInTheDeadSetAndRunsTheRest) {
   const bool settled = eventually(240s, [&] {
     if (!worker.process->running()) return true;
     auto dead = (*store)->set_size(SetKind::dead);
-    auto s = (*store)->stats();
+    auto s = (*store)->stats(wall());
     return count_lines(record) >= kOrdinary && dead.ok() && *dead >= hostile.size() && s.ok() &&
            s->enqueued == 0 && s->busy == 0;
   });

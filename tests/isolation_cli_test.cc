@@ -9,6 +9,9 @@
 #include "errand/errand.h"
 #include "support/fast_server.h"
 #include "support/process.h"
+#include "support/wall.h"
+
+using errand::testing::wall;
 
 namespace errand::testing {
 namespace {
@@ -50,7 +53,7 @@ TEST(IsolationCli, AWorkerWithProcessIsolationSurvivesCrashingJobs) {
   auto store = open_store(url).value();
   ASSERT_TRUE(eventually(
       [&] {
-        auto st = store->stats().value();
+        auto st = store->stats(wall()).value();
         return st.dead == 2 && st.enqueued == 0 && st.processed == 1002;
       },
       60s))
@@ -120,7 +123,7 @@ TEST(IsolationCli, AJobThatKeepsKillingThreadWorkersBecomesAPoisonPill) {
     const bool drained = eventually(
         [&] {
           if (!worker.running()) return true;
-          auto st = store->stats().value();
+          auto st = store->stats(wall()).value();
           return st.dead == 1 && st.enqueued == 0 && marks() == kMarks;
         },
         60s);
@@ -145,7 +148,7 @@ TEST(IsolationCli, AJobThatKeepsKillingThreadWorkersBecomesAPoisonPill) {
   EXPECT_EQ(doc["errand_crashes"], 3) << doc;
   EXPECT_NE(doc["error_message"].get<std::string>().find("3 workers died"), std::string::npos)
       << doc;
-  EXPECT_EQ(store->stats()->enqueued, 0u);
+  EXPECT_EQ(store->stats(wall())->enqueued, 0u);
 }
 
 }  // namespace

@@ -16,6 +16,9 @@
 #include "errand/errand.h"
 #include "support/fast_server.h"
 #include "support/process.h"
+#include "support/wall.h"
+
+using errand::testing::wall;
 
 namespace errand::testing {
 namespace {
@@ -176,7 +179,7 @@ TEST(Isolation, EachCrashFailsItsJobOnlyAndTheOthersRun) {
       << "processed " << server.counters().processed;
   server.stop();
   EXPECT_EQ(store->set_size(SetKind::retry).value(), 0u);
-  EXPECT_EQ(store->stats().value().enqueued, 0u);
+  EXPECT_EQ(store->stats(wall()).value().enqueued, 0u);
 
   const Json seg = dead_entry(*store, jids[0]);
   EXPECT_EQ(seg["error_class"], "errand::WorkerCrashed");

@@ -10,6 +10,9 @@
 #include "errand/errand.h"
 #include "support/fast_server.h"
 #include "support/process.h"
+#include "support/wall.h"
+
+using errand::testing::wall;
 
 namespace errand::testing {
 namespace {
@@ -71,8 +74,8 @@ TEST(Lifecycle, StatsReachTheStoreLongBeforeTheNextHeartbeat) {
   ASSERT_TRUE(server.start().ok());
   ASSERT_TRUE(eventually([&] { return g_lifecycle_runs.load() == 41; }));
   // The heartbeat is 30 s away: only the stats flush can bring this in time.
-  EXPECT_TRUE(eventually([&] { return store->stats().value().processed == 41; }, 10s))
-      << "processed " << store->stats().value().processed;
+  EXPECT_TRUE(eventually([&] { return store->stats(wall()).value().processed == 41; }, 10s))
+      << "processed " << store->stats(wall()).value().processed;
   server.stop();
 }
 

@@ -10,6 +10,9 @@
 #include "core/envelope.h"
 #include "core/invocation.h"
 #include "errand/errand.h"
+#include "support/wall.h"
+
+using errand::testing::wall;
 
 namespace errand {
 namespace {
@@ -184,8 +187,8 @@ TEST(PayloadLimits, PromotingADeepScheduledPayloadParksIt) {
   item.jid = "deepjid";
   item.payload = job_with_args(nested(100000));
   item.at = 1000;
-  ASSERT_TRUE((*store)->push(std::vector<PushItem>{item}).ok());
-  ASSERT_EQ(*(*store)->promote_due(2000, 10), 0u);
+  ASSERT_TRUE((*store)->push({.jobs = std::vector<PushItem>{item}, .now = wall()}).ok());
+  ASSERT_EQ(*(*store)->promote_due({.now = 2000, .limit = 10}), 0u);
   auto dead = (*store)->set_range(SetKind::dead, 0, 10);
   ASSERT_TRUE(dead.ok());
   ASSERT_EQ(dead->size(), 1u);

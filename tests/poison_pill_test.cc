@@ -9,6 +9,9 @@
 #include "errand/errand.h"
 #include "support/fast_server.h"
 #include "support/process.h"
+#include "support/wall.h"
+
+using errand::testing::wall;
 
 namespace errand::testing {
 namespace {
@@ -40,9 +43,10 @@ class PoisonPill : public ::testing::TestWithParam<std::string> {
 TEST_P(PoisonPill, AJobAtMaxCrashesGoesToTheDeadSetWithoutRunning) {
   auto store = open_store(url()).value();
   ASSERT_TRUE(store
-                  ->push({{PushItem{"poison", "twice", payload("twice", 2), 0, 0},
-                           PushItem{"poison", "thrice", payload("thrice", 3), 0, 0},
-                           PushItem{"poison", "often", payload("often", 7), 0, 0}}})
+                  ->push({.jobs = {{PushItem{"poison", "twice", payload("twice", 2), 0, 0},
+                                    PushItem{"poison", "thrice", payload("thrice", 3), 0, 0},
+                                    PushItem{"poison", "often", payload("often", 7), 0, 0}}},
+                          .now = wall()})
                   .ok());
   g_poison_runs = 0;
   ServerOptions o = fast_options();
@@ -54,7 +58,7 @@ TEST_P(PoisonPill, AJobAtMaxCrashesGoesToTheDeadSetWithoutRunning) {
   ASSERT_TRUE(eventually([&] { return g_poison_runs.load() == 1; }));
   server.stop();
   EXPECT_EQ(g_poison_runs.load(), 1) << "only the job below max_crashes ran";
-  EXPECT_EQ(store->stats()->enqueued, 0u);
+  EXPECT_EQ(store->stats(wall())->enqueued, 0u);
   const auto dead = store->set_range(SetKind::dead, 0, 10).value();
   ASSERT_EQ(dead.size(), 2u);
   for (const auto& e : dead) {
@@ -72,7 +76,10 @@ TEST_P(PoisonPill, AJobAtMaxCrashesGoesToTheDeadSetWithoutRunning) {
 
 TEST_P(PoisonPill, MaxCrashesZeroNeverQuarantines) {
   auto store = open_store(url()).value();
-  ASSERT_TRUE(store->push({{PushItem{"poison", "often", payload("often", 9), 0, 0}}}).ok());
+  ASSERT_TRUE(store
+                  ->push({.jobs = {{PushItem{"poison", "often", payload("often", 9), 0, 0}}},
+                          .now = wall()})
+                  .ok());
   g_poison_runs = 0;
   ServerOptions o = fast_options();
   o.queues = {{"poison", 0}};

@@ -16,6 +16,9 @@
 #include "errand/errand.h"
 #include "support/postgres_server.h"
 #include "support/process.h"
+#include "support/wall.h"
+
+using errand::testing::wall;
 
 namespace errand::testing {
 namespace {
@@ -66,14 +69,14 @@ class PostgresCrash : public ::testing::Test {
       if (runs.size() < static_cast<std::size_t>(kJobs) || epoch_now() < not_before) return false;
       if (!store.ok()) store = open_store(url_);
       if (!store.ok()) return false;
-      auto s = (*store)->stats();
+      auto s = (*store)->stats(wall());
       return s.ok() && s->enqueued == 0 && s->busy == 0;
     });
   }
   void expect_nothing_left() {
     auto store = open_store(url_);
     ASSERT_TRUE(store.ok()) << store.error().message();
-    auto s = (*store)->stats();
+    auto s = (*store)->stats(wall());
     ASSERT_TRUE(s.ok()) << s.error().message();
     EXPECT_EQ(s->enqueued, 0u);
     EXPECT_EQ(s->retries, 0u);

@@ -14,6 +14,9 @@
 
 #include "errand/store.h"
 #include "support/postgres_server.h"
+#include "support/wall.h"
+
+using errand::testing::wall;
 
 namespace errand::testing {
 namespace {
@@ -84,7 +87,7 @@ TEST_F(PostgresStore, WritesOnAServerTurnedReadOnlySayWhy) {
       "WHERE datname = 'turned_ro' AND pid <> pg_backend_pid()");
   Status st;
   for (int i = 0; i < 50; ++i) {
-    st = (*store)->push(std::vector{job("a")});
+    st = (*store)->push({.jobs = std::vector{job("a")}, .now = wall()});
     if (!st.ok() && st.message().find("read-only") != std::string::npos) break;
     std::this_thread::sleep_for(100ms);
   }
@@ -109,7 +112,7 @@ TEST_F(PostgresStore, AVersion1SchemaIsMigratedWithItsJobs) {
   {
     auto store = open_postgres_store(server()->url("older"));
     ASSERT_TRUE(store.ok()) << store.error().message();
-    ASSERT_TRUE((*store)->push(std::vector<PushItem>{job("kept")}).ok());
+    ASSERT_TRUE((*store)->push({.jobs = std::vector<PushItem>{job("kept")}, .now = wall()}).ok());
   }
   // Back to version 1 exactly: v2 only added the job_status table, v3 the
   // batch tables.
@@ -174,10 +177,14 @@ TEST_F(PostgresStore, NotifyWakesAFetcherOfAnotherProcess) {
   ASSERT_TRUE(waiting.ok() && pusher.ok());
   std::thread t([&] {
     std::this_thread::sleep_for(300ms);
-    EXPECT_TRUE((*pusher)->push(std::vector{job("woken")}).ok());
+    EXPECT_TRUE((*pusher)->push({.jobs = std::vector{job("woken")}, .now = wall()}).ok());
   });
   const auto start = std::chrono::steady_clock::now();
-  auto got = (*waiting)->fetch(std::vector<std::string>{"default"}, 1, 30s, "host:1:w");
+  auto got = (*waiting)->fetch({.queues = std::vector<std::string>{"default"},
+                                .max = 1,
+                                .wait = 30s,
+                                .owner = "host:1:w",
+                                .now = wall()});
   const auto took = std::chrono::steady_clock::now() - start;
   t.join();
   ASSERT_TRUE(got.ok()) << got.error().message();
@@ -188,20 +195,24 @@ TEST_F(PostgresStore, NotifyWakesAFetcherOfAnotherProcess) {
 TEST_F(PostgresStore, ReconnectsAfterTheServerRestarts) {
   auto store = open_postgres_store(server()->url("restart"));
   ASSERT_TRUE(store.ok()) << store.error().message();
-  ASSERT_TRUE((*store)->push(std::vector{job("before")}).ok());
+  ASSERT_TRUE((*store)->push({.jobs = std::vector{job("before")}, .now = wall()}).ok());
   std::string error;
   ASSERT_TRUE(server()->restart(&error)) << error;
   // The pool's connections died with the old server: calls fail with
   // unavailable (never crash) until a new connection gets through.
   Status st;
   for (int i = 0; i < 100; ++i) {
-    st = (*store)->push(std::vector{job("after")});
+    st = (*store)->push({.jobs = std::vector{job("after")}, .now = wall()});
     if (st.ok()) break;
     EXPECT_EQ(st.code(), Errc::unavailable) << st.message();
     std::this_thread::sleep_for(100ms);
   }
   ASSERT_TRUE(st.ok()) << st.message();
-  auto got = (*store)->fetch(std::vector<std::string>{"default"}, 10, 0ms, "host:1:r");
+  auto got = (*store)->fetch({.queues = std::vector<std::string>{"default"},
+                              .max = 10,
+                              .wait = 0ms,
+                              .owner = "host:1:r",
+                              .now = wall()});
   ASSERT_TRUE(got.ok()) << got.error().message();
   EXPECT_EQ(got->size(), 2u);
 }

@@ -19,6 +19,9 @@
 #include "errand/store.h"
 #include "store/redis/connection.h"
 #include "support/redis_server.h"
+#include "support/wall.h"
+
+using errand::testing::wall;
 
 namespace errand {
 namespace {
@@ -153,7 +156,7 @@ TEST(RedisAuth, PasswordIsSentAndAWrongOneIsReported) {
   ASSERT_TRUE(server.start(&why)) << why;
   auto good = open_redis_store(server.url(2));
   ASSERT_TRUE(good.ok()) << good.error().message();
-  ASSERT_TRUE((*good)->push(std::vector<PushItem>{item("a1")}).ok());
+  ASSERT_TRUE((*good)->push({.jobs = std::vector<PushItem>{item("a1")}, .now = wall()}).ok());
   EXPECT_EQ(server.raw(2)->list("queue:default").size(), 1u);
   EXPECT_TRUE(server.raw(0)->list("queue:default").empty());  // SELECT 2 was sent
 
@@ -171,7 +174,7 @@ TEST(RedisAuth, PasswordIsSentAndAWrongOneIsReported) {
 
 TEST_F(RedisStoreTest, PushWritesQueuesSetAndListInRunOrder) {
   std::vector<PushItem> jobs{item("j1"), item("j2"), item("c1", "critical"), item("j3")};
-  ASSERT_TRUE(store_->push(jobs).ok());
+  ASSERT_TRUE(store_->push({.jobs = jobs, .now = wall()}).ok());
   EXPECT_EQ(raw_->members("queues"), (std::vector<std::string>{"critical", "default"}));
   // LPUSH at the head, run from the tail: the first pushed sits at the tail.
   EXPECT_EQ(raw_->list("queue:default"),
@@ -181,7 +184,10 @@ TEST_F(RedisStoreTest, PushWritesQueuesSetAndListInRunOrder) {
 }
 
 TEST_F(RedisStoreTest, ScheduledPushGoesToTheScheduleZsetOnly) {
-  ASSERT_TRUE(store_->push(std::vector<PushItem>{item("s1", "default", 1700000123.25)}).ok());
+  ASSERT_TRUE(store_
+                  ->push({.jobs = std::vector<PushItem>{item("s1", "default", 1700000123.25)},
+                          .now = wall()})
+                  .ok());
   EXPECT_EQ(raw_->run({"ZSCORE", "schedule", job_json("s1")}).str, "1700000123.25");
   EXPECT_TRUE(raw_->members("queues").empty());
   EXPECT_TRUE(raw_->list("queue:default").empty());
@@ -289,7 +295,7 @@ TEST_F(RedisStoreTest, ReadersPruneStaleProcessesAndReadSidekiq7Work) {
   EXPECT_EQ(Json::parse((*work)[0].payload)["jid"], "j9");
   EXPECT_EQ((*work)[0].run_at, 1700000000);
 
-  auto stats = store_->stats();
+  auto stats = store_->stats(wall());
   ASSERT_TRUE(stats.ok());
   EXPECT_EQ(stats->processes, 1u);
   EXPECT_EQ(stats->busy, 1u);
@@ -300,16 +306,23 @@ TEST_F(RedisStoreTest, KillTrimsTheDeadSetLikeSidekiq) {
   const double now = 1700000000;
   for (int i = 0; i < 5; ++i) {
     std::string jid = "d" + std::to_string(i);
-    ASSERT_TRUE(
-        store_->kill(Fetched{"default", job_json(jid), 0, ""}, jid, job_json(jid), now + i, limits)
-            .ok());
+    ASSERT_TRUE(store_
+                    ->kill({.job = Fetched{"default", job_json(jid), 0, ""},
+                            .jid = jid,
+                            .payload = job_json(jid),
+                            .now = now + i,
+                            .limits = limits})
+                    .ok());
   }
   // ZREMRANGEBYRANK dead 0 -3 keeps max_jobs - 1 entries (redis-layout.md §6).
   EXPECT_EQ(raw_->run({"ZRANGE", "dead", "0", "-1"}).strings(),
             (std::vector<std::string>{job_json("d3"), job_json("d4")}));
   ASSERT_TRUE(store_
-                  ->kill(Fetched{"default", job_json("late"), 0, ""}, "late", job_json("late"),
-                         now + 2000, limits)
+                  ->kill({.job = Fetched{"default", job_json("late"), 0, ""},
+                          .jid = "late",
+                          .payload = job_json("late"),
+                          .now = now + 2000,
+                          .limits = limits})
                   .ok());
   EXPECT_EQ(raw_->run({"ZRANGE", "dead", "0", "-1"}).strings(),
             std::vector<std::string>{job_json("late")});  // older than max_age are gone
@@ -325,8 +338,11 @@ TEST_F(RedisStoreTest, StatsHistoryAndReset) {
   ASSERT_TRUE(h.ok());
   EXPECT_EQ(*h, (std::vector<std::int64_t>{7, 0, 5}));
   EXPECT_EQ(store_->history("bogus", 3, now).code(), Errc::invalid_argument);
-  ASSERT_TRUE(store_->push(std::vector<PushItem>{item("a"), item("b"), item("c", "low")}).ok());
-  auto s = store_->stats();
+  ASSERT_TRUE(store_
+                  ->push({.jobs = std::vector<PushItem>{item("a"), item("b"), item("c", "low")},
+                          .now = wall()})
+                  .ok());
+  auto s = store_->stats(wall());
   ASSERT_TRUE(s.ok());
   EXPECT_EQ(s->processed, 10);
   EXPECT_EQ(s->failed, 2);
@@ -342,7 +358,7 @@ TEST_F(RedisStoreTest, QueueAdminReadsSidekiqLists) {
                         std::to_string(now - 30) + "}";
   raw_->run({"SADD", "queues", "default"});
   raw_->run({"LPUSH", "queue:default", old_job, job_json("n1"), job_json("n2")});
-  auto qs = store_->queues();
+  auto qs = store_->queues(wall());
   ASSERT_TRUE(qs.ok());
   ASSERT_EQ(qs->size(), 1u);
   EXPECT_EQ((*qs)[0].size, 3u);
@@ -362,11 +378,15 @@ TEST_F(RedisStoreTest, QueueAdminReadsSidekiqLists) {
 
 TEST_F(RedisStoreTest, WrongTypeIsReportedAsCorrupt) {
   raw_->run({"SET", "queue:default", "not a list"});
-  auto st = store_->push(std::vector<PushItem>{item("x")});
+  auto st = store_->push({.jobs = std::vector<PushItem>{item("x")}, .now = wall()});
   ASSERT_FALSE(st.ok());
   EXPECT_EQ(st.code(), Errc::corrupt);
   EXPECT_NE(st.message().find("WRONGTYPE"), std::string::npos) << st.message();
-  auto f = store_->fetch(std::vector<std::string>{"default"}, 1, 0ms, "h:1:x");
+  auto f = store_->fetch({.queues = std::vector<std::string>{"default"},
+                          .max = 1,
+                          .wait = 0ms,
+                          .owner = "h:1:x",
+                          .now = wall()});
   ASSERT_FALSE(f.ok());
   EXPECT_EQ(f.code(), Errc::corrupt);
 }
@@ -375,8 +395,15 @@ TEST_F(RedisStoreTest, WrongTypeIsReportedAsCorrupt) {
 
 TEST_F(RedisStoreTest, FetchMovesJobsIntoTheOwnersInProgressList) {
   const std::string owner = "host:42:abcdef012345";
-  ASSERT_TRUE(store_->push(std::vector<PushItem>{item("j1"), item("j2"), item("j3")}).ok());
-  auto got = store_->fetch(std::vector<std::string>{"default"}, 2, 0ms, owner);
+  ASSERT_TRUE(
+      store_
+          ->push({.jobs = std::vector<PushItem>{item("j1"), item("j2"), item("j3")}, .now = wall()})
+          .ok());
+  auto got = store_->fetch({.queues = std::vector<std::string>{"default"},
+                            .max = 2,
+                            .wait = 0ms,
+                            .owner = owner,
+                            .now = wall()});
   ASSERT_TRUE(got.ok()) << got.error().message();
   ASSERT_EQ(got->size(), 2u);
   EXPECT_EQ((*got)[0].payload, job_json("j1"));
@@ -394,23 +421,38 @@ TEST_F(RedisStoreTest, FetchMovesJobsIntoTheOwnersInProgressList) {
   EXPECT_EQ(raw_->list(inprog), std::vector<std::string>{job_json("j2")});
 
   // requeue: back to the tail, where it runs next.
-  ASSERT_TRUE(store_->requeue(std::span<const Fetched>(got->data() + 1, 1)).ok());
+  ASSERT_TRUE(
+      store_->requeue({.jobs = std::span<const Fetched>(got->data() + 1, 1), .now = wall()}).ok());
   EXPECT_TRUE(raw_->list(inprog).empty());
   EXPECT_EQ(raw_->list("queue:default"),
             (std::vector<std::string>{job_json("j3"), job_json("j2")}));
 
   // retry: claim released and the new payload in `retry` at the given score.
-  auto again = store_->fetch(std::vector<std::string>{"default"}, 1, 0ms, owner);
+  auto again = store_->fetch({.queues = std::vector<std::string>{"default"},
+                              .max = 1,
+                              .wait = 0ms,
+                              .owner = owner,
+                              .now = wall()});
   ASSERT_TRUE(again.ok());
   ASSERT_EQ(again->size(), 1u);
-  ASSERT_TRUE(store_->retry((*again)[0], "j2", job_json("j2-failed"), 1700000100.5).ok());
+  ASSERT_TRUE(store_
+                  ->retry({.job = (*again)[0],
+                           .jid = "j2",
+                           .payload = job_json("j2-failed"),
+                           .at = 1700000100.5,
+                           .now = wall()})
+                  .ok());
   EXPECT_TRUE(raw_->list(inprog).empty());
   EXPECT_EQ(raw_->run({"ZSCORE", "retry", job_json("j2-failed")}).str, "1700000100.5");
 }
 
 TEST_F(RedisStoreTest, FetchFromAnotherViewAcksByLookingUpTheOwner) {
-  ASSERT_TRUE(store_->push(std::vector<PushItem>{item("j1")}).ok());
-  auto got = store_->fetch(std::vector<std::string>{"default"}, 1, 0ms, "h:1:owner");
+  ASSERT_TRUE(store_->push({.jobs = std::vector<PushItem>{item("j1")}, .now = wall()}).ok());
+  auto got = store_->fetch({.queues = std::vector<std::string>{"default"},
+                            .max = 1,
+                            .wait = 0ms,
+                            .owner = "h:1:owner",
+                            .now = wall()});
   ASSERT_TRUE(got.ok());
   ASSERT_EQ(got->size(), 1u);
   auto other = open(server_->url());
@@ -421,11 +463,14 @@ TEST_F(RedisStoreTest, FetchFromAnotherViewAcksByLookingUpTheOwner) {
 }
 
 TEST_F(RedisStoreTest, FetchDrainsQueuesInOrderIntoOneListPerQueue) {
-  ASSERT_TRUE(
-      store_->push(std::vector<PushItem>{item("l1", "low"), item("h1", "high"), item("l2", "low")})
-          .ok());
+  ASSERT_TRUE(store_
+                  ->push({.jobs = std::vector<PushItem>{item("l1", "low"), item("h1", "high"),
+                                                        item("l2", "low")},
+                          .now = wall()})
+                  .ok());
   std::vector<std::string> order{"high", "low"};
-  auto got = store_->fetch(order, 2, 0ms, "h:1:x");
+  auto got =
+      store_->fetch({.queues = order, .max = 2, .wait = 0ms, .owner = "h:1:x", .now = wall()});
   ASSERT_TRUE(got.ok());
   ASSERT_EQ(got->size(), 2u);
   EXPECT_EQ((*got)[0].queue, "high");
@@ -445,11 +490,14 @@ TEST_F(RedisStoreTest, FetchBlocksUntilAJobArrives) {
     std::thread producer([&] {
       std::this_thread::sleep_for(150ms);
       auto s = open(server_->url());
-      ASSERT_TRUE(s->push(std::vector<PushItem>{item("late" + std::to_string(nq))}).ok());
+      ASSERT_TRUE(
+          s->push({.jobs = std::vector<PushItem>{item("late" + std::to_string(nq))}, .now = wall()})
+              .ok());
       pushed = true;
     });
     auto t0 = std::chrono::steady_clock::now();
-    auto got = store_->fetch(qs, 1, 3s, "h:1:block");
+    auto got =
+        store_->fetch({.queues = qs, .max = 1, .wait = 3s, .owner = "h:1:block", .now = wall()});
     auto waited = std::chrono::steady_clock::now() - t0;
     producer.join();
     ASSERT_TRUE(got.ok()) << got.error().message();
@@ -462,14 +510,19 @@ TEST_F(RedisStoreTest, FetchBlocksUntilAJobArrives) {
   }
   // Nothing arrives: an empty result after about `wait`.
   auto t0 = std::chrono::steady_clock::now();
-  auto none = store_->fetch(std::vector<std::string>{"default"}, 1, 200ms, "h:1:block");
+  auto none = store_->fetch({.queues = std::vector<std::string>{"default"},
+                             .max = 1,
+                             .wait = 200ms,
+                             .owner = "h:1:block",
+                             .now = wall()});
   ASSERT_TRUE(none.ok());
   EXPECT_TRUE(none->empty());
   EXPECT_GE(std::chrono::steady_clock::now() - t0, 190ms);
 }
 
 TEST_F(RedisStoreTest, RescueReturnsJobsOfExpiredOwnersOnly) {
-  ASSERT_TRUE(store_->push(std::vector<PushItem>{item("j1"), item("j2")}).ok());
+  ASSERT_TRUE(
+      store_->push({.jobs = std::vector<PushItem>{item("j1"), item("j2")}, .now = wall()}).ok());
   const double now = now_s();
   ProcessBeat dead;
   dead.identity = "h:1:dead";
@@ -481,19 +534,33 @@ TEST_F(RedisStoreTest, RescueReturnsJobsOfExpiredOwnersOnly) {
   live.ttl_seconds = 60;
   ASSERT_TRUE(store_->heartbeat(dead).ok());
   ASSERT_TRUE(store_->heartbeat(live).ok());
-  ASSERT_EQ(store_->fetch(std::vector<std::string>{"default"}, 1, 0ms, dead.identity)->size(), 1u);
-  ASSERT_EQ(store_->fetch(std::vector<std::string>{"default"}, 1, 0ms, live.identity)->size(), 1u);
+  ASSERT_EQ(store_
+                ->fetch({.queues = std::vector<std::string>{"default"},
+                         .max = 1,
+                         .wait = 0ms,
+                         .owner = dead.identity,
+                         .now = wall()})
+                ->size(),
+            1u);
+  ASSERT_EQ(store_
+                ->fetch({.queues = std::vector<std::string>{"default"},
+                         .max = 1,
+                         .wait = 0ms,
+                         .owner = live.identity,
+                         .now = wall()})
+                ->size(),
+            1u);
   EXPECT_TRUE(raw_->list("queue:default").empty());
 
   auto second = open(server_->url());  // another process's view
-  auto n = second->rescue_orphans(now, 30);
+  auto n = second->rescue_orphans({.now = now, .grace_seconds = 30});
   ASSERT_TRUE(n.ok());
   EXPECT_EQ(*n, 0u);
 
   // Real expiry of the dead owner's Sidekiq hash (TTL 1 s).
   std::this_thread::sleep_for(2100ms);
   EXPECT_TRUE(raw_->hash(dead.identity).empty());
-  n = second->rescue_orphans(now_s(), 30);
+  n = second->rescue_orphans({.now = now_s(), .grace_seconds = 30});
   ASSERT_TRUE(n.ok());
   EXPECT_EQ(*n, 1u);
   // Back in its queue, the crash counted as the payload's first member.
@@ -505,7 +572,7 @@ TEST_F(RedisStoreTest, RescueReturnsJobsOfExpiredOwnersOnly) {
             std::vector<std::string>{job_json("j2")});
 
   // The live owner's deadline, judged at a later `now`, has passed too.
-  n = second->rescue_orphans(now + 61, 30);
+  n = second->rescue_orphans({.now = now + 61, .grace_seconds = 30});
   ASSERT_TRUE(n.ok());
   EXPECT_EQ(*n, 1u);
   EXPECT_EQ(raw_->list("queue:default").size(), 2u);
@@ -513,17 +580,24 @@ TEST_F(RedisStoreTest, RescueReturnsJobsOfExpiredOwnersOnly) {
 }
 
 TEST_F(RedisStoreTest, RescueWaitsOutTheGracePeriodForUnregisteredOwners) {
-  ASSERT_TRUE(store_->push(std::vector<PushItem>{item("j1")}).ok());
+  ASSERT_TRUE(store_->push({.jobs = std::vector<PushItem>{item("j1")}, .now = wall()}).ok());
   const double now = now_s();
   {
     // A process that claimed a job and was killed before its first heartbeat.
     auto crashed = open(server_->url());
-    ASSERT_EQ(crashed->fetch(std::vector<std::string>{"default"}, 1, 0ms, "h:3:new")->size(), 1u);
+    ASSERT_EQ(crashed
+                  ->fetch({.queues = std::vector<std::string>{"default"},
+                           .max = 1,
+                           .wait = 0ms,
+                           .owner = "h:3:new",
+                           .now = wall()})
+                  ->size(),
+              1u);
   }
-  auto n = store_->rescue_orphans(now + 10, 30);
+  auto n = store_->rescue_orphans({.now = now + 10, .grace_seconds = 30});
   ASSERT_TRUE(n.ok());
   EXPECT_EQ(*n, 0u);
-  n = store_->rescue_orphans(now + 31, 30);
+  n = store_->rescue_orphans({.now = now + 31, .grace_seconds = 30});
   ASSERT_TRUE(n.ok());
   EXPECT_EQ(*n, 1u);
   // Back in its queue, the crash counted as the payload's first member.
@@ -546,7 +620,7 @@ TEST_F(RedisStoreTest, PromoteEditsOnlyTheTopLevelEnqueuedAt) {
   raw_->run({"ZADD", "retry", "1700000002", no_queue, "1900000000", job_json("future")});
 
   const double now = 1700000050.25;
-  auto moved = store_->promote_due(now, 100);
+  auto moved = store_->promote_due({.now = now, .limit = 100});
   ASSERT_TRUE(moved.ok()) << moved.error().message();
   EXPECT_EQ(*moved, 3u);
   EXPECT_EQ(raw_->run({"ZCARD", "retry"}).integer, 1);
@@ -581,7 +655,7 @@ TEST_F(RedisStoreTest, PromoteMovesEachEntryExactlyOnceUnderContention) {
     threads.emplace_back([&] {
       auto s = open(server_->url());
       for (;;) {
-        auto n = s->promote_due(1700000100, 37);
+        auto n = s->promote_due({.now = 1700000100, .limit = 37});
         ASSERT_TRUE(n.ok());
         if (*n == 0) break;
         total += *n;
@@ -597,10 +671,10 @@ TEST_F(RedisStoreTest, PromoteMovesEachEntryExactlyOnceUnderContention) {
 
 TEST_F(RedisStoreTest, ScriptsAreReloadedAfterScriptFlush) {
   raw_->run({"ZADD", "retry", "1", job_json("r1")});
-  ASSERT_TRUE(store_->promote_due(100, 10).ok());
+  ASSERT_TRUE(store_->promote_due({.now = 100, .limit = 10}).ok());
   raw_->run({"SCRIPT", "FLUSH"});
   raw_->run({"ZADD", "retry", "1", job_json("r2")});
-  auto n = store_->promote_due(100, 10);
+  auto n = store_->promote_due({.now = 100, .limit = 10});
   ASSERT_TRUE(n.ok()) << n.error().message();
   EXPECT_EQ(*n, 1u);
 }
@@ -633,7 +707,9 @@ TEST_F(RedisStoreTest, SetMoveIsAtomicAndFindsByScoreAndJid) {
 TEST_F(RedisStoreTest, NamespacePrefixesEveryKeyAndNothingElse) {
   auto ns = open(server_->url() + "?namespace=app");
   ASSERT_TRUE(
-      ns->push(std::vector<PushItem>{item("n1"), item("n2"), item("s1", "default", 5)}).ok());
+      ns->push({.jobs = std::vector<PushItem>{item("n1"), item("n2"), item("s1", "default", 5)},
+                .now = wall()})
+          .ok());
   ProcessBeat beat;
   beat.identity = "h:9:ns";
   beat.info = Json::object();
@@ -641,8 +717,14 @@ TEST_F(RedisStoreTest, NamespacePrefixesEveryKeyAndNothingElse) {
   beat.work.push_back(WorkRecord{"", "t", "default", job_json("n1"), beat.beat});
   ASSERT_TRUE(ns->heartbeat(beat).ok());
   ASSERT_TRUE(ns->signal(beat.identity, "TSTP").ok());
-  ASSERT_EQ(ns->fetch(std::vector<std::string>{"default"}, 1, 0ms, beat.identity)->size(), 1u);
-  ASSERT_EQ(*ns->promote_due(10, 10), 1u);
+  ASSERT_EQ(ns->fetch({.queues = std::vector<std::string>{"default"},
+                       .max = 1,
+                       .wait = 0ms,
+                       .owner = beat.identity,
+                       .now = wall()})
+                ->size(),
+            1u);
+  ASSERT_EQ(*ns->promote_due({.now = 10, .limit = 10}), 1u);
 
   for (const auto& k : raw_->keys()) EXPECT_EQ(k.rfind("app:", 0), 0u) << k;
   EXPECT_EQ(raw_->members("app:queues"), std::vector<std::string>{"default"});
@@ -655,11 +737,11 @@ TEST_F(RedisStoreTest, NamespacePrefixesEveryKeyAndNothingElse) {
   EXPECT_EQ(raw_->get("app:stat:processed"), "0");
 
   // The namespaced view and the plain one do not see each other.
-  auto stats = store_->stats();
+  auto stats = store_->stats(wall());
   ASSERT_TRUE(stats.ok());
   EXPECT_EQ(stats->enqueued, 0u);
-  EXPECT_EQ(ns->stats()->enqueued, 2u);
-  EXPECT_EQ(*ns->rescue_orphans(now_s() + 1000, 0), 1u);
+  EXPECT_EQ(ns->stats(wall())->enqueued, 2u);
+  EXPECT_EQ(*ns->rescue_orphans({.now = now_s() + 1000, .grace_seconds = 0}), 1u);
 }
 
 // ---- outages -------------------------------------------------------------------
@@ -676,12 +758,12 @@ TEST(RedisReconnect, UnavailableWhileDownThenWorksAgainWithoutReopening) {
   auto opened = open_redis_store(options);
   ASSERT_TRUE(opened.ok()) << opened.error().message();
   auto store = std::move(opened).value();
-  ASSERT_TRUE(store->push(std::vector<PushItem>{item("before")}).ok());
+  ASSERT_TRUE(store->push({.jobs = std::vector<PushItem>{item("before")}, .now = wall()}).ok());
 
   server.kill9();
   for (int i = 0; i < 3; ++i) {
     auto t0 = std::chrono::steady_clock::now();
-    auto st = store->push(std::vector<PushItem>{item("down")});
+    auto st = store->push({.jobs = std::vector<PushItem>{item("down")}, .now = wall()});
     ASSERT_FALSE(st.ok());
     EXPECT_EQ(st.code(), Errc::unavailable);
     EXPECT_NE(
@@ -689,7 +771,11 @@ TEST(RedisReconnect, UnavailableWhileDownThenWorksAgainWithoutReopening) {
         std::string::npos)
         << st.message();
     EXPECT_LT(std::chrono::steady_clock::now() - t0, 2s);
-    auto f = store->fetch(std::vector<std::string>{"default"}, 1, 100ms, "h:1:r");
+    auto f = store->fetch({.queues = std::vector<std::string>{"default"},
+                           .max = 1,
+                           .wait = 100ms,
+                           .owner = "h:1:r",
+                           .now = wall()});
     EXPECT_EQ(f.code(), Errc::unavailable);
   }
 
@@ -697,13 +783,17 @@ TEST(RedisReconnect, UnavailableWhileDownThenWorksAgainWithoutReopening) {
   Status st = fail(Errc::internal, "not tried");
   auto deadline = std::chrono::steady_clock::now() + 10s;
   while (std::chrono::steady_clock::now() < deadline) {
-    st = store->push(std::vector<PushItem>{item("after")});
+    st = store->push({.jobs = std::vector<PushItem>{item("after")}, .now = wall()});
     if (st.ok()) break;
     std::this_thread::sleep_for(50ms);
   }
   ASSERT_TRUE(st.ok()) << st.message();
   // AOF with fsync always: the job pushed before the crash survived.
-  auto got = store->fetch(std::vector<std::string>{"default"}, 10, 0ms, "h:1:r");
+  auto got = store->fetch({.queues = std::vector<std::string>{"default"},
+                           .max = 10,
+                           .wait = 0ms,
+                           .owner = "h:1:r",
+                           .now = wall()});
   ASSERT_TRUE(got.ok()) << got.error().message();
   ASSERT_EQ(got->size(), 2u);
   EXPECT_EQ((*got)[0].payload, job_json("before"));
@@ -765,7 +855,11 @@ TEST(RedisReconnect, ABlockedFetchReturnsUnavailableWhenTheServerDies) {
     server.stop();
   });
   auto t0 = std::chrono::steady_clock::now();
-  auto got = store->fetch(std::vector<std::string>{"default"}, 1, 5s, "h:1:b");
+  auto got = store->fetch({.queues = std::vector<std::string>{"default"},
+                           .max = 1,
+                           .wait = 5s,
+                           .owner = "h:1:b",
+                           .now = wall()});
   killer.join();
   ASSERT_FALSE(got.ok());
   EXPECT_EQ(got.code(), Errc::unavailable);

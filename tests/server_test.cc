@@ -8,6 +8,9 @@
 
 #include "errand/errand.h"
 #include "support/fast_server.h"
+#include "support/wall.h"
+
+using errand::testing::wall;
 
 namespace errand {
 namespace {
@@ -255,7 +258,7 @@ TEST_F(ServerTest, RunsJobsAndCountsThem) {
   server.stop();
   EXPECT_EQ(server.counters().processed, 200);
   EXPECT_EQ(server.counters().failed, 0);
-  auto stats = store->stats().value();
+  auto stats = store->stats(wall()).value();
   EXPECT_EQ(stats.processed, 200);  // reported by the heartbeats
   EXPECT_EQ(stats.enqueued, 0u);
   EXPECT_EQ(stats.processes, 0u) << "unregistered at stop";
@@ -353,7 +356,7 @@ TEST_F(ServerTest, BadInputParksTheJobAndTheWorkerGoesOn) {
   raw[1].jid = "abc123";
   raw[2].payload = R"({"class":"CountJob","args":"nope","jid":"def456"})";
   raw[2].jid = "def456";
-  ASSERT_TRUE(store->push(raw).ok());
+  ASSERT_TRUE(store->push({.jobs = raw, .now = wall()}).ok());
   ASSERT_TRUE(client.enqueue("CountJob", Json::array({"not an int"})).ok());
   auto unknown = client.enqueue("NoSuchJob", Json::array({1})).value();
   for (int i = 0; i < 10; ++i) ASSERT_TRUE(client.perform_async<CountJob>(i).ok());
@@ -401,7 +404,7 @@ TEST_F(ServerTest, DiscardAndSnooze) {
   ASSERT_TRUE(server.start().ok());
   ASSERT_TRUE(eventually([&] { return server.counters().processed == 2; }));
   server.stop();
-  EXPECT_EQ(store->stats().value().enqueued, 0u);
+  EXPECT_EQ(store->stats(wall()).value().enqueued, 0u);
   EXPECT_EQ(store->set_size(SetKind::dead).value(), 0u);
   EXPECT_EQ(store->set_size(SetKind::retry).value(), 0u) << "a snooze is not a failure";
   auto entries = store->set_range(SetKind::scheduled, 0, 10).value();
@@ -444,7 +447,7 @@ TEST_F(ServerTest, StopLetsRunningJobsFinishWithinTheTimeout) {
   ASSERT_TRUE(eventually([&] { return server.counters().busy == 4; }));
   server.stop();
   EXPECT_EQ(g_runs.load(), 4);
-  EXPECT_EQ(store->stats().value().enqueued, 0u);
+  EXPECT_EQ(store->stats(wall()).value().enqueued, 0u);
 }
 
 TEST_F(ServerTest, StopRequeuesJobsThatOverrunTheTimeout) {
@@ -520,7 +523,7 @@ ERRAND_JOB(LimitedBlockJob);
 /// A store written before Store::lock_extend existed.
 struct NoExtendStore : ForwardingStore {
   using ForwardingStore::ForwardingStore;
-  Result<bool> lock_extend(const std::string&, const std::string&, double) override {
+  Result<bool> lock_extend(const std::string&, const std::string&, double, double) override {
     return fail(Errc::unsupported, "no lock_extend");
   }
 };
@@ -604,7 +607,9 @@ TEST_F(ServerTest, RescuerReturnsJobsOfADeadProcess) {
   ASSERT_TRUE(client.perform_async<CountJob>(7).ok());
   // A "process" that claimed the job and died without ever beating.
   std::vector<std::string> q{"default"};
-  auto claimed = store->fetch(q, 1, 0ms, "ghost:1:abc").value();
+  auto claimed =
+      store->fetch({.queues = q, .max = 1, .wait = 0ms, .owner = "ghost:1:abc", .now = wall()})
+          .value();
   ASSERT_EQ(claimed.size(), 1u);
   auto o = fast_options();
   o.process_ttl = 200ms;

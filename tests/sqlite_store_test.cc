@@ -17,6 +17,9 @@
 
 #include "errand/store.h"
 #include "store/sqlite/schema.h"
+#include "support/wall.h"
+
+using errand::testing::wall;
 
 namespace errand {
 namespace {
@@ -91,21 +94,29 @@ TEST_F(SqliteStoreTest, TwoStoreObjectsOnOneFileSeeEachOthersJobs) {
   auto a = open();
   auto b = open();
   ASSERT_TRUE(a && b);
-  ASSERT_TRUE(a->push(jobs(2)).ok());
-  auto got = b->fetch(std::vector<std::string>{"default"}, 1, milliseconds(0), "host:2:b");
+  ASSERT_TRUE(a->push({.jobs = jobs(2), .now = wall()}).ok());
+  auto got = b->fetch({.queues = std::vector<std::string>{"default"},
+                       .max = 1,
+                       .wait = milliseconds(0),
+                       .owner = "host:2:b",
+                       .now = wall()});
   ASSERT_TRUE(got.ok());
   ASSERT_EQ(got->size(), 1u);
   EXPECT_EQ((*got)[0].payload, payload_for("j0"));
-  EXPECT_EQ(a->stats()->enqueued, 1u);
+  EXPECT_EQ(a->stats(wall())->enqueued, 1u);
   // A claims nothing that B holds.
-  auto rest = a->fetch(std::vector<std::string>{"default"}, 10, milliseconds(0), "host:1:a");
+  auto rest = a->fetch({.queues = std::vector<std::string>{"default"},
+                        .max = 10,
+                        .wait = milliseconds(0),
+                        .owner = "host:1:a",
+                        .now = wall()});
   ASSERT_TRUE(rest.ok());
   ASSERT_EQ(rest->size(), 1u);
   EXPECT_EQ((*rest)[0].payload, payload_for("j1"));
   // B's ack is visible to A.
   ASSERT_TRUE(b->ack(*got).ok());
   ASSERT_TRUE(a->ack(*rest).ok());
-  EXPECT_EQ(*a->rescue_orphans(1e12, 0), 0u);
+  EXPECT_EQ(*a->rescue_orphans({.now = 1e12, .grace_seconds = 0}), 0u);
 }
 
 TEST_F(SqliteStoreTest, ConcurrentFetchFromTwoStoresNeverSharesAJob) {
@@ -113,12 +124,16 @@ TEST_F(SqliteStoreTest, ConcurrentFetchFromTwoStoresNeverSharesAJob) {
   auto a = open();
   auto b = open();
   ASSERT_TRUE(a && b);
-  ASSERT_TRUE(a->push(jobs(kJobs)).ok());
+  ASSERT_TRUE(a->push({.jobs = jobs(kJobs), .now = wall()}).ok());
   std::mutex mu;
   std::vector<std::string> seen;
   auto worker = [&](Store* store, std::string owner) {
     for (;;) {
-      auto r = store->fetch(std::vector<std::string>{"default"}, 5, milliseconds(0), owner);
+      auto r = store->fetch({.queues = std::vector<std::string>{"default"},
+                             .max = 5,
+                             .wait = milliseconds(0),
+                             .owner = owner,
+                             .now = wall()});
       ASSERT_TRUE(r.ok()) << r.error().message();
       if (r->empty()) return;
       ASSERT_TRUE(store->ack(*r).ok());
@@ -144,9 +159,13 @@ TEST_F(SqliteStoreTest, WaitingFetchSeesAPushFromAnotherStoreObject) {
   ASSERT_TRUE(a && b);
   std::thread pusher([&] {
     std::this_thread::sleep_for(milliseconds(100));
-    EXPECT_TRUE(b->push(jobs(1, "late")).ok());
+    EXPECT_TRUE(b->push({.jobs = jobs(1, "late"), .now = wall()}).ok());
   });
-  auto got = a->fetch(std::vector<std::string>{"default"}, 1, std::chrono::seconds(10), "host:1:a");
+  auto got = a->fetch({.queues = std::vector<std::string>{"default"},
+                       .max = 1,
+                       .wait = std::chrono::seconds(10),
+                       .owner = "host:1:a",
+                       .now = wall()});
   pusher.join();
   ASSERT_TRUE(got.ok());
   ASSERT_EQ(got->size(), 1u);
@@ -159,7 +178,7 @@ TEST_F(SqliteStoreTest, LockedDatabaseGivesBusyWithClearMessage) {
   sqlite3* other = raw();
   ASSERT_EQ(sqlite3_exec(other, "BEGIN EXCLUSIVE", nullptr, nullptr, nullptr), SQLITE_OK);
   const auto start = std::chrono::steady_clock::now();
-  auto st = store->push(jobs(1));
+  auto st = store->push({.jobs = jobs(1), .now = wall()});
   const auto took = std::chrono::steady_clock::now() - start;
   ASSERT_FALSE(st.ok());
   EXPECT_EQ(st.code(), Errc::busy) << st.message();
@@ -169,10 +188,10 @@ TEST_F(SqliteStoreTest, LockedDatabaseGivesBusyWithClearMessage) {
   EXPECT_GE(took, milliseconds(150));
   EXPECT_LT(took, std::chrono::seconds(10));
   // Reads still work under WAL while the writer holds its lock.
-  EXPECT_TRUE(store->stats().ok());
+  EXPECT_TRUE(store->stats(wall()).ok());
   ASSERT_EQ(sqlite3_exec(other, "ROLLBACK", nullptr, nullptr, nullptr), SQLITE_OK);
   sqlite3_close(other);
-  EXPECT_TRUE(store->push(jobs(1)).ok());
+  EXPECT_TRUE(store->push({.jobs = jobs(1), .now = wall()}).ok());
 }
 
 TEST_F(SqliteStoreTest, MissingDirectoryIsAClearIoError) {
@@ -252,7 +271,7 @@ TEST_F(SqliteStoreTest, AVersion1DatabaseIsMigratedWithItsJobs) {
   {
     auto store = open();
     ASSERT_TRUE(store);
-    ASSERT_TRUE(store->push(jobs(2)).ok());
+    ASSERT_TRUE(store->push({.jobs = jobs(2), .now = wall()}).ok());
   }
   // Back to version 1 exactly: v2 only added the job_status table, v3 the
   // batch tables.
@@ -290,16 +309,24 @@ TEST_F(SqliteStoreTest, JobsSurviveReopening) {
   {
     auto store = open();
     ASSERT_TRUE(store);
-    ASSERT_TRUE(store->push(jobs(3)).ok());
-    auto got = store->fetch(std::vector<std::string>{"default"}, 1, milliseconds(0), "host:1:a");
+    ASSERT_TRUE(store->push({.jobs = jobs(3), .now = wall()}).ok());
+    auto got = store->fetch({.queues = std::vector<std::string>{"default"},
+                             .max = 1,
+                             .wait = milliseconds(0),
+                             .owner = "host:1:a",
+                             .now = wall()});
     ASSERT_TRUE(got.ok());
     ASSERT_EQ(got->size(), 1u);
   }  // the "process" goes away holding a claim
   auto store = open();
   ASSERT_TRUE(store);
-  EXPECT_EQ(store->stats()->enqueued, 2u);
-  EXPECT_EQ(*store->rescue_orphans(1e12, 60), 1u);
-  auto got = store->fetch(std::vector<std::string>{"default"}, 10, milliseconds(0), "host:2:b");
+  EXPECT_EQ(store->stats(wall())->enqueued, 2u);
+  EXPECT_EQ(*store->rescue_orphans({.now = 1e12, .grace_seconds = 60}), 1u);
+  auto got = store->fetch({.queues = std::vector<std::string>{"default"},
+                           .max = 10,
+                           .wait = milliseconds(0),
+                           .owner = "host:2:b",
+                           .now = wall()});
   ASSERT_TRUE(got.ok());
   ASSERT_EQ(got->size(), 3u);
   // The rescued job runs first, its crash counted as the payload's first member.
@@ -317,8 +344,8 @@ TEST_F(SqliteStoreTest, SpecOptionsAndUrls) {
   // sqlite:///abs/path hands "/abs/path" to the store.
   auto via_url = open_store("sqlite://" + path_);
   ASSERT_TRUE(via_url.ok()) << via_url.error().message();
-  ASSERT_TRUE((*store)->push(jobs(1)).ok());
-  EXPECT_EQ((*via_url)->stats()->enqueued, 1u);
+  ASSERT_TRUE((*store)->push({.jobs = jobs(1), .now = wall()}).ok());
+  EXPECT_EQ((*via_url)->stats(wall())->enqueued, 1u);
 }
 
 TEST_F(SqliteStoreTest, RescueAcrossProcessesOnlyTakesDeadOwnersJobs) {
@@ -333,16 +360,24 @@ TEST_F(SqliteStoreTest, RescueAcrossProcessesOnlyTakesDeadOwnersJobs) {
   alive.beat = now;
   alive.ttl_seconds = 600;
   ASSERT_TRUE(a->heartbeat(alive).ok());
-  ASSERT_TRUE(a->push(jobs(2)).ok());
-  ASSERT_EQ(
-      a->fetch(std::vector<std::string>{"default"}, 1, milliseconds(0), "host:1:alive")->size(),
-      1u);
-  ASSERT_EQ(
-      b->fetch(std::vector<std::string>{"default"}, 1, milliseconds(0), "host:2:crashed")->size(),
-      1u);
+  ASSERT_TRUE(a->push({.jobs = jobs(2), .now = wall()}).ok());
+  ASSERT_EQ(a->fetch({.queues = std::vector<std::string>{"default"},
+                      .max = 1,
+                      .wait = milliseconds(0),
+                      .owner = "host:1:alive",
+                      .now = wall()})
+                ->size(),
+            1u);
+  ASSERT_EQ(b->fetch({.queues = std::vector<std::string>{"default"},
+                      .max = 1,
+                      .wait = milliseconds(0),
+                      .owner = "host:2:crashed",
+                      .now = wall()})
+                ->size(),
+            1u);
   // B "crashed" without registering; A's rescuer, after the grace, takes back
   // only B's job.
-  EXPECT_EQ(*a->rescue_orphans(now + 120, 60), 1u);
+  EXPECT_EQ(*a->rescue_orphans({.now = now + 120, .grace_seconds = 60}), 1u);
   auto back = a->queue_jobs("default", 0, 10);
   ASSERT_TRUE(back.ok());
   ASSERT_EQ(back->size(), 1u);
@@ -358,12 +393,16 @@ TEST_F(SqliteStoreTest, BatchThroughputReport) {
   constexpr int kBatch = 100;
   const auto start = std::chrono::steady_clock::now();
   for (int i = 0; i < kJobs; i += kBatch)
-    ASSERT_TRUE(store->push(jobs(kBatch, "b" + std::to_string(i) + "-")).ok());
+    ASSERT_TRUE(
+        store->push({.jobs = jobs(kBatch, "b" + std::to_string(i) + "-"), .now = wall()}).ok());
   const auto pushed = std::chrono::steady_clock::now();
   int done = 0;
   for (;;) {
-    auto got =
-        store->fetch(std::vector<std::string>{"default"}, kBatch, milliseconds(0), "host:1:x");
+    auto got = store->fetch({.queues = std::vector<std::string>{"default"},
+                             .max = kBatch,
+                             .wait = milliseconds(0),
+                             .owner = "host:1:x",
+                             .now = wall()});
     ASSERT_TRUE(got.ok());
     if (got->empty()) break;
     ASSERT_TRUE(store->ack(*got).ok());

@@ -18,6 +18,9 @@
 #include "support/fast_server.h"
 #include "support/postgres_server.h"
 #include "support/process.h"
+#include "support/wall.h"
+
+using errand::testing::wall;
 
 namespace errand {
 namespace {
@@ -178,7 +181,7 @@ class TransactionalEnqueue : public ::testing::TestWithParam<std::string> {
   }
 
   std::size_t jobs_anywhere() {
-    auto s = store_->stats().value();
+    auto s = store_->stats(wall()).value();
     return s.enqueued + s.scheduled + s.retries + s.dead;
   }
   // Runs a worker until `pred` holds (bounded), then stops it.
@@ -219,7 +222,7 @@ TEST_P(TransactionalEnqueue, CommitRunsTheJobAndItsWorkerSeesTheRow) {
   ASSERT_TRUE(jid.ok()) << jid.error().message();
   EXPECT_EQ(jobs_anywhere(), 0u) << "visible before the commit";
   ASSERT_TRUE(app_->commit());
-  EXPECT_EQ(store_->stats().value().enqueued, 1u);
+  EXPECT_EQ(store_->stats(wall()).value().enqueued, 1u);
   ASSERT_TRUE(run_worker_until([] {
     std::lock_guard lock(g_mu);
     return g_seen.count(2) > 0;
@@ -260,7 +263,7 @@ TEST_P(TransactionalEnqueue, ScheduledBulkAndUniqueJobsFollowTheTransaction) {
   ASSERT_TRUE(in2.perform_in<TxnWelcomeJob>(1h, 4).ok());
   ASSERT_TRUE(in2.push_bulk<TxnWelcomeJob>({Json::array({5}), Json::array({6})}).ok());
   ASSERT_TRUE(app_->commit());
-  auto s = store_->stats().value();
+  auto s = store_->stats(wall()).value();
   EXPECT_EQ(s.enqueued, 3u);  // two bulk + the unique one pushed outside
   EXPECT_EQ(s.scheduled, 1u);
 }
@@ -286,8 +289,7 @@ TEST_P(TransactionalEnqueue, StoresOutsideTheDatabaseRefuseWithUnsupported) {
   app_->rollback();
 }
 
-INSTANTIATE_TEST_SUITE_P(Stores, TransactionalEnqueue,
-                         ::testing::Values("postgres", "sqlite"),
+INSTANTIATE_TEST_SUITE_P(Stores, TransactionalEnqueue, ::testing::Values("postgres", "sqlite"),
                          [](const ::testing::TestParamInfo<std::string>& p) { return p.param; });
 
 TEST(TransactionalEnqueueSqlite, AnotherFileIsRefused) {

@@ -18,6 +18,9 @@
 #include "errand/errand.h"
 #include "support/process.h"
 #include "support/redis_server.h"
+#include "support/wall.h"
+
+using errand::testing::wall;
 
 namespace errand::testing {
 namespace {
@@ -165,11 +168,11 @@ void push_job(Store& store, const std::string& queue, const Json& args = Json::a
   // byte for byte in the store's own field and replaced in the payload.
   std::vector<PushItem> items{
       {queue, jid, doc.dump(-1, ' ', false, Json::error_handler_t::replace)}};
-  store.push(items).check();
+  store.push({.jobs = items, .now = wall()}).check();
 }
 
 std::size_t queue_size(Store& store, const std::string& name) {
-  const auto queues = store.queues().value();  // a copy: the Result is a temporary
+  const auto queues = store.queues(wall()).value();  // a copy: the Result is a temporary
   for (const auto& q : queues)
     if (q.name == name) return q.size;
   return 0;
@@ -412,7 +415,7 @@ TEST(WebHardening, DeepPayloadsAreShownCutAndNeverCrashTheDashboard) {
   const std::string text = R"({"class":"HardJob","queue":"deep","jid":")" + jid +
                            R"(","retry":true,"created_at":1700000000,"args":)" + deep + "}";
   std::vector<PushItem> items{{"deep", jid, text}};
-  store->push(items).check();
+  store->push({.jobs = items, .now = wall()}).check();
   WebProcess web(dir, sqlite_url(dir));
   ASSERT_GT(web.port(), 0);
   auto c = web.client();

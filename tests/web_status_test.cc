@@ -7,8 +7,11 @@
 #include <ctime>
 
 #include "errand/errand.h"
+#include "support/wall.h"
 #include "web/html.h"
 #include "web/web_server.h"
+
+using errand::testing::wall;
 
 namespace errand {
 namespace {
@@ -35,7 +38,7 @@ class WebStatusTest : public ::testing::Test {
   std::string push(const std::string& jid) {
     PushItem item{"default", jid,
                   R"({"class":"X","args":[],"jid":")" + jid + R"(","queue":"default"})"};
-    EXPECT_TRUE(store_->push(std::vector<PushItem>{item}).ok());
+    EXPECT_TRUE(store_->push({.jobs = std::vector<PushItem>{item}, .now = wall()}).ok());
     return jid;
   }
 
@@ -65,8 +68,11 @@ TEST_F(WebStatusTest, APageShowsAWaitingJobWithACancelButton) {
 
 TEST_F(WebStatusTest, ARunningJobShowsItsProgressOnItsPageAndTheBusyPage) {
   push("resizing");
-  auto claimed = store_->fetch(std::vector<std::string>{"default"}, 1, std::chrono::milliseconds(0),
-                               "host:1:web");
+  auto claimed = store_->fetch({.queues = std::vector<std::string>{"default"},
+                                .max = 1,
+                                .wait = std::chrono::milliseconds(0),
+                                .owner = "host:1:web",
+                                .now = wall()});
   ASSERT_TRUE(claimed.ok() && claimed->size() == 1u);
   ProcessBeat beat;
   beat.identity = "host:1:web";

@@ -13,10 +13,13 @@
 #include <set>
 
 #include "errand/errand.h"
+#include "support/wall.h"
 #include "web/app.h"
 #include "web/html.h"
 #include "web/metrics.h"
 #include "web/web_server.h"
+
+using errand::testing::wall;
 
 namespace errand {
 namespace {
@@ -215,7 +218,7 @@ Seeded seed(Store& store) {
         {"default", jid, make_payload("LaterJob", args, "default", jid, now), now + 3600 + i});
     ++s.scheduled;
   }
-  store.push(items).check();
+  store.push({.jobs = items, .now = wall()}).check();
 
   // Retry and dead entries: push to a side queue, fetch, fail.
   auto fail_one = [&](bool dead, const Json& args, Json extra) {
@@ -228,14 +231,22 @@ Seeded seed(Store& store) {
     for (auto& [k, v] : extra.items()) e[k] = v;
     const std::string p = make_payload("FailJob", args, "side", jid, now, e);
     std::vector<PushItem> one{{"side", jid, p}};
-    store.push(one).check();
+    store.push({.jobs = one, .now = wall()}).check();
     std::vector<std::string> qs{"side"};
-    auto got = store.fetch(qs, 1, std::chrono::milliseconds(0), "seed").value();
+    auto got = store
+                   .fetch({.queues = qs,
+                           .max = 1,
+                           .wait = std::chrono::milliseconds(0),
+                           .owner = "seed",
+                           .now = wall()})
+                   .value();
     EXPECT_EQ(got.size(), 1u);
     if (dead)
-      store.kill(got[0], jid, p, now - 5, DeadLimits{}).check();
+      store.kill({.job = got[0], .jid = jid, .payload = p, .now = now - 5, .limits = DeadLimits{}})
+          .check();
     else
-      store.retry(got[0], jid, p, now + 600).check();
+      store.retry({.job = got[0], .jid = jid, .payload = p, .at = now + 600, .now = wall()})
+          .check();
   };
   fail_one(false, Json::array({kEvil}), {});
   fail_one(false, Json::array({1, 2}), {});
@@ -679,7 +690,13 @@ TEST_P(WebTest, CronEnqueueNowPushesTheEntryWithItsArgumentsAndNeedsCsrf) {
   EXPECT_EQ(out["queue"], "reports");
   ASSERT_EQ(size_of("reports"), 1u);
   const std::vector<std::string> queues{"reports"};
-  auto fetched = store_->fetch(queues, 1, std::chrono::milliseconds(0), "test-owner").value();
+  auto fetched = store_
+                     ->fetch({.queues = queues,
+                              .max = 1,
+                              .wait = std::chrono::milliseconds(0),
+                              .owner = "test-owner",
+                              .now = wall()})
+                     .value();
   ASSERT_EQ(fetched.size(), 1u);
   const Json job = Json::parse(fetched[0].payload);
   EXPECT_EQ(job["class"], "BuildSalesReport");

@@ -86,8 +86,12 @@ void BM_MemoryFetchAck(benchmark::State& s) {
   batch[0].jid = "3469c202ba92a19fc5680796";
   batch[0].payload = kPayload;
   for (auto _ : s) {
-    (void)store->push(batch);
-    auto got = store->fetch(queues, 1, std::chrono::milliseconds(0), "bench");
+    (void)store->push({.jobs = batch, .now = errand::SystemClock::instance().epoch()});
+    auto got = store->fetch({.queues = queues,
+                             .max = 1,
+                             .wait = std::chrono::milliseconds(0),
+                             .owner = "bench",
+                             .now = errand::SystemClock::instance().epoch()});
     (void)store->ack(*got);
   }
 }

@@ -33,7 +33,7 @@ class Admin {
   /// through `queues` (a queue defined on another store goes there).
   explicit Admin(QueueMap queues, const Clock* clock = nullptr, DeadLimits dead = {});
 
-  Result<Stats> stats() { return store_->stats(); }
+  Result<Stats> stats() { return store_->stats(now()); }
   /// Every queue, marked paused when the store lists it as paused (stores
   /// that cannot pause list none).
   Result<std::vector<QueueInfo>> queues();

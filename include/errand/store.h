@@ -15,7 +15,12 @@
 // Ownership: a Store is shared (std::shared_ptr) between the clients and
 // servers that use it; it closes its connections when the last owner lets go.
 //
-// Times are epoch seconds (double), as in the wire format.
+// Times are epoch seconds (double), as in the wire format. Stores never read
+// the wall clock: every call that dates something (an enqueue, a claim, a
+// dead entry, a day's counter, a queue's latency) is handed `now`, read by
+// the caller from its Clock, so a ManualClock drives a store as it drives
+// the server. A call that blocks (fetch, wait_status) dates what it does
+// after waking as `now` plus the time it waited (a steady clock).
 #pragma once
 
 #include <chrono>
@@ -190,6 +195,72 @@ struct AppTransaction {
   void* handle = nullptr;  ///< a PGconn* (postgres) or a sqlite3* (sqlite)
 };
 
+// ---- transition parameters --------------------------------------------------
+// One struct per job state transition (River's drivers do the same): new
+// fields can be added without touching every store, and each carries `now`.
+
+/// push(): enqueue `jobs` at `now` (queue latency counts from it).
+struct PushParams {
+  std::span<const PushItem> jobs;
+  double now = 0;
+};
+
+/// fetch(): claim up to `max` jobs of `queues` for `owner`, at `now`.
+struct FetchParams {
+  std::span<const std::string> queues;  ///< drained in this order
+  std::size_t max = 1;
+  std::chrono::milliseconds wait{0};  ///< how long to wait if none is ready
+  std::string_view owner;             ///< the claiming process's identity
+  double now = 0;                     ///< the claim time (plus any time waited)
+};
+
+/// requeue(): put claimed `jobs` back at the front of their queues at `now`.
+struct RequeueParams {
+  std::span<const Fetched> jobs;
+  double now = 0;
+};
+
+/// retry(): release the claim on `job` and add `payload` to the retry set,
+/// due at `at`.
+struct RetryParams {
+  const Fetched& job;
+  const std::string& jid;
+  const std::string& payload;
+  double at = 0;
+  double now = 0;
+};
+
+/// reschedule(): release the claim on `job` and schedule `payload` at `at`.
+struct RescheduleParams {
+  const Fetched& job;
+  const std::string& jid;
+  const std::string& payload;
+  double at = 0;
+  double now = 0;
+};
+
+/// kill(): release the claim on `job`, add `payload` to the dead set at score
+/// `now`, trim the dead set to `limits`.
+struct KillParams {
+  const Fetched& job;
+  const std::string& jid;
+  const std::string& payload;
+  double now = 0;
+  DeadLimits limits;
+};
+
+/// promote_due(): move up to `limit` entries due at `now` to their queues.
+struct PromoteParams {
+  double now = 0;
+  std::size_t limit = 100;
+};
+
+/// rescue_orphans(): put back the claims of processes gone at `now`.
+struct RescueParams {
+  double now = 0;
+  double grace_seconds = 60;  ///< for owners that never sent a heartbeat
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -203,49 +274,47 @@ class Store {
 
   // ---- enqueue -----------------------------------------------------------
 
-  /// Enqueues `jobs`: those with at == 0 into their queue (in order: the first
-  /// one runs first), the others into the scheduled set. On stores that allow
-  /// it the whole batch lands or none does.
-  virtual Status push(std::span<const PushItem> jobs) = 0;
+  /// Enqueues `p.jobs`: those with at == 0 into their queue (in order: the
+  /// first one runs first), the others into the scheduled set. On stores that
+  /// allow it the whole batch lands or none does.
+  virtual Status push(const PushParams& p) = 0;
 
   // ---- worker side -------------------------------------------------------
 
-  /// Claims up to `max` jobs for the process `owner`, draining the queues in
-  /// the order given (strict order; the caller shuffles for weights): all of
-  /// the first queue's ready jobs before any of the second's, oldest first
+  /// Claims up to `p.max` jobs for the process `p.owner`, draining the queues
+  /// in the order given (strict order; the caller shuffles for weights): all
+  /// of the first queue's ready jobs before any of the second's, oldest first
   /// (and on ordering stores, highest priority first).
-  /// If none is ready, waits up to `wait` for one. An empty result is not an
-  /// error.
-  virtual Result<std::vector<Fetched>> fetch(std::span<const std::string> queues, std::size_t max,
-                                             std::chrono::milliseconds wait,
-                                             const std::string& owner) = 0;
+  /// If none is ready, waits up to `p.wait` for one. An empty result is not
+  /// an error.
+  virtual Result<std::vector<Fetched>> fetch(const FetchParams& p) = 0;
 
-  /// The jobs finished: releases their claims for good.
+  /// The jobs finished: releases their claims for good. Takes no time:
+  /// nothing it leaves behind is dated.
   virtual Status ack(std::span<const Fetched> jobs) = 0;
 
   /// Puts claimed jobs back at the front of their queue (they run next), with
   /// their payload unchanged. Used on shutdown and when a worker gives up a job.
-  virtual Status requeue(std::span<const Fetched> jobs) = 0;
+  virtual Status requeue(const RequeueParams& p) = 0;
 
-  /// Releases the claim on `job` and adds `payload` to the retry set, due at `at`.
-  virtual Status retry(const Fetched& job, const std::string& jid, const std::string& payload,
-                       double at) = 0;
+  /// Releases the claim on `p.job` and adds `p.payload` to the retry set, due
+  /// at `p.at`.
+  virtual Status retry(const RetryParams& p) = 0;
 
-  /// Releases the claim on `job` and adds `payload` to the dead set at score
-  /// `now`, then trims the dead set to `limits`.
-  virtual Status kill(const Fetched& job, const std::string& jid, const std::string& payload,
-                      double now, const DeadLimits& limits) = 0;
+  /// Releases the claim on `p.job` and adds `p.payload` to the dead set at
+  /// score `p.now`, then trims the dead set to `p.limits`.
+  virtual Status kill(const KillParams& p) = 0;
 
-  /// Moves up to `limit` scheduled and retry entries due at `now` into their
-  /// queues (the queue named in each payload, `enqueued_at` set to `now`).
-  /// Safe to call from many processes at once: each entry moves exactly once.
-  /// Returns how many moved.
-  virtual Result<std::size_t> promote_due(double now, std::size_t limit) = 0;
+  /// Moves up to `p.limit` scheduled and retry entries due at `p.now` into
+  /// their queues (the queue named in each payload, `enqueued_at` set to
+  /// `p.now`). Safe to call from many processes at once: each entry moves
+  /// exactly once. Returns how many moved.
+  virtual Result<std::size_t> promote_due(const PromoteParams& p) = 0;
 
   /// Puts back into their queues the jobs claimed by processes whose last
-  /// heartbeat is older than their ttl at `now` (or that never registered and
-  /// whose claim is older than `grace_seconds`). Returns how many moved.
-  virtual Result<std::size_t> rescue_orphans(double now, double grace_seconds) = 0;
+  /// heartbeat is older than their ttl at `p.now` (or that never registered
+  /// and whose claim is older than `p.grace_seconds`). Returns how many moved.
+  virtual Result<std::size_t> rescue_orphans(const RescueParams& p) = 0;
 
   /// Registers or refreshes the process, adds its counters, records its
   /// running jobs, and returns the signals sent to it since the last beat
@@ -257,15 +326,16 @@ class Store {
 
   // ---- admin -------------------------------------------------------------
 
-  virtual Result<Stats> stats() = 0;
+  /// The counters; `now` picks today's (UTC) entry where stores keep days.
+  virtual Result<Stats> stats(double now) = 0;
   /// Daily counters, newest first, `days` of them ending today (UTC); `what`
   /// is "processed" or "failed". Missing days are 0.
   virtual Result<std::vector<std::int64_t>> history(std::string_view what, int days,
                                                     double now) = 0;
   virtual Status reset_stats() = 0;
 
-  /// All known queues, sorted by name.
-  virtual Result<std::vector<QueueInfo>> queues() = 0;
+  /// All known queues, sorted by name, their latency measured at `now`.
+  virtual Result<std::vector<QueueInfo>> queues(double now) = 0;
   /// A page of a queue's waiting jobs, next-to-run first.
   virtual Result<std::vector<std::string>> queue_jobs(const std::string& queue, std::size_t offset,
                                                       std::size_t count) = 0;
@@ -307,22 +377,22 @@ class Store {
                                     double expires_at);
   /// Releases the lock if `holder` still holds it (otherwise does nothing).
   virtual Status lock_release(const std::string& key, const std::string& holder);
-  /// Moves the lock's end to `expires_at` if `holder` still holds it; false
-  /// if it does not (it expired and another took it, or it was released).
+  /// Moves the lock's end to `expires_at` if `holder` still holds it at
+  /// `now`; false if it does not (it expired and another took it, or it was
+  /// released).
   /// The server renews concurrency slots with it; where it is unsupported,
   /// slots are leased for a job's whole possible run instead.
-  virtual Result<bool> lock_extend(const std::string& key, const std::string& holder,
+  virtual Result<bool> lock_extend(const std::string& key, const std::string& holder, double now,
                                    double expires_at);
 
   /// capabilities().in_process, kept for the callers that predate
   /// capabilities().
   virtual bool in_process() const { return capabilities().in_process; }
 
-  /// Releases the claim on `job` and schedules `payload` to run at `at` (the
-  /// scheduled set). The default pushes, then acks: a crash in between
+  /// Releases the claim on `p.job` and schedules `p.payload` to run at `p.at`
+  /// (the scheduled set). The default pushes, then acks: a crash in between
   /// runs the job twice, never zero times.
-  virtual Status reschedule(const Fetched& job, const std::string& jid, const std::string& payload,
-                            double at);
+  virtual Status reschedule(const RescheduleParams& p);
 
   // ---- transactional enqueue --------------------------------------------
 
@@ -336,7 +406,7 @@ class Store {
   /// (memory, redis) return Errc::unsupported (the default); a connection of
   /// the wrong kind, without a transaction in progress, or (SQLite) to
   /// another file is Errc::invalid_argument.
-  virtual Status push_within(const AppTransaction& txn, std::span<const PushItem> jobs);
+  virtual Status push_within(const AppTransaction& txn, const PushParams& p);
   /// lock_acquire() inside `txn` (unique jobs enqueued within it): a rollback
   /// releases the lock with the job. Errc::unsupported by default.
   virtual Result<bool> lock_acquire_within(const AppTransaction& txn, const std::string& key,
@@ -374,8 +444,9 @@ class Store {
   /// Blocks until the job's state is final (is_final) or `timeout` passed,
   /// without polling the store in a loop (each store's wake-up: a condition
   /// variable, pub/sub, LISTEN/NOTIFY); returns the status then (not final on
-  /// timeout).
-  virtual Result<JobStatus> wait_status(const std::string& jid, std::chrono::milliseconds timeout);
+  /// timeout), as job_status() at `now` plus the time waited.
+  virtual Result<JobStatus> wait_status(const std::string& jid, double now,
+                                        std::chrono::milliseconds timeout);
   /// Cancels the job: one waiting in a queue, scheduled or in the retry set
   /// is removed at once and recorded cancelled (returns cancelled). Otherwise
   /// a cancel request is recorded for cancel_requests() (returns running, or
@@ -391,10 +462,11 @@ class Store {
 
   /// Runs `fn` on batch `bid`'s records as one atomic step: its reads see
   /// the records as they are, and its buffered writes and pushes are applied
-  /// together if it returns success (nothing is, if it fails). `fn` may run
-  /// more than once (Redis reruns it when another process wrote first), so
-  /// it must have no other effects.
-  virtual Status batch_update(const std::string& bid, const std::function<Status(BatchTxn&)>& fn);
+  /// together if it returns success (nothing is, if it fails); the pushes
+  /// are enqueued at `now`. `fn` may run more than once (Redis reruns it
+  /// when another process wrote first), so it must have no other effects.
+  virtual Status batch_update(const std::string& bid, double now,
+                              const std::function<Status(BatchTxn&)>& fn);
   /// Batch `bid`'s records; Errc::not_found if there is none.
   virtual Result<BatchRecord> batch_read(const std::string& bid);
   /// Bids, newest first, skipping `offset`; drops expired batches first.
@@ -436,24 +508,20 @@ class ForwardingStore : public Store {
 
   std::string_view scheme() const override;
   StoreCapabilities capabilities() const override;
-  Status push(std::span<const PushItem> jobs) override;
-  Result<std::vector<Fetched>> fetch(std::span<const std::string> queues, std::size_t max,
-                                     std::chrono::milliseconds wait,
-                                     const std::string& owner) override;
+  Status push(const PushParams& p) override;
+  Result<std::vector<Fetched>> fetch(const FetchParams& p) override;
   Status ack(std::span<const Fetched> jobs) override;
-  Status requeue(std::span<const Fetched> jobs) override;
-  Status retry(const Fetched& job, const std::string& jid, const std::string& payload,
-               double at) override;
-  Status kill(const Fetched& job, const std::string& jid, const std::string& payload, double now,
-              const DeadLimits& limits) override;
-  Result<std::size_t> promote_due(double now, std::size_t limit) override;
-  Result<std::size_t> rescue_orphans(double now, double grace_seconds) override;
+  Status requeue(const RequeueParams& p) override;
+  Status retry(const RetryParams& p) override;
+  Status kill(const KillParams& p) override;
+  Result<std::size_t> promote_due(const PromoteParams& p) override;
+  Result<std::size_t> rescue_orphans(const RescueParams& p) override;
   Result<std::vector<std::string>> heartbeat(const ProcessBeat& beat) override;
   Status unregister(const std::string& identity) override;
-  Result<Stats> stats() override;
+  Result<Stats> stats(double now) override;
   Result<std::vector<std::int64_t>> history(std::string_view what, int days, double now) override;
   Status reset_stats() override;
-  Result<std::vector<QueueInfo>> queues() override;
+  Result<std::vector<QueueInfo>> queues(double now) override;
   Result<std::vector<std::string>> queue_jobs(const std::string& queue, std::size_t offset,
                                               std::size_t count) override;
   Status queue_delete(const std::string& queue, const std::string& jid) override;
@@ -472,11 +540,10 @@ class ForwardingStore : public Store {
   Result<bool> lock_acquire(const std::string& key, const std::string& holder, double now,
                             double expires_at) override;
   Status lock_release(const std::string& key, const std::string& holder) override;
-  Result<bool> lock_extend(const std::string& key, const std::string& holder,
+  Result<bool> lock_extend(const std::string& key, const std::string& holder, double now,
                            double expires_at) override;
-  Status reschedule(const Fetched& job, const std::string& jid, const std::string& payload,
-                    double at) override;
-  Status push_within(const AppTransaction& txn, std::span<const PushItem> jobs) override;
+  Status reschedule(const RescheduleParams& p) override;
+  Status push_within(const AppTransaction& txn, const PushParams& p) override;
   Result<bool> lock_acquire_within(const AppTransaction& txn, const std::string& key,
                                    const std::string& holder, double now,
                                    double expires_at) override;
@@ -485,10 +552,12 @@ class ForwardingStore : public Store {
   Status ack_with_status(std::span<const Fetched> jobs,
                          std::span<const StatusUpdate> statuses) override;
   Result<JobStatus> job_status(const std::string& jid, double now) override;
-  Result<JobStatus> wait_status(const std::string& jid, std::chrono::milliseconds timeout) override;
+  Result<JobStatus> wait_status(const std::string& jid, double now,
+                                std::chrono::milliseconds timeout) override;
   Result<JobState> cancel_job(const std::string& jid, double now, double ttl_seconds) override;
   Result<std::vector<std::string>> cancel_requests(std::span<const std::string> jids) override;
-  Status batch_update(const std::string& bid, const std::function<Status(BatchTxn&)>& fn) override;
+  Status batch_update(const std::string& bid, double now,
+                      const std::function<Status(BatchTxn&)>& fn) override;
   Result<BatchRecord> batch_read(const std::string& bid) override;
   Result<std::vector<std::string>> batch_list(std::size_t offset, std::size_t count,
                                               double now) override;

@@ -56,7 +56,7 @@ Admin::Admin(QueueMap queues, const Clock* clock, DeadLimits dead)
       dead_(dead) {}
 
 Result<std::vector<QueueInfo>> Admin::queues() {
-  auto queues = store_->queues();
+  auto queues = store_->queues(now());
   if (!queues) return queues;
   if (auto paused = store_->paused_queues(); paused && !paused->empty())
     for (auto& q : *queues)

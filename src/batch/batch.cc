@@ -48,7 +48,7 @@ Status join_push(const detail::BatchJoin& join, Store& store, bool within_txn,
   std::vector<std::string> members;
   members.reserve(jobs.size());
   for (const auto& j : jobs) members.push_back(j.jid);
-  return store.batch_update(join.bid, [&](BatchTxn& t) -> Status {
+  return store.batch_update(join.bid, now, [&](BatchTxn& t) -> Status {
     auto m = t.meta();
     if (!m) return m.error();
     if (!*m) return fail(Errc::not_found, "no batch " + join.bid + " (expired?)");
@@ -59,7 +59,7 @@ Status join_push(const detail::BatchJoin& join, Store& store, bool within_txn,
 Status report(Store& store, const std::string& bid, const std::string& member, Outcome outcome,
               const std::string& result, double now) {
   std::vector<ParentNote> notes;
-  Status st = store.batch_update(bid, [&](BatchTxn& t) -> Status {
+  Status st = store.batch_update(bid, now, [&](BatchTxn& t) -> Status {
     auto r = record(t, member, outcome, result, now);
     if (!r) return r.status();
     notes = std::move(r).value();
@@ -69,7 +69,8 @@ Status report(Store& store, const std::string& bid, const std::string& member, O
   for (const auto& n : notes) {
     if (auto told = report(store, n.parent, "batch:" + bid, n.outcome, {}, now); !told) return told;
     std::vector<ParentNote> one{n};
-    if (auto marked = store.batch_update(bid, [&](BatchTxn& t) { return mark_told(t, one, now); });
+    if (auto marked =
+            store.batch_update(bid, now, [&](BatchTxn& t) { return mark_told(t, one, now); });
         !marked)
       return marked;
   }
@@ -129,7 +130,7 @@ Status Batch::open() {
   if (fresh_ && !parent_.empty()) {
     // The parent counts this batch before it exists, so it cannot complete
     // in between.
-    auto st = store_->batch_update(parent_, [&](BatchTxn& t) -> Status {
+    auto st = store_->batch_update(parent_, now, [&](BatchTxn& t) -> Status {
       auto m = t.meta();
       if (!m) return m.error();
       if (!*m) return fail(Errc::not_found, "no parent batch " + parent_);
@@ -143,7 +144,7 @@ Status Batch::open() {
             {"workflow", false},
             {"callbacks", callbacks_}};
   open_member_ = "open:" + payload::new_jid();
-  auto st = store_->batch_update(bid_, [&](BatchTxn& t) -> Status {
+  auto st = store_->batch_update(bid_, now, [&](BatchTxn& t) -> Status {
     if (!fresh_) {
       auto m = t.meta();
       if (!m) return m.error();
@@ -196,7 +197,7 @@ Status Client::cancel_batch(const std::string& bid) const {
     if (!batch::has_batches(*s)) continue;
     std::vector<std::string> open;
     std::vector<batch::ParentNote> notes;
-    auto st = s->batch_update(bid, [&](BatchTxn& t) -> Status {
+    auto st = s->batch_update(bid, now, [&](BatchTxn& t) -> Status {
       auto r = batch::cancel(t, now);
       if (!r) return r.status();
       open = std::move(r).value();

@@ -141,7 +141,7 @@ Result<std::string> Workflow::start() {
             {"held", (*g)["held"]},
             {"dependants", (*g)["dependants"]}};
   auto st = batch_.store_->batch_update(
-      bid(), [&](BatchTxn& t) { return batch::add_members(t, init, jids_, roots, now); });
+      bid(), now, [&](BatchTxn& t) { return batch::add_members(t, init, jids_, roots, now); });
   if (!st) return st.error();
   started_ = true;
   batch_.fresh_ = false;

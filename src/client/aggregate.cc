@@ -34,10 +34,12 @@ class Aggregate final : public AggregateStore {
                  {{"jobs", std::to_string(front_.size())}});
   }
 
-  Status push(std::span<const PushItem> jobs) override {
+  Status push(const PushParams& p) override {
     std::unique_lock lk(mu_);
     auto deadline = std::chrono::steady_clock::now() + o_.push_timeout;
-    for (const auto& job : jobs) {
+    // A batch is written as enqueued at its newest push's time.
+    latest_now_ = std::max(latest_now_, p.now);
+    for (const auto& job : p.jobs) {
       // Back-pressure: wait for room rather than grow without bound.
       if (front_.size() + in_flight_ >= o_.max_buffered) {
         cv_room_.notify_all();
@@ -91,12 +93,14 @@ class Aggregate final : public AggregateStore {
       // Swap: callers keep appending to a fresh front buffer while we write.
       back.swap(front_);
       in_flight_ = back.size();
+      const double now = latest_now_;
       lk.unlock();
       std::size_t done = 0;
       std::string error;
       while (done < back.size()) {
         std::size_t n = std::min(o_.max_batch, back.size() - done);
-        auto st = inner_->push(std::span<const PushItem>(back.data() + done, n));
+        auto st =
+            inner_->push({.jobs = std::span<const PushItem>(back.data() + done, n), .now = now});
         if (!st) {
           error = st.message();
           break;
@@ -144,6 +148,7 @@ class Aggregate final : public AggregateStore {
   std::uint64_t written_ = 0;        // guarded by mu_
   std::uint64_t batches_ = 0;        // guarded by mu_
   std::uint64_t failures_ = 0;       // guarded by mu_
+  double latest_now_ = 0;            // guarded by mu_: the newest push's time
   std::string last_error_;           // guarded by mu_
   bool want_flush_ = false;          // guarded by mu_
   bool closing_ = false;             // guarded by mu_

@@ -79,9 +79,10 @@ Status Client::store_push(Store& store, std::span<const PushItem> batch) {
   if (batch_)
     st = batch::join_push(*batch_, store, txn_.has_value(), batch, to_epoch(now()));
   else if (txn_)
-    return store.push_within(*txn_, batch);  // not committed yet: no event
+    return store.push_within(*txn_,
+                             {.jobs = batch, .now = to_epoch(now())});  // not committed: no event
   else
-    st = store.push(batch);
+    st = store.push({.jobs = batch, .now = to_epoch(now())});
   if (st && options_.publish_events) publish_enqueued(store, batch);
   return st;
 }

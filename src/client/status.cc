@@ -70,7 +70,7 @@ Result<JobStatus> Client::wait(const std::string& jid, std::chrono::milliseconds
       }
     }
   }
-  return which->wait_status(jid, timeout);
+  return which->wait_status(jid, to_epoch(now()), timeout);
 }
 
 Result<JobState> Client::cancel(const std::string& jid) const {

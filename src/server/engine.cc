@@ -41,7 +41,7 @@ Status Engine::add_sources(const QueueMap& queues, const ServerOptions& o) {
     if (!s->store->in_process())
       s->acker = std::make_unique<Acker>(*s->store, static_cast<std::size_t>(o.concurrency) * 4);
     // A lock nobody holds: false where lock_extend works, unsupported where not.
-    auto probe = s->store->lock_extend("errand:extend-probe", rt.identity, rt.now());
+    auto probe = s->store->lock_extend("errand:extend-probe", rt.identity, rt.now(), rt.now());
     s->renewable_locks = probe.ok() || probe.code() != Errc::unsupported;
     s->status = s->store->capabilities().status;
   }
@@ -118,7 +118,7 @@ void Engine::quiet() {
 }
 
 void Engine::requeue(std::vector<Work> works) {
-  requeue_works(std::move(works), "requeued unfinished jobs");
+  requeue_works(std::move(works), rt.now(), "requeued unfinished jobs");
 }
 
 void Engine::log_running() {

@@ -31,11 +31,11 @@ std::vector<std::string> queue_order(Source& source, std::mt19937& rng) {
   return out;
 }
 
-void requeue_works(std::vector<Work> works, std::string_view why) {
+void requeue_works(std::vector<Work> works, double now, std::string_view why) {
   std::map<Source*, std::vector<Fetched>> by_source;
   for (auto& w : works) by_source[w.source].push_back(std::move(w.job));
   for (auto& [src, jobs] : by_source) {
-    auto st = src->store->requeue(jobs);
+    auto st = src->store->requeue({.jobs = jobs, .now = now});
     if (!st)
       log::error(
           "could not requeue jobs; they return to their queue when this process's claim expires",
@@ -132,7 +132,7 @@ void Fetcher::begin_suspect() {
     }
   }
   if (!ahead.empty())
-    requeue_works(std::move(ahead), "returned the jobs claimed ahead of a suspect");
+    requeue_works(std::move(ahead), rt_.now(), "returned the jobs claimed ahead of a suspect");
 }
 
 void Fetcher::end_suspect() { suspects_.fetch_sub(1); }
@@ -156,7 +156,8 @@ std::vector<Work> Fetcher::fetch_once(std::size_t want, bool block) {
       std::this_thread::sleep_for(std::min(wait, std::chrono::milliseconds(500)));
       return false;
     }
-    auto got = s.store->fetch(order, want, wait, rt_.identity);
+    auto got = s.store->fetch(
+        {.queues = order, .max = want, .wait = wait, .owner = rt_.identity, .now = rt_.now()});
     if (!got) {
       ++failures_;
       // Log the first failure and then every 50th, so an outage is visible

@@ -25,7 +25,7 @@ std::vector<std::string> queue_order(Source& source, std::mt19937& rng);
 /// Puts claimed jobs that will not run here back into their queues (one
 /// requeue per store), logging `why` with the count; on failure they return
 /// when this process's claim expires, and that is logged too.
-void requeue_works(std::vector<Work> works, std::string_view why);
+void requeue_works(std::vector<Work> works, double now, std::string_view why);
 
 class Fetcher {
  public:

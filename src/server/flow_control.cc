@@ -119,10 +119,10 @@ Admission admit(Store& store, const JobDescriptor& job, const Json& args, const 
 
 std::vector<std::pair<std::string, std::string>> renew(Store& store, const std::string& holder,
                                                        const std::vector<std::string>& keys,
-                                                       double until) {
+                                                       double now, double until) {
   std::vector<std::pair<std::string, std::string>> lost;
   for (const auto& key : keys) {
-    auto held = store.lock_extend(key, holder, until);
+    auto held = store.lock_extend(key, holder, now, until);
     if (!held && held.code() == Errc::unsupported) break;  // leased long enough instead
     if (!held)
       lost.emplace_back(key, held.error().message());

@@ -84,11 +84,11 @@ Admission admit(Store& store, const JobDescriptor& job, const Json& args, const 
 /// comes back when its heartbeat expires), else long enough for the job.
 double slot_lease(const JobDescriptor& job, bool renewable, double process_ttl);
 
-/// Extends `keys` held by `holder` until `until`. Returns the keys that were
-/// lost (taken over, or the store failed); stops quietly on a store that
-/// cannot extend locks (their lease was long enough).
+/// Extends `keys` held by `holder` at `now` until `until`. Returns the keys
+/// that were lost (taken over, or the store failed); stops quietly on a store
+/// that cannot extend locks (their lease was long enough).
 std::vector<std::pair<std::string, std::string>> renew(Store& store, const std::string& holder,
                                                        const std::vector<std::string>& keys,
-                                                       double until);
+                                                       double now, double until);
 
 }  // namespace errand::flow

@@ -6,7 +6,8 @@
 namespace errand {
 
 void LeaseRenewer::run_once() {
-  const double until = rt_.now() + std::chrono::duration<double>(rt_.options.process_ttl).count();
+  const double now = rt_.now();
+  const double until = now + std::chrono::duration<double>(rt_.options.process_ttl).count();
   for (const auto& slot : rt_.slot_list()) {
     Store* store = nullptr;
     std::string holder;
@@ -18,7 +19,7 @@ void LeaseRenewer::run_once() {
       holder = slot->lock_holder;
       locks = slot->locks;
     }
-    for (const auto& [key, why] : flow::renew(*store, holder, locks, until)) {
+    for (const auto& [key, why] : flow::renew(*store, holder, locks, now, until)) {
       {
         MutexLock lk(slot->mu);
         if (slot->locks.empty() || slot->lock_holder != holder) break;  // the job just ended

@@ -12,7 +12,7 @@ std::size_t Poller::poll() {
   std::size_t total = 0;
   for (const auto& s : rt_.sources) {
     for (int round = 0; round < 100; ++round) {  // bounded: at most 100k per poll per store
-      auto moved = s->store->promote_due(rt_.now(), kBatch);
+      auto moved = s->store->promote_due({.now = rt_.now(), .limit = kBatch});
       if (!moved) {
         log::warn("poller: promote failed", {{"error", moved.error().message()}});
         break;

@@ -12,7 +12,7 @@ std::size_t Rescuer::rescue() {
   std::size_t total = 0;
   const double grace = std::chrono::duration<double>(rt_.options.process_ttl).count();
   for (const auto& s : rt_.sources) {
-    auto moved = s->store->rescue_orphans(rt_.now(), grace);
+    auto moved = s->store->rescue_orphans({.now = rt_.now(), .grace_seconds = grace});
     if (!moved) {
       log::warn("rescuer failed", {{"error", moved.error().message()}});
       continue;

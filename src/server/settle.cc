@@ -142,7 +142,10 @@ void Settle::run(const Outcome& out) {
               out.elapsed);
       const double at = rt_.now() + out.delay;
       const auto& v = job_->view();
-      apply("snooze", [&] { return store_.reschedule(w_.job, v.jid, w_.job.payload, at); });
+      apply("snooze", [&] {
+        return store_.reschedule(
+            {.job = w_.job, .jid = v.jid, .payload = w_.job.payload, .at = at, .now = rt_.now()});
+      });
       rt_.note_due(at);
       count_processed();
       emit(JobEventKind::snoozed);
@@ -163,7 +166,13 @@ void Settle::run(const Outcome& out) {
     case K::deferred: {
       log_job(log::Level::debug, "deferred: " + out.error_message, 0);
       const auto& v = job_->view();
-      apply("reschedule", [&] { return store_.reschedule(w_.job, v.jid, w_.job.payload, out.at); });
+      apply("reschedule", [&] {
+        return store_.reschedule({.job = w_.job,
+                                  .jid = v.jid,
+                                  .payload = w_.job.payload,
+                                  .at = out.at,
+                                  .now = rt_.now()});
+      });
       rt_.note_due(out.at);
       rt_.deferred.fetch_add(1);
       return;
@@ -266,7 +275,10 @@ void Settle::policy(Json& doc, const Outcome& out) {
   switch (plan.kind) {
     case FailureOutcome::Kind::retry:
       to_batch(batch::Outcome::failed);
-      apply("retry", [&] { return store_.retry(w_.job, jid, text, plan.at); });
+      apply("retry", [&] {
+        return store_.retry(
+            {.job = w_.job, .jid = jid, .payload = text, .at = plan.at, .now = rt_.now()});
+      });
       rt_.note_due(plan.at);
       rt_.retried.fetch_add(1);
       record(JobState::retrying, {}, out.error_class + ": " + out.error_message);
@@ -276,7 +288,13 @@ void Settle::policy(Json& doc, const Outcome& out) {
       log::warn("moved to the dead set: " + out.error_class + ": " + out.error_message,
                 {{"class", job_->view().display_class}, {"jid", jid}, {"queue", w_.job.queue}});
       to_batch(batch::Outcome::died);
-      apply("kill", [&] { return store_.kill(w_.job, jid, text, rt_.now(), rt_.options.dead); });
+      apply("kill", [&] {
+        return store_.kill({.job = w_.job,
+                            .jid = jid,
+                            .payload = text,
+                            .now = rt_.now(),
+                            .limits = rt_.options.dead});
+      });
       rt_.dead.fetch_add(1);
       if (unique.held_until(flow::UniqueUntil::executed)) flow::release(store_, unique);
       record(JobState::dead, {}, out.error_class + ": " + out.error_message);
@@ -304,8 +322,13 @@ void Settle::park(const std::string& why) {
   emit(JobEventKind::dead, "errand::BadPayload: " + why);
   auto bad = bad_payload_entry(w_.job, why, rt_.now());
   log::error("bad payload moved to the dead set", {{"queue", w_.job.queue}, {"error", why}});
-  apply("kill",
-        [&] { return store_.kill(w_.job, bad.jid, bad.text, rt_.now(), rt_.options.dead); });
+  apply("kill", [&] {
+    return store_.kill({.job = w_.job,
+                        .jid = bad.jid,
+                        .payload = bad.text,
+                        .now = rt_.now(),
+                        .limits = rt_.options.dead});
+  });
   rt_.dead.fetch_add(1);
 }
 

@@ -10,7 +10,7 @@ Error no_batches(const Store& store) {
 }
 }  // namespace
 
-Status Store::batch_update(const std::string&, const std::function<Status(BatchTxn&)>&) {
+Status Store::batch_update(const std::string&, double, const std::function<Status(BatchTxn&)>&) {
   return no_batches(*this);
 }
 Result<BatchRecord> Store::batch_read(const std::string&) { return no_batches(*this); }

@@ -6,27 +6,19 @@ namespace errand {
 
 std::string_view ForwardingStore::scheme() const { return inner_->scheme(); }
 StoreCapabilities ForwardingStore::capabilities() const { return inner_->capabilities(); }
-Status ForwardingStore::push(std::span<const PushItem> jobs) { return inner_->push(jobs); }
-Result<std::vector<Fetched>> ForwardingStore::fetch(std::span<const std::string> queues,
-                                                    std::size_t max, std::chrono::milliseconds wait,
-                                                    const std::string& owner) {
-  return inner_->fetch(queues, max, wait, owner);
+Status ForwardingStore::push(const PushParams& p) { return inner_->push(p); }
+Result<std::vector<Fetched>> ForwardingStore::fetch(const FetchParams& p) {
+  return inner_->fetch(p);
 }
 Status ForwardingStore::ack(std::span<const Fetched> jobs) { return inner_->ack(jobs); }
-Status ForwardingStore::requeue(std::span<const Fetched> jobs) { return inner_->requeue(jobs); }
-Status ForwardingStore::retry(const Fetched& job, const std::string& jid,
-                              const std::string& payload, double at) {
-  return inner_->retry(job, jid, payload, at);
+Status ForwardingStore::requeue(const RequeueParams& p) { return inner_->requeue(p); }
+Status ForwardingStore::retry(const RetryParams& p) { return inner_->retry(p); }
+Status ForwardingStore::kill(const KillParams& p) { return inner_->kill(p); }
+Result<std::size_t> ForwardingStore::promote_due(const PromoteParams& p) {
+  return inner_->promote_due(p);
 }
-Status ForwardingStore::kill(const Fetched& job, const std::string& jid, const std::string& payload,
-                             double now, const DeadLimits& limits) {
-  return inner_->kill(job, jid, payload, now, limits);
-}
-Result<std::size_t> ForwardingStore::promote_due(double now, std::size_t limit) {
-  return inner_->promote_due(now, limit);
-}
-Result<std::size_t> ForwardingStore::rescue_orphans(double now, double grace_seconds) {
-  return inner_->rescue_orphans(now, grace_seconds);
+Result<std::size_t> ForwardingStore::rescue_orphans(const RescueParams& p) {
+  return inner_->rescue_orphans(p);
 }
 Result<std::vector<std::string>> ForwardingStore::heartbeat(const ProcessBeat& beat) {
   return inner_->heartbeat(beat);
@@ -34,13 +26,13 @@ Result<std::vector<std::string>> ForwardingStore::heartbeat(const ProcessBeat& b
 Status ForwardingStore::unregister(const std::string& identity) {
   return inner_->unregister(identity);
 }
-Result<Stats> ForwardingStore::stats() { return inner_->stats(); }
+Result<Stats> ForwardingStore::stats(double now) { return inner_->stats(now); }
 Result<std::vector<std::int64_t>> ForwardingStore::history(std::string_view what, int days,
                                                            double now) {
   return inner_->history(what, days, now);
 }
 Status ForwardingStore::reset_stats() { return inner_->reset_stats(); }
-Result<std::vector<QueueInfo>> ForwardingStore::queues() { return inner_->queues(); }
+Result<std::vector<QueueInfo>> ForwardingStore::queues(double now) { return inner_->queues(now); }
 Result<std::vector<std::string>> ForwardingStore::queue_jobs(const std::string& queue,
                                                              std::size_t offset,
                                                              std::size_t count) {
@@ -81,16 +73,13 @@ Status ForwardingStore::lock_release(const std::string& key, const std::string& 
   return inner_->lock_release(key, holder);
 }
 Result<bool> ForwardingStore::lock_extend(const std::string& key, const std::string& holder,
-                                          double expires_at) {
-  return inner_->lock_extend(key, holder, expires_at);
+                                          double now, double expires_at) {
+  return inner_->lock_extend(key, holder, now, expires_at);
 }
-Status ForwardingStore::reschedule(const Fetched& job, const std::string& jid,
-                                   const std::string& payload, double at) {
-  return inner_->reschedule(job, jid, payload, at);
-}
-Status ForwardingStore::batch_update(const std::string& bid,
+Status ForwardingStore::reschedule(const RescheduleParams& p) { return inner_->reschedule(p); }
+Status ForwardingStore::batch_update(const std::string& bid, double now,
                                      const std::function<Status(BatchTxn&)>& fn) {
-  return inner_->batch_update(bid, fn);
+  return inner_->batch_update(bid, now, fn);
 }
 Result<BatchRecord> ForwardingStore::batch_read(const std::string& bid) {
   return inner_->batch_read(bid);
@@ -106,8 +95,8 @@ Result<std::vector<ProcessRecord>> ForwardingStore::processes(double now) {
 Result<std::vector<WorkRecord>> ForwardingStore::workers(double now) {
   return inner_->workers(now);
 }
-Status ForwardingStore::push_within(const AppTransaction& txn, std::span<const PushItem> jobs) {
-  return inner_->push_within(txn, jobs);
+Status ForwardingStore::push_within(const AppTransaction& txn, const PushParams& p) {
+  return inner_->push_within(txn, p);
 }
 Result<bool> ForwardingStore::lock_acquire_within(const AppTransaction& txn, const std::string& key,
                                                   const std::string& holder, double now,

@@ -33,7 +33,7 @@ std::optional<JobState> job_state_from_string(std::string_view text) noexcept {
 
 Status Store::record_status(std::span<const StatusUpdate>) { return no_status(*this); }
 Result<JobStatus> Store::job_status(const std::string&, double) { return no_status(*this); }
-Result<JobStatus> Store::wait_status(const std::string&, std::chrono::milliseconds) {
+Result<JobStatus> Store::wait_status(const std::string&, double, std::chrono::milliseconds) {
   return no_status(*this);
 }
 Result<JobState> Store::cancel_job(const std::string&, double, double) { return no_status(*this); }
@@ -56,9 +56,9 @@ Status ForwardingStore::ack_with_status(std::span<const Fetched> jobs,
 Result<JobStatus> ForwardingStore::job_status(const std::string& jid, double now) {
   return inner_->job_status(jid, now);
 }
-Result<JobStatus> ForwardingStore::wait_status(const std::string& jid,
+Result<JobStatus> ForwardingStore::wait_status(const std::string& jid, double now,
                                                std::chrono::milliseconds timeout) {
-  return inner_->wait_status(jid, timeout);
+  return inner_->wait_status(jid, now, timeout);
 }
 Result<JobState> ForwardingStore::cancel_job(const std::string& jid, double now,
                                              double ttl_seconds) {

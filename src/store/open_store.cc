@@ -62,10 +62,10 @@ Result<bool> Store::lock_acquire(const std::string&, const std::string&, double,
 Status Store::lock_release(const std::string&, const std::string&) {
   return fail(Errc::unsupported, std::string(scheme()) + " store has no locks");
 }
-Result<bool> Store::lock_extend(const std::string&, const std::string&, double) {
+Result<bool> Store::lock_extend(const std::string&, const std::string&, double, double) {
   return fail(Errc::unsupported, std::string(scheme()) + " store has no locks");
 }
-Status Store::push_within(const AppTransaction&, std::span<const PushItem>) {
+Status Store::push_within(const AppTransaction&, const PushParams&) {
   return fail(Errc::unsupported,
               std::string(scheme()) +
                   " store cannot enqueue inside an application's transaction (its jobs do not "
@@ -77,15 +77,14 @@ Result<bool> Store::lock_acquire_within(const AppTransaction&, const std::string
                                      " store cannot take a lock inside an application's "
                                      "transaction: use a postgres:// or sqlite:// store");
 }
-Status Store::reschedule(const Fetched& job, const std::string& jid, const std::string& payload,
-                         double at) {
+Status Store::reschedule(const RescheduleParams& p) {
   PushItem item;
-  item.queue = job.queue;
-  item.jid = jid;
-  item.payload = payload;
-  item.at = at;
-  if (auto st = push(std::span<const PushItem>(&item, 1)); !st) return st;
-  return ack(std::span<const Fetched>(&job, 1));
+  item.queue = p.job.queue;
+  item.jid = p.jid;
+  item.payload = p.payload;
+  item.at = p.at;
+  if (auto st = push({.jobs = std::span<const PushItem>(&item, 1), .now = p.now}); !st) return st;
+  return ack(std::span<const Fetched>(&p.job, 1));
 }
 
 // Opens each store a config names once, however many queues share it.

@@ -58,8 +58,8 @@ class CapturingStore final : public ForwardingStore {
   explicit CapturingStore(Harness::State& state)
       : ForwardingStore(memory_store("")), state_(state) {}
 
-  Status push(std::span<const PushItem> items) override {
-    for (const auto& item : items) {
+  Status push(const PushParams& p) override {
+    for (const auto& item : p.jobs) {
       EnqueuedJob job = from_push(item);
       if (state_.options.mode == Mode::fake) {
         state_.record(std::move(job));

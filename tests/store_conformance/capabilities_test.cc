@@ -33,7 +33,7 @@ TEST_P(StoreConformance, CapabilityLocksMatchesLockAcquireAndRelease) {
 
 TEST_P(StoreConformance, CapabilityLockExtendMatchesLockExtend) {
   const bool declared = store->capabilities().lock_extend;
-  auto got = store->lock_extend("cap-probe-never-taken", "h", wall() + 60);
+  auto got = store->lock_extend("cap-probe-never-taken", "h", wall(), wall() + 60);
   if (declared) {
     ASSERT_TRUE(got.ok()) << got.error().message();
     EXPECT_FALSE(*got) << "nobody holds it";

@@ -32,7 +32,8 @@ TEST_P(StoreConformance, FetchIsFifoWithinAQueue) {
 TEST_P(StoreConformance, FetchReturnsPayloadAndQueueExactly) {
   const std::string text =
       R"({"class":"X","args":[1,"two",{"x":3}],"jid":"j1","queue":"critical","zz":null,"aa":1.50})";
-  ASSERT_TRUE(store->push(std::vector{PushItem{"critical", "j1", text}}).ok());
+  ASSERT_TRUE(
+      store->push({.jobs = std::vector{PushItem{"critical", "j1", text}}, .now = wall()}).ok());
   auto got = fetch(*store, {"critical"});
   ASSERT_EQ(got.size(), 1u);
   EXPECT_EQ(got[0].payload, text);
@@ -104,7 +105,7 @@ TEST_P(StoreConformance, FetchWaitTimesOutWhenEmpty) {
 TEST_P(StoreConformance, FetchWaitReturnsJobPushedWhileWaiting) {
   std::thread pusher([&] {
     std::this_thread::sleep_for(milliseconds(100));
-    EXPECT_TRUE(store->push(std::vector{item("late")}).ok());
+    EXPECT_TRUE(store->push({.jobs = std::vector{item("late")}, .now = wall()}).ok());
   });
   const auto start = std::chrono::steady_clock::now();
   auto got = fetch(*store, {"default"}, 1, "host:1:owner", std::chrono::seconds(10));
@@ -125,8 +126,11 @@ TEST_P(StoreConformance, ConcurrentFetchersNeverShareAJob) {
   for (int t = 0; t < 4; ++t)
     threads.emplace_back([&, t] {
       for (;;) {
-        auto r = store->fetch(std::vector<std::string>{"default"}, 3, milliseconds(0),
-                              "host:" + std::to_string(t) + ":x");
+        auto r = store->fetch({.queues = std::vector<std::string>{"default"},
+                               .max = 3,
+                               .wait = milliseconds(0),
+                               .owner = "host:" + std::to_string(t) + ":x",
+                               .now = wall()});
         ASSERT_TRUE(r.ok()) << r.error().message();
         if (r->empty()) return;
         ASSERT_TRUE(store->ack(*r).ok());
@@ -147,8 +151,8 @@ TEST_P(StoreConformance, AckRemovesForGood) {
   ASSERT_EQ(got.size(), 2u);
   ASSERT_TRUE(store->ack(got).ok());
   // Acked jobs are neither waiting nor rescuable.
-  EXPECT_EQ(store->stats()->enqueued, 0u);
-  EXPECT_EQ(*store->rescue_orphans(wall() + 1e6, 0), 0u);
+  EXPECT_EQ(store->stats(wall())->enqueued, 0u);
+  EXPECT_EQ(*store->rescue_orphans({.now = wall() + 1e6, .grace_seconds = 0}), 0u);
   EXPECT_TRUE(fetch(*store, {"default"}, 5).empty());
   // Acking twice is harmless.
   EXPECT_TRUE(store->ack(got).ok());
@@ -159,7 +163,7 @@ TEST_P(StoreConformance, RequeuedJobsRunNextWithPayloadUnchanged) {
   auto got = fetch(*store, {"default"}, 2);
   ASSERT_EQ(jids(got), (Jids{"a", "b"}));
   const std::string original = got[0].payload;
-  ASSERT_TRUE(store->requeue(got).ok());
+  ASSERT_TRUE(store->requeue({.jobs = got, .now = wall()}).ok());
   auto again = fetch(*store, {"default"}, 3);
   EXPECT_EQ(jids(again), (Jids{"a", "b", "c"}));
   ASSERT_FALSE(again.empty());
@@ -171,7 +175,7 @@ TEST_P(StoreConformance, RequeueAfterLaterPushesStillRunsFirst) {
   push_jobs(*store, {item("a")});
   auto got = fetch(*store, {"default"});
   push_jobs(*store, {item("b"), item("c")});
-  ASSERT_TRUE(store->requeue(got).ok());
+  ASSERT_TRUE(store->requeue({.jobs = got, .now = wall()}).ok());
   EXPECT_EQ(jids(fetch(*store, {"default"}, 3)), (Jids{"a", "b", "c"}));
 }
 
@@ -192,12 +196,12 @@ TEST_P(StoreConformance, PushWithAtGoesToTheScheduledSet) {
   EXPECT_DOUBLE_EQ(entries[0].score, at);
   EXPECT_EQ(entries[0].payload, job_payload("later"));
   EXPECT_EQ(jids(fetch(*store, {"default"}, 10)), Jids{"now"});
-  EXPECT_EQ(store->stats()->scheduled, 1u);
+  EXPECT_EQ(store->stats(wall())->scheduled, 1u);
 }
 
 TEST_P(StoreConformance, EmptyPushIsOk) {
-  EXPECT_TRUE(store->push({}).ok());
-  EXPECT_TRUE(store->queues()->empty());
+  EXPECT_TRUE(store->push({.jobs = {}, .now = wall()}).ok());
+  EXPECT_TRUE(store->queues(wall())->empty());
 }
 
 TEST_P(StoreConformance, SecondViewSeesTheSameJobs) {

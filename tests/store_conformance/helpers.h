@@ -8,13 +8,9 @@
 #include <vector>
 
 #include "errand/store.h"
+#include "support/wall.h"
 
 namespace errand::testing {
-
-/// The wall clock as epoch seconds (stores use it for claim and latency times).
-inline double wall() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
 
 /// A Sidekiq-shaped payload with a known jid and queue.
 inline std::string job_payload(const std::string& jid, const std::string& queue = "default",
@@ -30,14 +26,14 @@ inline PushItem item(const std::string& jid, const std::string& queue = "default
 }
 
 inline void push_jobs(Store& store, const std::vector<PushItem>& items) {
-  auto st = store.push(items);
+  auto st = store.push({.jobs = items, .now = wall()});
   ASSERT_TRUE(st.ok()) << st.message();
 }
 
 inline std::vector<Fetched> fetch(Store& store, std::vector<std::string> queues,
                                   std::size_t max = 1, const std::string& owner = "host:1:owner",
                                   std::chrono::milliseconds wait = std::chrono::milliseconds(0)) {
-  auto r = store.fetch(queues, max, wait, owner);
+  auto r = store.fetch({.queues = queues, .max = max, .wait = wait, .owner = owner, .now = wall()});
   EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().message());
   return r.ok() ? std::move(r).value() : std::vector<Fetched>{};
 }

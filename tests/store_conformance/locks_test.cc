@@ -37,16 +37,16 @@ TEST_P(StoreConformance, LockReleaseOnlyByItsHolder) {
 TEST_P(StoreConformance, LockExtendOnlyByItsHolder) {
   const double now = wall();
   ASSERT_TRUE(store->lock_acquire("k", "a", now, now + 10).value());
-  EXPECT_FALSE(store->lock_extend("k", "b", now + 100).value());
-  ASSERT_TRUE(store->lock_extend("k", "a", now + 100).value());
+  EXPECT_FALSE(store->lock_extend("k", "b", wall(), now + 100).value());
+  ASSERT_TRUE(store->lock_extend("k", "a", wall(), now + 100).value());
   // Held past its first end now.
   EXPECT_FALSE(store->lock_acquire("k", "b", now + 50, now + 60).value());
   EXPECT_TRUE(store->lock_acquire("k", "b", now + 101, now + 160).value());
   // a lost it: extending does not take it back.
-  EXPECT_FALSE(store->lock_extend("k", "a", now + 500).value());
-  EXPECT_FALSE(store->lock_extend("never", "a", now + 500).value());
+  EXPECT_FALSE(store->lock_extend("k", "a", wall(), now + 500).value());
+  EXPECT_FALSE(store->lock_extend("never", "a", wall(), now + 500).value());
   ASSERT_TRUE(store->lock_release("k", "b").ok());
-  EXPECT_FALSE(store->lock_extend("k", "b", now + 500).value()) << "released";
+  EXPECT_FALSE(store->lock_extend("k", "b", wall(), now + 500).value()) << "released";
 }
 
 TEST_P(StoreConformance, LockHasOneWinnerAcrossViews) {

@@ -32,7 +32,7 @@ TEST_P(StoreConformance, PauseAndResumeAreRecorded) {
   push_jobs(*store, {item("a", "q1"), item("b", "q2")});
   PAUSE_OR_SKIP("q1");
   EXPECT_EQ(*store->paused_queues(), Names{"q1"});
-  auto queues = store->queues();
+  auto queues = store->queues(wall());
   ASSERT_TRUE(queues.ok());
   ASSERT_NE(find_queue(*queues, "q1"), nullptr);
   EXPECT_TRUE(find_queue(*queues, "q1")->paused);
@@ -41,7 +41,7 @@ TEST_P(StoreConformance, PauseAndResumeAreRecorded) {
 
   ASSERT_TRUE(store->set_paused("q1", false).ok());
   EXPECT_EQ(*store->paused_queues(), Names{});
-  queues = store->queues();
+  queues = store->queues(wall());
   ASSERT_TRUE(queues.ok());
   ASSERT_NE(find_queue(*queues, "q1"), nullptr);
   EXPECT_FALSE(find_queue(*queues, "q1")->paused);
@@ -51,7 +51,7 @@ TEST_P(StoreConformance, PausedQueueKeepsItsJobsAndAcceptsMore) {
   push_jobs(*store, {item("a", "q1")});
   PAUSE_OR_SKIP("q1");
   push_jobs(*store, {item("b", "q1")});
-  auto queues = store->queues();
+  auto queues = store->queues(wall());
   ASSERT_TRUE(queues.ok());
   ASSERT_NE(find_queue(*queues, "q1"), nullptr);
   EXPECT_EQ(find_queue(*queues, "q1")->size, 2u);

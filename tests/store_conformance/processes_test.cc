@@ -52,7 +52,7 @@ TEST_P(StoreConformance, ProcessesPrunesExpiredOnes) {
   auto procs = *store->processes(now);
   ASSERT_EQ(procs.size(), 1u);
   EXPECT_EQ(procs[0].identity, "host:1:live");
-  EXPECT_EQ(store->stats()->processes, 1u);
+  EXPECT_EQ(store->stats(wall())->processes, 1u);
 }
 
 TEST_P(StoreConformance, UnregisterRemovesProcess) {
@@ -85,7 +85,7 @@ TEST_P(StoreConformance, HeartbeatRecordsWorkAndWorkersReadsIt) {
   b.busy = 0;
   ASSERT_TRUE(store->heartbeat(b).ok());
   EXPECT_TRUE(store->workers(now)->empty());
-  EXPECT_EQ(store->stats()->busy, 0u);
+  EXPECT_EQ(store->stats(wall())->busy, 0u);
 }
 
 TEST_P(StoreConformance, SignalsArePoppedByTheNextHeartbeatOldestFirst) {
@@ -113,14 +113,14 @@ TEST_P(StoreConformance, HeartbeatCountersFeedStatsAndHistory) {
   auto y = beat_for("host:2:c", now - 86400);
   y.processed = 7;
   ASSERT_TRUE(store->heartbeat(y).ok());
-  auto s = *store->stats();
+  auto s = *store->stats(wall());
   EXPECT_EQ(s.processed, 15);
   EXPECT_EQ(s.failed, 2);
   EXPECT_EQ(*store->history("processed", 3, now), (std::vector<std::int64_t>{8, 7, 0}));
   EXPECT_EQ(*store->history("failed", 2, now), (std::vector<std::int64_t>{2, 0}));
   EXPECT_EQ(store->history("bogus", 2, now).code(), Errc::invalid_argument);
   ASSERT_TRUE(store->reset_stats().ok());
-  s = *store->stats();
+  s = *store->stats(wall());
   EXPECT_EQ(s.processed, 0);
   EXPECT_EQ(s.failed, 0);
 }
@@ -129,11 +129,15 @@ TEST_P(StoreConformance, StatsCountsEverything) {
   const double now = wall();
   push_jobs(*store, {item("a"), item("b"), item("c", "other"), item("s", "default", now + 100)});
   auto got = fetch(*store, {"default"});
-  ASSERT_TRUE(store->retry(got[0], "a", got[0].payload, now + 10).ok());
+  ASSERT_TRUE(
+      store
+          ->retry(
+              {.job = got[0], .jid = "a", .payload = got[0].payload, .at = now + 10, .now = wall()})
+          .ok());
   auto b = beat_for("host:1:x", now);
   b.busy = 3;
   ASSERT_TRUE(store->heartbeat(b).ok());
-  auto s = store->stats();
+  auto s = store->stats(wall());
   ASSERT_TRUE(s.ok());
   EXPECT_EQ(s->enqueued, 2u);
   EXPECT_EQ(s->scheduled, 1u);
@@ -145,7 +149,7 @@ TEST_P(StoreConformance, StatsCountsEverything) {
 
 TEST_P(StoreConformance, QueuesListsKnownQueuesSortedWithSizes) {
   push_jobs(*store, {item("a", "zeta"), item("b", "alpha"), item("c", "alpha")});
-  auto qs = store->queues();
+  auto qs = store->queues(wall());
   ASSERT_TRUE(qs.ok());
   ASSERT_EQ(qs->size(), 2u);
   EXPECT_EQ((*qs)[0].name, "alpha");
@@ -155,7 +159,7 @@ TEST_P(StoreConformance, QueuesListsKnownQueuesSortedWithSizes) {
   EXPECT_EQ((*qs)[1].size, 1u);
   // A drained queue stays known, with size 0 and latency 0.
   fetch(*store, {"zeta"});
-  qs = store->queues();
+  qs = store->queues(wall());
   ASSERT_EQ(qs->size(), 2u);
   EXPECT_EQ((*qs)[1].size, 0u);
   EXPECT_EQ((*qs)[1].latency, 0);
@@ -165,9 +169,10 @@ TEST_P(StoreConformance, QueueLatencyFromOldestWaitingJob) {
   const double now = wall();
   const std::string text = R"({"class":"X","args":[],"jid":"l","queue":"default","enqueued_at":)" +
                            std::to_string(now - 100) + "}";
-  ASSERT_TRUE(store->push(std::vector{PushItem{"default", "l", text}}).ok());
+  ASSERT_TRUE(
+      store->push({.jobs = std::vector{PushItem{"default", "l", text}}, .now = wall()}).ok());
   push_jobs(*store, {item("newer")});
-  auto qs = *store->queues();
+  auto qs = *store->queues(wall());
   ASSERT_EQ(qs.size(), 1u);
   EXPECT_GE(qs[0].latency, 99.0);
   EXPECT_LT(qs[0].latency, 200.0);
@@ -197,11 +202,11 @@ TEST_P(StoreConformance, QueueDeleteByJid) {
 TEST_P(StoreConformance, ClearQueueRemovesJobsAndForgetsQueue) {
   push_jobs(*store, {item("a"), item("b"), item("c", "keep")});
   ASSERT_TRUE(store->clear_queue("default").ok());
-  auto qs = *store->queues();
+  auto qs = *store->queues(wall());
   ASSERT_EQ(qs.size(), 1u);
   EXPECT_EQ(qs[0].name, "keep");
   EXPECT_TRUE(fetch(*store, {"default"}, 10).empty());
-  EXPECT_EQ(store->stats()->enqueued, 1u);
+  EXPECT_EQ(store->stats(wall())->enqueued, 1u);
   EXPECT_TRUE(store->clear_queue("never-existed").ok());
 }
 

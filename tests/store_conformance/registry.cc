@@ -11,13 +11,13 @@ namespace errand::testing {
 // reached through static initialisers, which a linker would otherwise drop.
 namespace anchors {
 extern const int enqueue_fetch, locks, processes, sets, pause, reschedule, capabilities, status;
-extern const int progress_events;
+extern const int progress_events, clock;
 }  // namespace anchors
 extern const int* const kConformanceCases[];
 const int* const kConformanceCases[] = {
-    &anchors::enqueue_fetch, &anchors::locks,  &anchors::processes,
-    &anchors::sets,          &anchors::pause,  &anchors::reschedule,
-    &anchors::capabilities,  &anchors::status, &anchors::progress_events};
+    &anchors::enqueue_fetch,   &anchors::locks,      &anchors::processes,    &anchors::sets,
+    &anchors::pause,           &anchors::reschedule, &anchors::capabilities, &anchors::status,
+    &anchors::progress_events, &anchors::clock};
 
 namespace {
 std::vector<StoreFactory>& factories() {

@@ -17,7 +17,9 @@ TEST_P(StoreConformance, RescheduleMovesTheClaimToTheScheduledSet) {
   ASSERT_EQ(jids(got), Jids{"a"});
   const double at = wall() + 3600;
   const std::string snoozed = job_payload("a", "default", R"("snoozed":1)");
-  ASSERT_TRUE(store->reschedule(got[0], "a", snoozed, at).ok());
+  ASSERT_TRUE(
+      store->reschedule({.job = got[0], .jid = "a", .payload = snoozed, .at = at, .now = wall()})
+          .ok());
 
   auto entries = store->set_range(SetKind::scheduled, 0, 10);
   ASSERT_TRUE(entries.ok());
@@ -34,9 +36,15 @@ TEST_P(StoreConformance, RescheduleReleasesTheClaim) {
   push_jobs(*store, {item("a")});
   auto got = fetch(*store, {"default"}, 1, "host:1:gone");
   ASSERT_EQ(got.size(), 1u);
-  ASSERT_TRUE(store->reschedule(got[0], "a", job_payload("a"), wall() + 3600).ok());
+  ASSERT_TRUE(store
+                  ->reschedule({.job = got[0],
+                                .jid = "a",
+                                .payload = job_payload("a"),
+                                .at = wall() + 3600,
+                                .now = wall()})
+                  .ok());
   // The owner never registered: a claim still held would be rescued now.
-  EXPECT_EQ(*store->rescue_orphans(wall() + 100, 10), 0u);
+  EXPECT_EQ(*store->rescue_orphans({.now = wall() + 100, .grace_seconds = 10}), 0u);
   EXPECT_TRUE(store->queue_jobs("default", 0, 10)->empty());
   EXPECT_EQ(*store->set_size(SetKind::scheduled), 1u);
   // A late ack of the old claim leaves the scheduled entry alone.
@@ -50,9 +58,11 @@ TEST_P(StoreConformance, RescheduledJobRunsAgainWhenDue) {
   ASSERT_EQ(got.size(), 1u);
   const double at = wall() + 60;
   const std::string snoozed = job_payload("a", "default", R"("snoozed":1)");
-  ASSERT_TRUE(store->reschedule(got[0], "a", snoozed, at).ok());
-  EXPECT_EQ(*store->promote_due(at - 1, 10), 0u) << "not due yet";
-  EXPECT_EQ(*store->promote_due(at + 1, 10), 1u);
+  ASSERT_TRUE(
+      store->reschedule({.job = got[0], .jid = "a", .payload = snoozed, .at = at, .now = wall()})
+          .ok());
+  EXPECT_EQ(*store->promote_due({.now = at - 1, .limit = 10}), 0u) << "not due yet";
+  EXPECT_EQ(*store->promote_due({.now = at + 1, .limit = 10}), 1u);
   auto again = fetch(*store, {"default"});
   ASSERT_EQ(jids(again), Jids{"a"});
   EXPECT_NE(again[0].payload.find(R"("snoozed":1)"), std::string::npos)
@@ -65,7 +75,11 @@ TEST_P(StoreConformance, RescheduleOfAJobNeverFetchedStillSchedulesIt) {
   by_hand.queue = "default";
   by_hand.payload = job_payload("x");
   const double at = wall() + 3600;
-  ASSERT_TRUE(store->reschedule(by_hand, "x", job_payload("x"), at).ok());
+  ASSERT_TRUE(
+      store
+          ->reschedule(
+              {.job = by_hand, .jid = "x", .payload = job_payload("x"), .at = at, .now = wall()})
+          .ok());
   auto entries = store->set_range(SetKind::scheduled, 0, 10);
   ASSERT_TRUE(entries.ok());
   EXPECT_EQ(jids(*entries), Jids{"x"});

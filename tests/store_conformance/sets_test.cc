@@ -14,7 +14,7 @@ using Jids = std::vector<std::string>;
 
 // Fetches the one job `jid` (pushed just before) from "default".
 Fetched claim_one(Store& store, const std::string& jid) {
-  EXPECT_TRUE(store.push(std::vector{item(jid)}).ok());
+  EXPECT_TRUE(store.push({.jobs = std::vector{item(jid)}, .now = wall()}).ok());
   auto got = fetch(store, {"default"});
   EXPECT_EQ(got.size(), 1u);
   return got.empty() ? Fetched{} : got[0];
@@ -24,36 +24,52 @@ TEST_P(StoreConformance, RetryMovesClaimToRetrySetWithScore) {
   auto job = claim_one(*store, "r1");
   const std::string failed = job_payload("r1", "default", R"("retry_count":0,"error_class":"E")");
   const double at = wall() + 30;
-  ASSERT_TRUE(store->retry(job, "r1", failed, at).ok());
+  ASSERT_TRUE(
+      store->retry({.job = job, .jid = "r1", .payload = failed, .at = at, .now = wall()}).ok());
   EXPECT_EQ(*store->set_size(SetKind::retry), 1u);
   auto entry = store->set_find(SetKind::retry, at, "r1");
   ASSERT_TRUE(entry.ok()) << entry.error().message();
   EXPECT_EQ(entry->payload, failed);
   EXPECT_DOUBLE_EQ(entry->score, at);
   // The claim is released: nothing to rescue, nothing waiting.
-  EXPECT_EQ(*store->rescue_orphans(wall() + 1e6, 0), 0u);
-  EXPECT_EQ(store->stats()->enqueued, 0u);
-  EXPECT_EQ(store->stats()->retries, 1u);
+  EXPECT_EQ(*store->rescue_orphans({.now = wall() + 1e6, .grace_seconds = 0}), 0u);
+  EXPECT_EQ(store->stats(wall())->enqueued, 0u);
+  EXPECT_EQ(store->stats(wall())->retries, 1u);
 }
 
 TEST_P(StoreConformance, KillMovesClaimToDeadSet) {
   auto job = claim_one(*store, "d1");
   const double now = wall();
-  ASSERT_TRUE(store->kill(job, "d1", job_payload("d1", "default", R"("dead":true)"), now, {}).ok());
+  ASSERT_TRUE(store
+                  ->kill({.job = job,
+                          .jid = "d1",
+                          .payload = job_payload("d1", "default", R"("dead":true)"),
+                          .now = now,
+                          .limits = {}})
+                  .ok());
   auto dead = *store->set_range(SetKind::dead, 0, 10);
   ASSERT_EQ(dead.size(), 1u);
   EXPECT_EQ(dead[0].jid, "d1");
   EXPECT_DOUBLE_EQ(dead[0].score, now);
-  EXPECT_EQ(*store->rescue_orphans(wall() + 1e6, 0), 0u);
-  EXPECT_EQ(store->stats()->dead, 1u);
+  EXPECT_EQ(*store->rescue_orphans({.now = wall() + 1e6, .grace_seconds = 0}), 0u);
+  EXPECT_EQ(store->stats(wall())->dead, 1u);
 }
 
 TEST_P(StoreConformance, RetryAndKillOfAJobNeverFetchedStillRecordIt) {
   // E.g. a payload that failed before a claim existed: the failure is not lost.
   const double now = wall();
   Fetched none{"default", job_payload("n1"), 0, ""};
-  ASSERT_TRUE(store->retry(none, "n1", job_payload("n1"), now + 10).ok());
-  ASSERT_TRUE(store->kill(none, "n2", job_payload("n2"), now, {}).ok());
+  ASSERT_TRUE(store
+                  ->retry({.job = none,
+                           .jid = "n1",
+                           .payload = job_payload("n1"),
+                           .at = now + 10,
+                           .now = wall()})
+                  .ok());
+  ASSERT_TRUE(
+      store
+          ->kill({.job = none, .jid = "n2", .payload = job_payload("n2"), .now = now, .limits = {}})
+          .ok());
   EXPECT_EQ(jids(*store->set_range(SetKind::retry, 0, 10)), Jids{"n1"});
   EXPECT_EQ(jids(*store->set_range(SetKind::dead, 0, 10)), Jids{"n2"});
 }
@@ -64,7 +80,13 @@ TEST_P(StoreConformance, KillTrimsDeadSetToMaxJobsMinusOne) {
   DeadLimits limits{3, 1e9};
   for (int i = 0; i < 5; ++i) {
     auto job = claim_one(*store, "k" + std::to_string(i));
-    ASSERT_TRUE(store->kill(job, "k" + std::to_string(i), job.payload, t0 + i, limits).ok());
+    ASSERT_TRUE(store
+                    ->kill({.job = job,
+                            .jid = "k" + std::to_string(i),
+                            .payload = job.payload,
+                            .now = t0 + i,
+                            .limits = limits})
+                    .ok());
   }
   EXPECT_EQ(*store->set_size(SetKind::dead), 2u);
   // Newest first.
@@ -75,12 +97,19 @@ TEST_P(StoreConformance, KillDropsDeadEntriesOlderThanMaxAge) {
   const double t0 = wall();
   DeadLimits limits{100, 100};
   auto a = claim_one(*store, "old");
-  ASSERT_TRUE(store->kill(a, "old", a.payload, t0 - 1000, limits).ok());
+  ASSERT_TRUE(
+      store
+          ->kill({.job = a, .jid = "old", .payload = a.payload, .now = t0 - 1000, .limits = limits})
+          .ok());
   auto b = claim_one(*store, "mid");
-  ASSERT_TRUE(store->kill(b, "mid", b.payload, t0 - 50, limits).ok());
+  ASSERT_TRUE(
+      store->kill({.job = b, .jid = "mid", .payload = b.payload, .now = t0 - 50, .limits = limits})
+          .ok());
   EXPECT_EQ(*store->set_size(SetKind::dead), 1u);  // "old" aged out when "mid" arrived
   auto c = claim_one(*store, "new");
-  ASSERT_TRUE(store->kill(c, "new", c.payload, t0, limits).ok());
+  ASSERT_TRUE(
+      store->kill({.job = c, .jid = "new", .payload = c.payload, .now = t0, .limits = limits})
+          .ok());
   EXPECT_EQ(jids(*store->set_range(SetKind::dead, 0, 10)), (Jids{"new", "mid"}));
 }
 
@@ -127,7 +156,9 @@ TEST_P(StoreConformance, SetMoveToQueueEnqueuesNewPayload) {
 TEST_P(StoreConformance, SetMoveToDeadTrims) {
   const double t = wall();
   auto job = claim_one(*store, "x");
-  ASSERT_TRUE(store->retry(job, "x", job.payload, t + 100).ok());
+  ASSERT_TRUE(
+      store->retry({.job = job, .jid = "x", .payload = job.payload, .at = t + 100, .now = wall()})
+          .ok());
   ASSERT_TRUE(
       store->set_move(SetKind::retry, t + 100, "x", MoveTo::dead, "", "{\"jid\":\"x\"}", t, {})
           .ok());
@@ -138,7 +169,8 @@ TEST_P(StoreConformance, SetMoveToDeadTrims) {
   EXPECT_DOUBLE_EQ(dead[0].score, t);
   // With a limit of 1, adding another dead entry keeps none (max_jobs - 1).
   auto y = claim_one(*store, "y");
-  ASSERT_TRUE(store->retry(y, "y", y.payload, t + 5).ok());
+  ASSERT_TRUE(
+      store->retry({.job = y, .jid = "y", .payload = y.payload, .at = t + 5, .now = wall()}).ok());
   ASSERT_TRUE(
       store->set_move(SetKind::retry, t + 5, "y", MoveTo::dead, "", y.payload, t + 1, {1, 1e9})
           .ok());
@@ -149,7 +181,9 @@ TEST_P(StoreConformance, SetClearEmptiesOnlyThatSet) {
   const double t = wall();
   push_jobs(*store, {item("s", "default", t + 1000)});
   auto job = claim_one(*store, "r");
-  ASSERT_TRUE(store->retry(job, "r", job.payload, t + 10).ok());
+  ASSERT_TRUE(
+      store->retry({.job = job, .jid = "r", .payload = job.payload, .at = t + 10, .now = wall()})
+          .ok());
   ASSERT_TRUE(store->set_clear(SetKind::scheduled).ok());
   EXPECT_EQ(*store->set_size(SetKind::scheduled), 0u);
   EXPECT_EQ(*store->set_size(SetKind::retry), 1u);
@@ -160,11 +194,15 @@ TEST_P(StoreConformance, PromoteDueMovesOnlyDueEntriesOnce) {
   push_jobs(*store, {item("due1", "default", now - 10), item("future", "default", now + 3600),
                      item("due2", "default", now - 5)});
   auto job = claim_one(*store, "retried");
-  ASSERT_TRUE(store->retry(job, "retried", job.payload, now - 1).ok());
-  auto moved = store->promote_due(now, 100);
+  ASSERT_TRUE(
+      store
+          ->retry(
+              {.job = job, .jid = "retried", .payload = job.payload, .at = now - 1, .now = wall()})
+          .ok());
+  auto moved = store->promote_due({.now = now, .limit = 100});
   ASSERT_TRUE(moved.ok()) << moved.error().message();
   EXPECT_EQ(*moved, 3u);
-  EXPECT_EQ(*store->promote_due(now, 100), 0u);
+  EXPECT_EQ(*store->promote_due({.now = now, .limit = 100}), 0u);
   EXPECT_EQ(*store->set_size(SetKind::scheduled), 1u);
   EXPECT_EQ(*store->set_size(SetKind::retry), 0u);
   auto got = fetch(*store, {"default"}, 10);
@@ -177,10 +215,10 @@ TEST_P(StoreConformance, PromoteDueRespectsLimit) {
   const double now = wall();
   push_jobs(*store, {item("a", "default", now - 3), item("b", "default", now - 2),
                      item("c", "default", now - 1)});
-  EXPECT_EQ(*store->promote_due(now, 2), 2u);
+  EXPECT_EQ(*store->promote_due({.now = now, .limit = 2}), 2u);
   EXPECT_EQ(*store->set_size(SetKind::scheduled), 1u);
-  EXPECT_EQ(*store->promote_due(now, 2), 1u);
-  EXPECT_EQ(store->stats()->enqueued, 3u);
+  EXPECT_EQ(*store->promote_due({.now = now, .limit = 2}), 1u);
+  EXPECT_EQ(store->stats(wall())->enqueued, 3u);
 }
 
 TEST_P(StoreConformance, PromoteDueUsesPayloadQueueSetsEnqueuedAtKeepsFields) {
@@ -188,8 +226,10 @@ TEST_P(StoreConformance, PromoteDueUsesPayloadQueueSetsEnqueuedAtKeepsFields) {
   const std::string text =
       R"({"class":"X","args":[{"k":[1,2]}],"jid":"p","queue":"mailers","enqueued_at":1.5,)"
       R"("unknown_field":{"nested":true},"created_at":1700000000.25})";
-  ASSERT_TRUE(store->push(std::vector{PushItem{"ignored", "p", text, now - 1}}).ok());
-  ASSERT_EQ(*store->promote_due(now, 10), 1u);
+  ASSERT_TRUE(
+      store->push({.jobs = std::vector{PushItem{"ignored", "p", text, now - 1}}, .now = wall()})
+          .ok());
+  ASSERT_EQ(*store->promote_due({.now = now, .limit = 10}), 1u);
   auto got = fetch(*store, {"mailers"});
   ASSERT_EQ(got.size(), 1u);
   auto doc = nlohmann::json::parse(got[0].payload);
@@ -201,7 +241,7 @@ TEST_P(StoreConformance, PromoteDueUsesPayloadQueueSetsEnqueuedAtKeepsFields) {
   EXPECT_EQ(doc["jid"], "p");
   EXPECT_DOUBLE_EQ(doc["created_at"].get<double>(), 1700000000.25);
   // The queue becomes known.
-  auto qs = *store->queues();
+  auto qs = *store->queues(wall());
   ASSERT_EQ(qs.size(), 1u);
   EXPECT_EQ(qs[0].name, "mailers");
 }
@@ -215,15 +255,15 @@ TEST_P(StoreConformance, PromoteDueFromTwoViewsMovesEachOnce) {
   push_jobs(*store, items);
   std::size_t a = 0, b = 0;
   std::thread t1([&] {
-    for (int i = 0; i < 30; ++i) a += store->promote_due(now, 3).value_or(0);
+    for (int i = 0; i < 30; ++i) a += store->promote_due({.now = now, .limit = 3}).value_or(0);
   });
   std::thread t2([&] {
-    for (int i = 0; i < 30; ++i) b += other->promote_due(now, 3).value_or(0);
+    for (int i = 0; i < 30; ++i) b += other->promote_due({.now = now, .limit = 3}).value_or(0);
   });
   t1.join();
   t2.join();
   EXPECT_EQ(a + b, 60u);
-  EXPECT_EQ(store->stats()->enqueued, 60u);
+  EXPECT_EQ(store->stats(wall())->enqueued, 60u);
   EXPECT_EQ(*store->set_size(SetKind::scheduled), 0u);
 }
 
@@ -236,19 +276,19 @@ TEST_P(StoreConformance, RescueOrphansOnlyRescuesDeadOrUnknownOwners) {
   ASSERT_EQ(fetch(*store, {"default"}, 1, "host:2:dead").size(), 1u);
   ASSERT_EQ(fetch(*store, {"default"}, 1, "host:3:unknown").size(), 1u);
   // Within the grace period an unregistered owner keeps its claim.
-  EXPECT_EQ(*store->rescue_orphans(now, 300), 1u);
+  EXPECT_EQ(*store->rescue_orphans({.now = now, .grace_seconds = 300}), 1u);
   auto rescued = fetch(*store, {"default"}, 10, "host:9:x");
   EXPECT_EQ(jids(rescued), Jids{"dead"});
   ASSERT_TRUE(store->ack(rescued).ok());
   // After it, the unknown owner's job comes back too; the live one never does.
-  EXPECT_EQ(*store->rescue_orphans(now + 30, 10), 1u);
+  EXPECT_EQ(*store->rescue_orphans({.now = now + 30, .grace_seconds = 10}), 1u);
   auto back = fetch(*store, {"default"}, 10, "host:9:x");
   EXPECT_EQ(jids(back), Jids{"unknown"});
   ASSERT_EQ(back.size(), 1u);
   EXPECT_EQ(back[0].payload, R"({"errand_crashes":1,)" + job_payload("unknown").substr(1))
       << "a rescue counts the crash as the payload's first member";
   ASSERT_TRUE(store->ack(back).ok());
-  EXPECT_EQ(*store->rescue_orphans(now + 30, 10), 0u);
+  EXPECT_EQ(*store->rescue_orphans({.now = now + 30, .grace_seconds = 10}), 0u);
 }
 
 TEST_P(StoreConformance, RescuedJobsAreNotAckableTwice) {
@@ -256,14 +296,14 @@ TEST_P(StoreConformance, RescuedJobsAreNotAckableTwice) {
   push_jobs(*store, {item("j")});
   auto first = fetch(*store, {"default"}, 1, "host:1:gone");
   ASSERT_EQ(first.size(), 1u);
-  ASSERT_EQ(*store->rescue_orphans(now + 100, 10), 1u);
+  ASSERT_EQ(*store->rescue_orphans({.now = now + 100, .grace_seconds = 10}), 1u);
   auto second = fetch(*store, {"default"}, 1, "host:2:new");
   ASSERT_EQ(jids(second), Jids{"j"});
   // The second owner still holds it; it is not rescued while its owner lives.
   ASSERT_TRUE(store->heartbeat(beat_for("host:2:new", now + 100)).ok());
-  EXPECT_EQ(*store->rescue_orphans(now + 100, 10), 0u);
+  EXPECT_EQ(*store->rescue_orphans({.now = now + 100, .grace_seconds = 10}), 0u);
   ASSERT_TRUE(store->ack(second).ok());
-  EXPECT_EQ(store->stats()->enqueued, 0u);
+  EXPECT_EQ(store->stats(wall())->enqueued, 0u);
 }
 
 TEST_P(StoreConformance, LateAckOfARescuedClaimLeavesTheNewClaimAlone) {
@@ -273,7 +313,7 @@ TEST_P(StoreConformance, LateAckOfARescuedClaimLeavesTheNewClaimAlone) {
   ASSERT_EQ(first.size(), 1u);
   EXPECT_EQ(first[0].owner, "host:1:stalled");
   // The first owner looks dead; its claim goes back and another takes it.
-  ASSERT_EQ(*store->rescue_orphans(now + 100, 10), 1u);
+  ASSERT_EQ(*store->rescue_orphans({.now = now + 100, .grace_seconds = 10}), 1u);
   auto second = fetch(*store, {"default"}, 1, "host:2:new");
   ASSERT_EQ(jids(second), Jids{"j"});
   ASSERT_TRUE(store->heartbeat(beat_for("host:2:new", now + 100)).ok());
@@ -281,20 +321,23 @@ TEST_P(StoreConformance, LateAckOfARescuedClaimLeavesTheNewClaimAlone) {
   // second, which a crash of the second would put back.
   ASSERT_TRUE(store->ack(first).ok());
   ASSERT_TRUE(store->heartbeat(beat_for("host:2:new", now + 100, 1)).ok());
-  EXPECT_EQ(*store->rescue_orphans(now + 200, 10), 1u) << "the new claim was deleted";
-  EXPECT_EQ(store->stats()->enqueued, 1u);
+  EXPECT_EQ(*store->rescue_orphans({.now = now + 200, .grace_seconds = 10}), 1u)
+      << "the new claim was deleted";
+  EXPECT_EQ(store->stats(wall())->enqueued, 1u);
 }
 
 TEST_P(StoreConformance, EachRescueCountsACrashInThePayload) {
   const double now = wall();
   push_jobs(*store, {item("j")});
-  ASSERT_TRUE(store->push({{PushItem{"default", "odd", "[1,2]", 0, 0}}}).ok());
+  ASSERT_TRUE(
+      store->push({.jobs = {{PushItem{"default", "odd", "[1,2]", 0, 0}}}, .now = wall()}).ok());
   const std::string original = job_payload("j");
   for (int crash = 1; crash <= 3; ++crash) {
     const std::string owner = "host:" + std::to_string(crash) + ":dies";
     auto claimed = fetch(*store, {"default"}, 2, owner);
     ASSERT_EQ(claimed.size(), 2u) << "crash " << crash;
-    ASSERT_EQ(*store->rescue_orphans(now + 100.0 * crash, 10), 2u) << "crash " << crash;
+    ASSERT_EQ(*store->rescue_orphans({.now = now + 100.0 * crash, .grace_seconds = 10}), 2u)
+        << "crash " << crash;
   }
   auto back = fetch(*store, {"default"}, 2, "host:9:lives");
   ASSERT_EQ(back.size(), 2u);

@@ -61,7 +61,13 @@ TEST_P(StoreConformance, StatusIsDerivedFromWhereTheJobSits) {
   EXPECT_EQ(status_of(*store, "waiting").process, "host:1:owner") << "the claim's owner";
   const std::string failed =
       job_payload("waiting", "default", R"("error_class":"RuntimeError","error_message":"boom")");
-  ASSERT_TRUE(store->retry(got[0], "waiting", failed, wall() + 3600).ok());
+  ASSERT_TRUE(store
+                  ->retry({.job = got[0],
+                           .jid = "waiting",
+                           .payload = failed,
+                           .at = wall() + 3600,
+                           .now = wall()})
+                  .ok());
   auto retrying = status_of(*store, "waiting");
   EXPECT_EQ(retrying.state, JobState::retrying);
   EXPECT_EQ(retrying.error, "RuntimeError: boom");
@@ -105,7 +111,7 @@ TEST_P(StoreConformance, StatusRecordsABatchInOneCall) {
   const auto ended = status_of(*store, "b-cancel");
   EXPECT_EQ(ended.state, JobState::succeeded);
   EXPECT_FALSE(ended.cancel_requested);
-  auto waited = store->wait_status("b1", milliseconds(5'000));
+  auto waited = store->wait_status("b1", wall(), milliseconds(5'000));
   ASSERT_TRUE(waited.ok()) << waited.error().message();
   EXPECT_EQ(waited->state, JobState::succeeded);
 }
@@ -126,7 +132,7 @@ TEST_P(StoreConformance, AckWithStatusStoresBothOrIsUnsupported) {
   EXPECT_EQ(status_of(*store, "aw2").state, JobState::succeeded);
   // Acknowledged: nothing left to fetch or to rescue from a dead owner.
   EXPECT_TRUE(fetch(*store, {"default"}, 10).empty());
-  auto rescued = store->rescue_orphans(wall() + 1e6, 0);
+  auto rescued = store->rescue_orphans({.now = wall() + 1e6, .grace_seconds = 0});
   ASSERT_TRUE(rescued.ok()) << rescued.error().message();
   EXPECT_EQ(*rescued, 0u);
   EXPECT_TRUE(store->ack_with_status({}, {}).ok());
@@ -148,7 +154,7 @@ TEST_P(StoreConformance, WaitStatusReturnsWhenTheJobEnds) {
     std::this_thread::sleep_for(milliseconds(100));
     EXPECT_TRUE(store->record_status(update("w1", JobState::succeeded, "\"ok\"")).ok());
   });
-  auto st = store->wait_status("w1", milliseconds(30'000));
+  auto st = store->wait_status("w1", wall(), milliseconds(30'000));
   finisher.join();
   ASSERT_TRUE(st.ok()) << st.error().message();
   EXPECT_EQ(st->state, JobState::succeeded);
@@ -158,7 +164,7 @@ TEST_P(StoreConformance, WaitStatusReturnsWhenTheJobEnds) {
 TEST_P(StoreConformance, WaitStatusTimesOutOnARunningJob) {
   STATUS_OR_SKIP();
   ASSERT_TRUE(store->record_status(update("w2", JobState::running)).ok());
-  auto st = store->wait_status("w2", milliseconds(50));
+  auto st = store->wait_status("w2", wall(), milliseconds(50));
   ASSERT_TRUE(st.ok()) << st.error().message();
   EXPECT_EQ(st->state, JobState::running);
 }
@@ -218,7 +224,7 @@ TEST_P(StoreConformance, WaitStatusWakesOnCancel) {
     std::this_thread::sleep_for(milliseconds(100));
     EXPECT_TRUE(store->cancel_job("wc", wall(), 3600).ok());
   });
-  auto st = store->wait_status("wc", milliseconds(30'000));
+  auto st = store->wait_status("wc", wall(), milliseconds(30'000));
   canceller.join();
   ASSERT_TRUE(st.ok()) << st.error().message();
   EXPECT_EQ(st->state, JobState::cancelled);
@@ -236,7 +242,7 @@ TEST_P(StoreConformance, StatusIsSharedByEveryView) {
     std::this_thread::sleep_for(milliseconds(100));
     EXPECT_TRUE(other->record_status(update("shared2", JobState::dead, {}, "E: x")).ok());
   });
-  auto st = store->wait_status("shared2", milliseconds(30'000));
+  auto st = store->wait_status("shared2", wall(), milliseconds(30'000));
   finisher.join();
   ASSERT_TRUE(st.ok()) << st.error().message();
   EXPECT_EQ(st->state, JobState::dead);

@@ -4,8 +4,7 @@
 
 namespace errand::memory {
 
-Result<Stats> MemoryStore::stats() {
-  const double now = store_util::wall_now();
+Result<Stats> MemoryStore::stats(double now) {
   std::lock_guard lock(mu_);
   Stats s;
   s.processed = counter_locked("processed");
@@ -42,8 +41,7 @@ Status MemoryStore::reset_stats() {
   return {};
 }
 
-Result<std::vector<QueueInfo>> MemoryStore::queues() {
-  const double now = store_util::wall_now();
+Result<std::vector<QueueInfo>> MemoryStore::queues(double now) {
   std::lock_guard lock(mu_);
   std::vector<QueueInfo> out;
   out.reserve(queues_.size());
@@ -150,7 +148,7 @@ Status MemoryStore::set_move(SetKind kind, double score, const std::string& jid,
       add_dead_locked(jid, new_payload, now, limits);
       return {};
     }
-    enqueue_locked(queue, 0, Job{next_id_++, jid, new_payload, store_util::wall_now()}, false);
+    enqueue_locked(queue, 0, Job{next_id_++, jid, new_payload, now}, false);
     notify = waiters_ > 0;
   }
   if (notify) cv_.notify_all();
@@ -205,7 +203,7 @@ Status MemoryStore::lock_release(const std::string& key, const std::string& hold
   return {};
 }
 
-Result<bool> MemoryStore::lock_extend(const std::string& key, const std::string& holder,
+Result<bool> MemoryStore::lock_extend(const std::string& key, const std::string& holder, double now,
                                       double expires_at) {
   std::lock_guard lock(mu_);
   auto it = locks_.find(key);

@@ -42,7 +42,7 @@ class MemoryBatchTxn final : public BatchTxn {
 
 }  // namespace
 
-Status MemoryStore::batch_update(const std::string& bid,
+Status MemoryStore::batch_update(const std::string& bid, double now,
                                  const std::function<Status(BatchTxn&)>& fn) {
   std::lock_guard lock(batch_mu_);
   auto it = batches_.find(bid);
@@ -51,7 +51,7 @@ Status MemoryStore::batch_update(const std::string& bid,
   if (auto st = fn(txn); !st) return st;
   // Pushes first: they are the only step here that can fail.
   if (!txn.pushes.empty())
-    if (auto st = push(txn.pushes); !st) return st;
+    if (auto st = push({.jobs = txn.pushes, .now = now}); !st) return st;
   if (!txn.meta_write && txn.member_writes.empty()) return {};
   BatchEntry& e = batches_[bid];
   if (txn.meta_write) e.meta = std::move(*txn.meta_write);

@@ -19,11 +19,12 @@ StoreCapabilities MemoryStore::capabilities() const {
   return c;
 }
 
-Status MemoryStore::push(std::span<const PushItem> jobs) {
+Status MemoryStore::push(const PushParams& p) {
+  const std::span<const PushItem> jobs = p.jobs;
   for (const auto& item : jobs)
     if (item.at == 0 && item.queue.empty())
       return fail(Errc::invalid_argument, "push: job " + item.jid + " has an empty queue name");
-  const double now = store_util::wall_now();
+  const double now = p.now;
   bool woke = false;
   {
     std::lock_guard lock(mu_);
@@ -42,21 +43,24 @@ Status MemoryStore::push(std::span<const PushItem> jobs) {
   return {};
 }
 
-Result<std::vector<Fetched>> MemoryStore::fetch(std::span<const std::string> queues,
-                                                std::size_t max, std::chrono::milliseconds wait,
-                                                const std::string& owner) {
+Result<std::vector<Fetched>> MemoryStore::fetch(const FetchParams& p) {
+  const std::span<const std::string> queues = p.queues;
+  const std::size_t max = p.max;
+  const std::chrono::milliseconds wait = p.wait;
+  const std::string owner(p.owner);
   std::vector<Fetched> out;
   if (max == 0 || queues.empty()) return out;
-  const auto deadline = std::chrono::steady_clock::now() + wait;
+  const auto start = std::chrono::steady_clock::now();
+  const auto deadline = start + wait;
   std::unique_lock lock(mu_);
-  for (;;) {
-    take_locked(queues, max, owner, out);
+  for (double now = p.now;; now = store_util::advanced(p.now, start)) {
+    take_locked(queues, max, owner, now, out);
     if (!out.empty()) return out;
     ++waiters_;
     const bool timed_out = cv_.wait_until(lock, deadline) == std::cv_status::timeout;
     --waiters_;
     if (timed_out) {
-      take_locked(queues, max, owner, out);
+      take_locked(queues, max, owner, store_util::advanced(p.now, start), out);
       return out;
     }
   }
@@ -71,7 +75,8 @@ Status MemoryStore::ack(std::span<const Fetched> jobs) {
   return {};
 }
 
-Status MemoryStore::requeue(std::span<const Fetched> jobs) {
+Status MemoryStore::requeue(const RequeueParams& p) {
+  const std::span<const Fetched> jobs = p.jobs;
   bool notify = false;
   {
     std::lock_guard lock(mu_);
@@ -85,8 +90,7 @@ Status MemoryStore::requeue(std::span<const Fetched> jobs) {
                        true);
       } else if (it->id == 0) {
         // A job this store never handed out: still honour "runs next".
-        enqueue_locked(it->queue, 0, Job{next_id_++, "", it->payload, store_util::wall_now()},
-                       true);
+        enqueue_locked(it->queue, 0, Job{next_id_++, "", it->payload, p.now}, true);
       }
       // Otherwise the claim is gone (rescued, acked): it is already back or done.
     }
@@ -96,28 +100,36 @@ Status MemoryStore::requeue(std::span<const Fetched> jobs) {
   return {};
 }
 
-Status MemoryStore::retry(const Fetched& job, const std::string& jid, const std::string& payload,
-                          double at) {
+Status MemoryStore::retry(const RetryParams& p) {
+  const Fetched& job = p.job;
+  const std::string& jid = p.jid;
+  const std::string& payload = p.payload;
+  const double at = p.at;
   std::lock_guard lock(mu_);
   claimed_.erase(job.id);
   sets_[index(SetKind::retry)].emplace(SetKey{at, jid}, payload);
   return {};
 }
 
-Status MemoryStore::kill(const Fetched& job, const std::string& jid, const std::string& payload,
-                         double now, const DeadLimits& limits) {
+Status MemoryStore::kill(const KillParams& p) {
+  const Fetched& job = p.job;
+  const std::string& jid = p.jid;
+  const std::string& payload = p.payload;
+  const double now = p.now;
+  const DeadLimits& limits = p.limits;
   std::lock_guard lock(mu_);
   claimed_.erase(job.id);
   add_dead_locked(jid, payload, now, limits);
   return {};
 }
 
-Result<std::size_t> MemoryStore::promote_due(double now, std::size_t limit) {
+Result<std::size_t> MemoryStore::promote_due(const PromoteParams& p) {
+  const double now = p.now;
+  const std::size_t limit = p.limit;
   std::size_t moved = 0;
   bool notify = false;
   {
     std::lock_guard lock(mu_);
-    const double wall = store_util::wall_now();
     // Retries first, then scheduled jobs, as Sidekiq's poller does.
     for (SetKind kind : {SetKind::retry, SetKind::scheduled}) {
       auto& set = sets_[index(kind)];
@@ -132,7 +144,7 @@ Result<std::size_t> MemoryStore::promote_due(double now, std::size_t limit) {
         }
         enqueue_locked(
             promoted->queue, 0,
-            Job{next_id_++, std::move(node.key().second), std::move(promoted->payload), wall},
+            Job{next_id_++, std::move(node.key().second), std::move(promoted->payload), now},
             false);
         ++moved;
       }
@@ -143,7 +155,9 @@ Result<std::size_t> MemoryStore::promote_due(double now, std::size_t limit) {
   return moved;
 }
 
-Result<std::size_t> MemoryStore::rescue_orphans(double now, double grace_seconds) {
+Result<std::size_t> MemoryStore::rescue_orphans(const RescueParams& p) {
+  const double now = p.now;
+  const double grace_seconds = p.grace_seconds;
   std::size_t moved = 0;
   bool notify = false;
   {
@@ -217,8 +231,7 @@ void MemoryStore::enqueue_locked(const std::string& queue, int priority, Job job
 // Moves up to `max` jobs (minus those already in `out`) from the queues, in
 // strict order, into `out` and the claim table.
 void MemoryStore::take_locked(std::span<const std::string> names, std::size_t max,
-                              const std::string& owner, std::vector<Fetched>& out) {
-  const double now = store_util::wall_now();
+                              const std::string& owner, double now, std::vector<Fetched>& out) {
   for (const auto& name : names) {
     if (out.size() >= max) return;
     auto qit = queues_.find(name);

@@ -79,37 +79,33 @@ class MemoryStore final : public Store {
 
   StoreCapabilities capabilities() const override;
 
-  Status push(std::span<const PushItem> jobs) override;
+  Status push(const PushParams& p) override;
 
-  Result<std::vector<Fetched>> fetch(std::span<const std::string> queues, std::size_t max,
-                                     std::chrono::milliseconds wait,
-                                     const std::string& owner) override;
+  Result<std::vector<Fetched>> fetch(const FetchParams& p) override;
 
   Status ack(std::span<const Fetched> jobs) override;
 
-  Status requeue(std::span<const Fetched> jobs) override;
+  Status requeue(const RequeueParams& p) override;
 
-  Status retry(const Fetched& job, const std::string& jid, const std::string& payload,
-               double at) override;
+  Status retry(const RetryParams& p) override;
 
-  Status kill(const Fetched& job, const std::string& jid, const std::string& payload, double now,
-              const DeadLimits& limits) override;
+  Status kill(const KillParams& p) override;
 
-  Result<std::size_t> promote_due(double now, std::size_t limit) override;
+  Result<std::size_t> promote_due(const PromoteParams& p) override;
 
-  Result<std::size_t> rescue_orphans(double now, double grace_seconds) override;
+  Result<std::size_t> rescue_orphans(const RescueParams& p) override;
 
   Result<std::vector<std::string>> heartbeat(const ProcessBeat& beat) override;
 
   Status unregister(const std::string& identity) override;
 
-  Result<Stats> stats() override;
+  Result<Stats> stats(double now) override;
 
   Result<std::vector<std::int64_t>> history(std::string_view what, int days, double now) override;
 
   Status reset_stats() override;
 
-  Result<std::vector<QueueInfo>> queues() override;
+  Result<std::vector<QueueInfo>> queues(double now) override;
 
   Result<std::vector<std::string>> queue_jobs(const std::string& queue, std::size_t offset,
                                               std::size_t count) override;
@@ -152,7 +148,7 @@ class MemoryStore final : public Store {
 
   Status lock_release(const std::string& key, const std::string& holder) override;
 
-  Result<bool> lock_extend(const std::string& key, const std::string& holder,
+  Result<bool> lock_extend(const std::string& key, const std::string& holder, double now,
                            double expires_at) override;
 
   // ---- status: the records in book_, the rest from where the job sits ----
@@ -164,10 +160,11 @@ class MemoryStore final : public Store {
 
   Result<JobStatus> job_status(const std::string& jid, double now) override;
 
-  Result<JobStatus> wait_status(const std::string& jid,
+  Result<JobStatus> wait_status(const std::string& jid, double now,
                                 std::chrono::milliseconds timeout) override {
+    const auto start = std::chrono::steady_clock::now();
     book_.wait_final(jid, timeout);
-    return job_status(jid, store_util::wall_now());
+    return job_status(jid, store_util::advanced(now, start));
   }
 
   Result<JobState> cancel_job(const std::string& jid, double now, double ttl) override;
@@ -196,7 +193,8 @@ class MemoryStore final : public Store {
 
   // ---- batches (batches.cc): their own mutex, taken before mu_ ----------
 
-  Status batch_update(const std::string& bid, const std::function<Status(BatchTxn&)>& fn) override;
+  Status batch_update(const std::string& bid, double now,
+                      const std::function<Status(BatchTxn&)>& fn) override;
   Result<BatchRecord> batch_read(const std::string& bid) override;
   Result<std::vector<std::string>> batch_list(std::size_t offset, std::size_t count,
                                               double now) override;
@@ -218,7 +216,7 @@ class MemoryStore final : public Store {
   void enqueue_locked(const std::string& queue, int priority, Job job, bool front);
 
   void take_locked(std::span<const std::string> names, std::size_t max, const std::string& owner,
-                   std::vector<Fetched>& out);
+                   double now, std::vector<Fetched>& out);
 
   static const Job* head_locked(const Queue& q);
 

@@ -10,8 +10,8 @@
 
 namespace errand::store_util {
 
-double wall_now() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+double advanced(double now, std::chrono::steady_clock::time_point since) {
+  return now + std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
 }
 
 std::string utc_day(double epoch) {

@@ -2,6 +2,7 @@
 // edits the store must make itself, dates, status records). Not a public header.
 #pragma once
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -10,8 +11,10 @@
 
 namespace errand::store_util {
 
-/// The wall clock as epoch seconds.
-double wall_now();
+/// `now` (epoch seconds, the caller's clock) moved on by the steady time
+/// passed since `since`: how a store dates what it does after a wait
+/// without reading the wall clock itself.
+double advanced(double now, std::chrono::steady_clock::time_point since);
 
 /// The UTC date of `epoch` as "YYYY-MM-DD" (the daily counters' suffix).
 std::string utc_day(double epoch);

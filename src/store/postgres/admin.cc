@@ -9,8 +9,6 @@
 namespace errand::pg {
 namespace {
 
-using store_util::wall_now;
-
 // Scores come back from the UI as text ("<score>-<jid>"); match within a
 // millisecond rather than bit for bit.
 constexpr double kScoreSlack = 1e-3;
@@ -45,11 +43,10 @@ const char* state_name(SetKind kind) {
   return "?";
 }
 
-Result<std::vector<QueueInfo>> PgStore::queues() {
+Result<std::vector<QueueInfo>> PgStore::queues(double now) {
   return guarded("queues", [&]() -> Result<std::vector<QueueInfo>> {
     Lease conn = lease();
     auto q = conn->run(kQueues, Params());
-    const double now = wall_now();
     std::vector<QueueInfo> out;
     for (int r = 0; r < q.rows(); ++r) {
       QueueInfo info{q.str(r, 0), static_cast<std::size_t>(q.integer(r, 2)), 0, q.boolean(r, 1)};
@@ -143,7 +140,7 @@ Status PgStore::set_move(SetKind kind, double score, const std::string& jid, Mov
     if (to == MoveTo::queue) {
       // A new row id: the job joins the tail of the queue, as a push would.
       auto p = entry_params(kind, score, jid);
-      p.add(queue).add(new_payload).add(wall_now()).add(channel_);
+      p.add(queue).add(new_payload).add(now).add(channel_);
       if (conn->run(kSetMoveQueue, p).rows() == 0) return not_in_set(kind, score, jid);
       return {};
     }

@@ -67,7 +67,8 @@ void apply(Conn& conn, const std::string& schema, const std::string& bid, const 
 
 }  // namespace
 
-Status PgStore::batch_update(const std::string& bid, const std::function<Status(BatchTxn&)>& fn) {
+Status PgStore::batch_update(const std::string& bid, double now,
+                             const std::function<Status(BatchTxn&)>& fn) {
   bool pushed = false;
   auto st = guarded("batch_update", [&]() -> Status {
     Lease conn = lease();
@@ -78,7 +79,7 @@ Status PgStore::batch_update(const std::string& bid, const std::function<Status(
     if (auto r = fn(bt); !r) return r;
     apply(*conn, options_.schema, bid, bt);
     if (!bt.pushes.empty()) {
-      conn->run(kPush, push_params(bt.pushes, channel_));
+      conn->run(kPush, push_params(bt.pushes, now, channel_));
       pushed = true;
     }
     txn.commit();

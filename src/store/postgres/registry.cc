@@ -5,8 +5,6 @@
 
 namespace errand::pg {
 
-using store_util::wall_now;
-
 Result<std::vector<std::string>> PgStore::heartbeat(const ProcessBeat& beat) {
   return guarded("heartbeat", [&]() -> Result<std::vector<std::string>> {
     const std::string info = beat.info.dump(-1, ' ', false, Json::error_handler_t::replace);
@@ -58,10 +56,10 @@ Status PgStore::unregister(const std::string& identity) {
   });
 }
 
-Result<Stats> PgStore::stats() {
+Result<Stats> PgStore::stats(double now) {
   return guarded("stats", [&]() -> Result<Stats> {
     Lease conn = lease();
-    auto r = conn->run(kStats, Params().add(wall_now()));
+    auto r = conn->run(kStats, Params().add(now));
     Stats s;
     s.processed = r.integer(0, 0);
     s.failed = r.integer(0, 1);
@@ -190,7 +188,7 @@ Status PgStore::lock_release(const std::string& key, const std::string& holder) 
   });
 }
 
-Result<bool> PgStore::lock_extend(const std::string& key, const std::string& holder,
+Result<bool> PgStore::lock_extend(const std::string& key, const std::string& holder, double now,
                                   double expires_at) {
   return guarded("lock_extend", [&]() -> Result<bool> {
     Lease conn = lease();

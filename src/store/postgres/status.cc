@@ -120,18 +120,20 @@ Result<JobStatus> PgStore::job_status(const std::string& jid, double now) {
   });
 }
 
-Result<JobStatus> PgStore::wait_status(const std::string& jid, std::chrono::milliseconds timeout) {
+Result<JobStatus> PgStore::wait_status(const std::string& jid, double now,
+                                       std::chrono::milliseconds timeout) {
   status_listener_.ensure_started();
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  const auto start = std::chrono::steady_clock::now();
+  const auto deadline = start + timeout;
   for (;;) {
     const std::uint64_t seen = status_listener_.generation();
-    auto st = job_status(jid, store_util::wall_now());
+    auto st = job_status(jid, store_util::advanced(now, start));
     if (!st || is_final(st->state)) return st;
-    const auto now = std::chrono::steady_clock::now();
-    if (now >= deadline) return st;
+    const auto tick = std::chrono::steady_clock::now();
+    if (tick >= deadline) return st;
     // Woken by a NOTIFY of any final status (then we look again), or by the
     // listener reconnecting; poll_interval is only the safety net.
-    status_listener_.wait(seen, std::min(deadline, now + options_.poll_interval * 20));
+    status_listener_.wait(seen, std::min(deadline, tick + options_.poll_interval * 20));
   }
 }
 

@@ -40,7 +40,7 @@ const char* state_name(SetKind kind);
 /// The parameters of statement kPush for `jobs` (checked: no empty queue
 /// name for a ready job). Used on the store's connections and, for
 /// transactional enqueue, on an application's own.
-Params push_params(std::span<const PushItem> jobs, const std::string& channel);
+Params push_params(std::span<const PushItem> jobs, double now, const std::string& channel);
 /// The parameters of statement kAck for `jobs`.
 Params ack_params(std::span<const Fetched> jobs);
 
@@ -70,25 +70,20 @@ class PgStore final : public Store {
   const Statements& statements() const { return statements_; }
 
   // worker.cc
-  Status push(std::span<const PushItem> jobs) override;
-  Result<std::vector<Fetched>> fetch(std::span<const std::string> queues, std::size_t max,
-                                     std::chrono::milliseconds wait,
-                                     const std::string& owner) override;
+  Status push(const PushParams& p) override;
+  Result<std::vector<Fetched>> fetch(const FetchParams& p) override;
   Status ack(std::span<const Fetched> jobs) override;
-  Status requeue(std::span<const Fetched> jobs) override;
-  Status retry(const Fetched& job, const std::string& jid, const std::string& payload,
-               double at) override;
-  Status kill(const Fetched& job, const std::string& jid, const std::string& payload, double now,
-              const DeadLimits& limits) override;
-  Status reschedule(const Fetched& job, const std::string& jid, const std::string& payload,
-                    double at) override;
-  Result<std::size_t> promote_due(double now, std::size_t limit) override;
-  Result<std::size_t> rescue_orphans(double now, double grace_seconds) override;
+  Status requeue(const RequeueParams& p) override;
+  Status retry(const RetryParams& p) override;
+  Status kill(const KillParams& p) override;
+  Status reschedule(const RescheduleParams& p) override;
+  Result<std::size_t> promote_due(const PromoteParams& p) override;
+  Result<std::size_t> rescue_orphans(const RescueParams& p) override;
 
   // registry.cc
   Result<std::vector<std::string>> heartbeat(const ProcessBeat& beat) override;
   Status unregister(const std::string& identity) override;
-  Result<Stats> stats() override;
+  Result<Stats> stats(double now) override;
   Result<std::vector<std::int64_t>> history(std::string_view what, int days, double now) override;
   Status reset_stats() override;
   Result<std::vector<ProcessRecord>> processes(double now) override;
@@ -99,11 +94,11 @@ class PgStore final : public Store {
   Result<bool> lock_acquire(const std::string& key, const std::string& holder, double now,
                             double expires_at) override;
   Status lock_release(const std::string& key, const std::string& holder) override;
-  Result<bool> lock_extend(const std::string& key, const std::string& holder,
+  Result<bool> lock_extend(const std::string& key, const std::string& holder, double now,
                            double expires_at) override;
 
   // within.cc (transactional enqueue on the application's connection)
-  Status push_within(const AppTransaction& txn, std::span<const PushItem> jobs) override;
+  Status push_within(const AppTransaction& txn, const PushParams& p) override;
   Result<bool> lock_acquire_within(const AppTransaction& txn, const std::string& key,
                                    const std::string& holder, double now,
                                    double expires_at) override;
@@ -115,7 +110,8 @@ class PgStore final : public Store {
   Status ack_with_status(std::span<const Fetched> jobs,
                          std::span<const StatusUpdate> statuses) override;
   Result<JobStatus> job_status(const std::string& jid, double now) override;
-  Result<JobStatus> wait_status(const std::string& jid, std::chrono::milliseconds timeout) override;
+  Result<JobStatus> wait_status(const std::string& jid, double now,
+                                std::chrono::milliseconds timeout) override;
   Result<JobState> cancel_job(const std::string& jid, double now, double ttl_seconds) override;
   Result<std::vector<std::string>> cancel_requests(std::span<const std::string> jids) override;
 
@@ -126,7 +122,7 @@ class PgStore final : public Store {
   Result<std::unique_ptr<EventSubscription>> subscribe_events(EventCallback on_event) override;
 
   // admin.cc
-  Result<std::vector<QueueInfo>> queues() override;
+  Result<std::vector<QueueInfo>> queues(double now) override;
   Result<std::vector<std::string>> queue_jobs(const std::string& queue, std::size_t offset,
                                               std::size_t count) override;
   Status queue_delete(const std::string& queue, const std::string& jid) override;
@@ -142,7 +138,8 @@ class PgStore final : public Store {
   Status set_clear(SetKind kind) override;
 
   // batches.cc
-  Status batch_update(const std::string& bid, const std::function<Status(BatchTxn&)>& fn) override;
+  Status batch_update(const std::string& bid, double now,
+                      const std::function<Status(BatchTxn&)>& fn) override;
   Result<BatchRecord> batch_read(const std::string& bid) override;
   Result<std::vector<std::string>> batch_list(std::size_t offset, std::size_t count,
                                               double now) override;
@@ -150,7 +147,7 @@ class PgStore final : public Store {
  private:
   Lease lease() { return pool_.lease(); }
   void claim(Conn& conn, std::span<const std::string> queues, std::size_t max,
-             const std::string& owner, std::vector<Fetched>& out);
+             const std::string& owner, double now, std::vector<Fetched>& out);
   void park(Conn& conn, const Fetched& job, const std::string& jid, const std::string& payload,
             const char* state, double score);
   void trim_dead(Conn& conn, double now, const DeadLimits& limits);

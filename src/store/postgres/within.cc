@@ -40,11 +40,12 @@ std::unique_ptr<Conn> app_conn(const AppTransaction& txn) {
 
 }  // namespace
 
-Status PgStore::push_within(const AppTransaction& txn, std::span<const PushItem> jobs) {
+Status PgStore::push_within(const AppTransaction& txn, const PushParams& p) {
+  const std::span<const PushItem> jobs = p.jobs;
   return guarded("push_within", [&]() -> Status {
     auto conn = app_conn(txn);
     if (jobs.empty()) return {};
-    conn->query(statements_[kPush], push_params(jobs, channel_));
+    conn->query(statements_[kPush], push_params(jobs, p.now, channel_));
     return {};
   });
 }

@@ -9,9 +9,7 @@
 
 namespace errand::pg {
 
-using store_util::wall_now;
-
-Params push_params(std::span<const PushItem> jobs, const std::string& channel) {
+Params push_params(std::span<const PushItem> jobs, double now, const std::string& channel) {
   std::vector<std::string_view> jids, queues, payloads, ready;
   std::vector<double> ats;
   std::vector<std::int64_t> priorities;
@@ -32,16 +30,17 @@ Params push_params(std::span<const PushItem> jobs, const std::string& channel) {
       .add(text_array(payloads))
       .add(number_array(ats))
       .add(number_array(priorities))
-      .add(wall_now())
+      .add(now)
       .add(text_array(ready))
       .add(channel);
   return p;
 }
 
-Status PgStore::push(std::span<const PushItem> jobs) {
+Status PgStore::push(const PushParams& p) {
+  const std::span<const PushItem> jobs = p.jobs;
   if (jobs.empty()) return {};
   auto st = guarded("push", [&]() -> Status {
-    auto params = push_params(jobs, channel_);
+    auto params = push_params(jobs, p.now, channel_);
     Lease conn = lease();
     conn->run(kPush, params);
     return {};
@@ -51,24 +50,24 @@ Status PgStore::push(std::span<const PushItem> jobs) {
   return st;
 }
 
-Result<std::vector<Fetched>> PgStore::fetch(std::span<const std::string> queues, std::size_t max,
-                                            std::chrono::milliseconds wait,
-                                            const std::string& owner) {
+Result<std::vector<Fetched>> PgStore::fetch(const FetchParams& p) {
+  const std::string owner(p.owner);
   return guarded("fetch", [&]() -> Result<std::vector<Fetched>> {
     std::vector<Fetched> out;
-    if (max == 0 || queues.empty()) return out;
-    const auto deadline = std::chrono::steady_clock::now() + wait;
-    if (wait.count() > 0) listener_.ensure_started();
+    if (p.max == 0 || p.queues.empty()) return out;
+    const auto start = std::chrono::steady_clock::now();
+    const auto deadline = start + p.wait;
+    if (p.wait.count() > 0) listener_.ensure_started();
     for (;;) {
       const std::uint64_t seen = listener_.generation();
       {
         Lease conn = lease();
-        claim(*conn, queues, max, owner, out);
+        claim(*conn, p.queues, p.max, owner, store_util::advanced(p.now, start), out);
       }
       if (!out.empty()) return out;
-      const auto now = std::chrono::steady_clock::now();
-      if (now >= deadline) return out;
-      listener_.wait(seen, std::min(deadline, now + options_.poll_interval));
+      const auto tick = std::chrono::steady_clock::now();
+      if (tick >= deadline) return out;
+      listener_.wait(seen, std::min(deadline, tick + options_.poll_interval));
     }
   });
 }
@@ -76,8 +75,7 @@ Result<std::vector<Fetched>> PgStore::fetch(std::span<const std::string> queues,
 // Claims up to `max` jobs across `queues` in order: one statement per queue,
 // each its own transaction (a claim is complete by itself).
 void PgStore::claim(Conn& conn, std::span<const std::string> queues, std::size_t max,
-                    const std::string& owner, std::vector<Fetched>& out) {
-  const double now = wall_now();
+                    const std::string& owner, double now, std::vector<Fetched>& out) {
   for (const auto& queue : queues) {
     if (out.size() >= max) break;
     auto res = conn.run(kClaim, Params().add(queue).add(max - out.size()).add(owner).add(now));
@@ -117,7 +115,8 @@ Status PgStore::ack(std::span<const Fetched> jobs) {
   });
 }
 
-Status PgStore::requeue(std::span<const Fetched> jobs) {
+Status PgStore::requeue(const RequeueParams& p) {
+  const std::span<const Fetched> jobs = p.jobs;
   if (jobs.empty()) return {};
   auto st = guarded("requeue", [&]() -> Status {
     std::vector<std::int64_t> ids;
@@ -135,7 +134,7 @@ Status PgStore::requeue(std::span<const Fetched> jobs) {
       std::string jid;
       if (doc.is_object() && doc.contains("jid") && doc["jid"].is_string())
         jid = doc["jid"].get<std::string>();
-      conn->run(kRequeueFront, Params().add(jid).add(it->queue).add(it->payload).add(wall_now()));
+      conn->run(kRequeueFront, Params().add(jid).add(it->queue).add(it->payload).add(p.now));
     }
     for (const auto& job : jobs) queues.push_back(job.queue);
     conn->run(kNotify, Params().add(channel_).add(text_array(queues)));
@@ -162,8 +161,11 @@ void PgStore::trim_dead(Conn& conn, double now, const DeadLimits& limits) {
   conn.run(kTrimDead, Params().add(now - limits.max_age_seconds).add(keep));
 }
 
-Status PgStore::retry(const Fetched& job, const std::string& jid, const std::string& payload,
-                      double at) {
+Status PgStore::retry(const RetryParams& p) {
+  const Fetched& job = p.job;
+  const std::string& jid = p.jid;
+  const std::string& payload = p.payload;
+  const double at = p.at;
   return guarded("retry", [&]() -> Status {
     Lease conn = lease();
     park(*conn, job, jid, payload, "retry", at);
@@ -171,8 +173,12 @@ Status PgStore::retry(const Fetched& job, const std::string& jid, const std::str
   });
 }
 
-Status PgStore::kill(const Fetched& job, const std::string& jid, const std::string& payload,
-                     double now, const DeadLimits& limits) {
+Status PgStore::kill(const KillParams& p) {
+  const Fetched& job = p.job;
+  const std::string& jid = p.jid;
+  const std::string& payload = p.payload;
+  const double now = p.now;
+  const DeadLimits& limits = p.limits;
   return guarded("kill", [&]() -> Status {
     Lease conn = lease();
     Txn txn(*conn);
@@ -185,8 +191,11 @@ Status PgStore::kill(const Fetched& job, const std::string& jid, const std::stri
 
 // One statement: the claim becomes a scheduled entry, so a crash cannot run
 // the job twice (the default pushes, then acks).
-Status PgStore::reschedule(const Fetched& job, const std::string& jid, const std::string& payload,
-                           double at) {
+Status PgStore::reschedule(const RescheduleParams& p) {
+  const Fetched& job = p.job;
+  const std::string& jid = p.jid;
+  const std::string& payload = p.payload;
+  const double at = p.at;
   return guarded("reschedule", [&]() -> Status {
     Lease conn = lease();
     park(*conn, job, jid, payload, "scheduled", at);
@@ -194,7 +203,9 @@ Status PgStore::reschedule(const Fetched& job, const std::string& jid, const std
   });
 }
 
-Result<std::size_t> PgStore::promote_due(double now, std::size_t limit) {
+Result<std::size_t> PgStore::promote_due(const PromoteParams& p) {
+  const double now = p.now;
+  const std::size_t limit = p.limit;
   auto moved = guarded("promote_due", [&]() -> Result<std::size_t> {
     Lease conn = lease();
     // Cheap read first: pollers in every process call this every few
@@ -233,7 +244,9 @@ Result<std::size_t> PgStore::promote_due(double now, std::size_t limit) {
   return moved;
 }
 
-Result<std::size_t> PgStore::rescue_orphans(double now, double grace_seconds) {
+Result<std::size_t> PgStore::rescue_orphans(const RescueParams& p) {
+  const double now = p.now;
+  const double grace_seconds = p.grace_seconds;
   auto moved = guarded("rescue_orphans", [&]() -> Result<std::size_t> {
     Lease conn = lease();
     if (conn->run(kRescueProbe, Params()).rows() == 0) return std::size_t{0};

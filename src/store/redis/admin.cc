@@ -4,7 +4,7 @@
 
 namespace errand::redis_store {
 
-Result<Stats> RedisStore::stats() {
+Result<Stats> RedisStore::stats(double now) {
   auto r = client_.pipe({{"GET", key("stat:processed")},
                          {"GET", key("stat:failed")},
                          {"ZCARD", key("schedule")},
@@ -29,7 +29,6 @@ Result<Stats> RedisStore::stats() {
   for (const auto& q : *qs) cmds.push_back({"LLEN", queue_key(q)});
   auto r2 = client_.pipe(cmds);
   if (!r2) return r2.error();
-  const double now = wall_now();
   for (std::size_t i = 0; i < procs->size(); ++i) {
     const redisReply* busy = (*r2)[2 * i].get();
     if (redis::is_nil(busy)) continue;  // hash expired: not a live process
@@ -59,7 +58,7 @@ Result<std::vector<std::int64_t>> RedisStore::history(std::string_view what, int
   return out;
 }
 
-Result<std::vector<QueueInfo>> RedisStore::queues() {
+Result<std::vector<QueueInfo>> RedisStore::queues(double now) {
   auto names = scan_set(key("queues"));
   if (!names) return names.error();
   std::sort(names->begin(), names->end());
@@ -72,7 +71,6 @@ Result<std::vector<QueueInfo>> RedisStore::queues() {
   if (!r) return r.error();
   auto paused = paused_queues();
   if (!paused) return paused.error();
-  const double now = wall_now();
   std::vector<QueueInfo> out;
   for (std::size_t i = 0; i < names->size(); ++i) {
     QueueInfo info;
@@ -247,11 +245,10 @@ Result<bool> RedisStore::lock_acquire(const std::string& name, const std::string
   return redis::integer(r->get()) == 1;
 }
 
-Result<bool> RedisStore::lock_extend(const std::string& name, const std::string& holder,
+Result<bool> RedisStore::lock_extend(const std::string& name, const std::string& holder, double now,
                                      double expires_at) {
-  auto r =
-      client_.eval(lock_extend_, {key("errand:lock:" + name)},
-                   {holder, number_text(expires_at), number_text(SystemClock::instance().epoch())});
+  auto r = client_.eval(lock_extend_, {key("errand:lock:" + name)},
+                        {holder, number_text(expires_at), number_text(now)});
   if (!r) return r.error();
   return redis::integer(r->get()) == 1;
 }

@@ -19,7 +19,8 @@ StoreCapabilities RedisStore::capabilities() const {
   return c;
 }
 
-Status RedisStore::push(std::span<const PushItem> jobs) {
+Status RedisStore::push(const PushParams& p) {
+  const std::span<const PushItem> jobs = p.jobs;
   if (jobs.empty()) return {};
   auto cmds = push_commands(jobs);
   if (!cmds) return cmds.error();

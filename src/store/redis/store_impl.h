@@ -72,8 +72,6 @@ constexpr std::size_t kPromoteChunk = 100;  // entries per promote script run
 // whichever of several lists gets a job first).
 constexpr milliseconds kMultiQueueSlice{20};
 
-inline double wall_now() { return to_epoch(std::chrono::system_clock::now()); }
-
 // Shortest text that reads back as the same double (sorted-set scores).
 inline std::string number_text(double v) {
   char buf[64];
@@ -156,34 +154,32 @@ class RedisStore final : public Store {
 
   // ---- enqueue -------------------------------------------------------------
 
-  Status push(std::span<const PushItem> jobs) override;
+  Status push(const PushParams& p) override;
   /// push()'s commands, for a caller's MULTI.
   Result<std::vector<Argv>> push_commands(std::span<const PushItem> jobs) const;
 
   // ---- batches (batches.cc) ----
-  Status batch_update(const std::string& bid, const std::function<Status(BatchTxn&)>& fn) override;
+  Status batch_update(const std::string& bid, double now,
+                      const std::function<Status(BatchTxn&)>& fn) override;
   Result<BatchRecord> batch_read(const std::string& bid) override;
   Result<std::vector<std::string>> batch_list(std::size_t offset, std::size_t count,
                                               double now) override;
 
   // ---- worker side ---------------------------------------------------------
 
-  Result<std::vector<Fetched>> fetch(std::span<const std::string> queues, std::size_t max,
-                                     milliseconds wait, const std::string& owner) override;
+  Result<std::vector<Fetched>> fetch(const FetchParams& p) override;
 
   Status ack(std::span<const Fetched> jobs) override;
 
-  Status requeue(std::span<const Fetched> jobs) override;
+  Status requeue(const RequeueParams& p) override;
 
-  Status retry(const Fetched& job, const std::string&, const std::string& payload,
-               double at) override;
+  Status retry(const RetryParams& p) override;
 
-  Status kill(const Fetched& job, const std::string&, const std::string& payload, double now,
-              const DeadLimits& limits) override;
+  Status kill(const KillParams& p) override;
 
-  Result<std::size_t> promote_due(double now, std::size_t limit) override;
+  Result<std::size_t> promote_due(const PromoteParams& p) override;
 
-  Result<std::size_t> rescue_orphans(double now, double grace_seconds) override;
+  Result<std::size_t> rescue_orphans(const RescueParams& p) override;
 
   Result<std::vector<std::string>> heartbeat(const ProcessBeat& beat) override;
 
@@ -191,7 +187,7 @@ class RedisStore final : public Store {
 
   // ---- admin ---------------------------------------------------------------
 
-  Result<Stats> stats() override;
+  Result<Stats> stats(double now) override;
 
   Result<std::vector<std::int64_t>> history(std::string_view what, int days, double now) override;
 
@@ -200,7 +196,7 @@ class RedisStore final : public Store {
     return r ? Status() : r.status();
   }
 
-  Result<std::vector<QueueInfo>> queues() override;
+  Result<std::vector<QueueInfo>> queues(double now) override;
 
   Result<std::vector<std::string>> queue_jobs(const std::string& queue, std::size_t offset,
                                               std::size_t count) override;
@@ -209,7 +205,7 @@ class RedisStore final : public Store {
     return status_.record(updates);
   }
   Result<JobStatus> job_status(const std::string& jid, double) override { return status_.get(jid); }
-  Result<JobStatus> wait_status(const std::string& jid, milliseconds timeout) override {
+  Result<JobStatus> wait_status(const std::string& jid, double, milliseconds timeout) override {
     return status_.wait(jid, timeout);
   }
   Result<JobState> cancel_job(const std::string& jid, double now, double ttl) override {
@@ -276,7 +272,7 @@ class RedisStore final : public Store {
     return r ? Status() : r.status();
   }
 
-  Result<bool> lock_extend(const std::string& name, const std::string& holder,
+  Result<bool> lock_extend(const std::string& name, const std::string& holder, double now,
                            double expires_at) override;
 
   Status signal(const std::string& identity, const std::string& sig) override;

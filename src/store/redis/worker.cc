@@ -1,11 +1,14 @@
 // The Redis store, worker side: fetch, ack, requeue, retry, kill, promote,
 // rescue, heartbeat, and the claims handed out (see store_impl.h).
+#include "store/memory/store_util.h"
 #include "store/redis/store_impl.h"
 
 namespace errand::redis_store {
 
-Result<std::vector<Fetched>> RedisStore::fetch(std::span<const std::string> queues, std::size_t max,
-                                               milliseconds wait, const std::string& owner) {
+Result<std::vector<Fetched>> RedisStore::fetch(const FetchParams& p) {
+  const std::span<const std::string> queues = p.queues;
+  const std::size_t max = p.max;
+  const std::string owner(p.owner);
   std::vector<Fetched> out;
   if (queues.empty() || max == 0) return out;
   if (owner.empty()) return fail(Errc::invalid_argument, "fetch: empty owner");
@@ -17,10 +20,11 @@ Result<std::vector<Fetched>> RedisStore::fetch(std::span<const std::string> queu
   if (auto st = reconcile_claims(owner); !st) return st.error();
   // Reconciling waits for fetches in flight: their claims are not tracked yet.
   std::shared_lock in_flight(fetch_rw_);
-  const auto deadline = steady_clock::now() + wait;
+  const auto start = steady_clock::now();
+  const auto deadline = start + p.wait;
 
   Argv keys{key("errand:inprogress"), owner_set_key(owner)};
-  Argv args{owner, float_text(wall_now()), std::to_string(max)};
+  Argv args{owner, float_text(p.now), std::to_string(max)};
   for (const auto& q : qs) {
     keys.push_back(queue_key(q));
     keys.push_back(claim_key(owner, q));
@@ -28,7 +32,7 @@ Result<std::vector<Fetched>> RedisStore::fetch(std::span<const std::string> queu
   }
   bool registered = false;
   for (;;) {
-    args[1] = float_text(wall_now());
+    args[1] = float_text(store_util::advanced(p.now, start));
     auto r = client_.eval(fetch_, keys, args);
     if (!r) {
       mark_suspect(owner);  // the script may have run: claims without a reply
@@ -92,7 +96,8 @@ Status RedisStore::ack(std::span<const Fetched> jobs) {
   return {};
 }
 
-Status RedisStore::requeue(std::span<const Fetched> jobs) {
+Status RedisStore::requeue(const RequeueParams& p) {
+  const std::span<const Fetched> jobs = p.jobs;
   // RPUSH puts a job at the tail, next to run; pushing the batch in reverse
   // leaves the first job of `jobs` running first.
   std::vector<std::pair<Argv, Argv>> calls;
@@ -108,33 +113,33 @@ Status RedisStore::requeue(std::span<const Fetched> jobs) {
   return {};
 }
 
-Status RedisStore::retry(const Fetched& job, const std::string&, const std::string& payload,
-                         double at) {
-  auto k = claim_key_of(job);
+Status RedisStore::retry(const RetryParams& p) {
+  auto k = claim_key_of(p.job);
   if (!k) return k.status();
   std::vector<Argv> cmds;
-  if (!k->empty()) cmds.push_back({"LREM", *k, "-1", job.payload});
-  cmds.push_back({"ZADD", key("retry"), number_text(at), payload});
+  if (!k->empty()) cmds.push_back({"LREM", *k, "-1", p.job.payload});
+  cmds.push_back({"ZADD", key("retry"), number_text(p.at), p.payload});
   auto r = client_.multi(cmds);
   if (!r) return r.status();
-  settle_claim(job);
+  settle_claim(p.job);
   return {};
 }
 
-Status RedisStore::kill(const Fetched& job, const std::string&, const std::string& payload,
-                        double now, const DeadLimits& limits) {
-  auto k = claim_key_of(job);
+Status RedisStore::kill(const KillParams& p) {
+  auto k = claim_key_of(p.job);
   if (!k) return k.status();
   std::vector<Argv> cmds;
-  if (!k->empty()) cmds.push_back({"LREM", *k, "-1", job.payload});
-  append_dead(cmds, payload, now, limits);
+  if (!k->empty()) cmds.push_back({"LREM", *k, "-1", p.job.payload});
+  append_dead(cmds, p.payload, p.now, p.limits);
   auto r = client_.multi(cmds);
   if (!r) return r.status();
-  settle_claim(job);
+  settle_claim(p.job);
   return {};
 }
 
-Result<std::size_t> RedisStore::promote_due(double now, std::size_t limit) {
+Result<std::size_t> RedisStore::promote_due(const PromoteParams& p) {
+  const double now = p.now;
+  const std::size_t limit = p.limit;
   std::size_t total = 0;
   const std::string stamp = float_text(now);
   while (total < limit) {
@@ -149,7 +154,9 @@ Result<std::size_t> RedisStore::promote_due(double now, std::size_t limit) {
   return total;
 }
 
-Result<std::size_t> RedisStore::rescue_orphans(double now, double grace_seconds) {
+Result<std::size_t> RedisStore::rescue_orphans(const RescueParams& p) {
+  const double now = p.now;
+  const double grace_seconds = p.grace_seconds;
   auto r = client_.eval(rescue_, {key("errand:inprogress"), key("errand:alive"), key("queues")},
                         {number_text(now), number_text(grace_seconds), prefix_});
   if (!r) return r.error();

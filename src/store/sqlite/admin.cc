@@ -7,11 +7,9 @@
 
 namespace errand::sqlite {
 
-using store_util::wall_now;
-
 // ---- stats -----------------------------------------------------------------
 
-Result<Stats> SqliteStore::stats() {
+Result<Stats> SqliteStore::stats(double now) {
   return read("stats", [&](Conn& conn) -> Result<Stats> {
     ReadTxn snapshot(conn);  // one consistent view across the queries
     Stats s;
@@ -31,7 +29,7 @@ Result<Stats> SqliteStore::stats() {
     {
       auto q = conn.stmt(
           "SELECT count(*), coalesce(sum(busy), 0) FROM processes WHERE beat + ttl >= ?1");
-      q.bind(1, wall_now());
+      q.bind(1, now);
       if (q.row()) {
         s.processes = static_cast<std::size_t>(q.integer(0));
         s.busy = static_cast<std::size_t>(q.integer(1));
@@ -67,7 +65,7 @@ Status SqliteStore::reset_stats() {
 
 // ---- queues ----------------------------------------------------------------
 
-Result<std::vector<QueueInfo>> SqliteStore::queues() {
+Result<std::vector<QueueInfo>> SqliteStore::queues(double now) {
   return read("queues", [&](Conn& conn) -> Result<std::vector<QueueInfo>> {
     ReadTxn snapshot(conn);
     std::vector<QueueInfo> out;
@@ -75,7 +73,6 @@ Result<std::vector<QueueInfo>> SqliteStore::queues() {
       auto q = conn.stmt("SELECT name, paused FROM queues ORDER BY name");
       while (q.row()) out.push_back(QueueInfo{q.str(0), 0, 0, q.integer(1) != 0});
     }
-    const double now = wall_now();
     for (auto& info : out) {
       {
         auto q = conn.stmt("SELECT count(*) FROM jobs WHERE queue = ?1 AND state = 'queued'");
@@ -201,14 +198,13 @@ Status SqliteStore::set_move(SetKind kind, double score, const std::string& jid,
     }
     // A new row id: the job joins the tail of the queue, as a push would.
     conn.stmt("DELETE FROM jobs WHERE id = ?1").bind(1, *id).run();
-    const double wall = wall_now();
     conn.stmt(
             "INSERT INTO jobs (jid, queue, payload, state, enqueued_at) "
             "VALUES (?1, ?2, ?3, 'queued', ?4)")
         .bind(1, jid)
         .bind(2, queue)
         .bind(3, new_payload)
-        .bind(4, wall)
+        .bind(4, now)
         .run();
     know_queue(conn, queue);
     return {};

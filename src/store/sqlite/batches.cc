@@ -64,14 +64,14 @@ void apply(Conn& conn, const std::string& bid, const BatchTxn& t) {
 
 }  // namespace
 
-Status SqliteStore::batch_update(const std::string& bid,
+Status SqliteStore::batch_update(const std::string& bid, double now,
                                  const std::function<Status(BatchTxn&)>& fn) {
   bool pushed = false;
   auto st = write("batch", [&](Conn& conn) -> Status {
     SqliteBatchTxn txn(conn, bid);
     if (auto r = fn(txn); !r) return r;
     apply(conn, bid, txn);
-    push_on(conn, txn.pushes);
+    push_on(conn, txn.pushes, now);
     pushed = !txn.pushes.empty();
     return {};
   });

@@ -102,31 +102,27 @@ class SqliteStore final : public Store, public std::enable_shared_from_this<Sqli
 
   // ---- worker transitions (transitions.cc) -------------------------------
 
-  Status push(std::span<const PushItem> jobs) override;
+  Status push(const PushParams& p) override;
   /// push()'s inserts, inside the caller's write transaction on `conn`.
-  void push_on(Conn& conn, std::span<const PushItem> jobs);
-  Result<std::vector<Fetched>> fetch(std::span<const std::string> queues, std::size_t max,
-                                     std::chrono::milliseconds wait,
-                                     const std::string& owner) override;
+  void push_on(Conn& conn, std::span<const PushItem> jobs, double now);
+  Result<std::vector<Fetched>> fetch(const FetchParams& p) override;
   Status ack(std::span<const Fetched> jobs) override;
   /// ack's statements on `conn`, in the caller's write transaction.
   static void ack_on(Conn& conn, std::span<const Fetched> jobs);
-  Status requeue(std::span<const Fetched> jobs) override;
-  Status retry(const Fetched& job, const std::string& jid, const std::string& payload,
-               double at) override;
-  Status kill(const Fetched& job, const std::string& jid, const std::string& payload, double now,
-              const DeadLimits& limits) override;
-  Result<std::size_t> promote_due(double now, std::size_t limit) override;
-  Result<std::size_t> rescue_orphans(double now, double grace_seconds) override;
+  Status requeue(const RequeueParams& p) override;
+  Status retry(const RetryParams& p) override;
+  Status kill(const KillParams& p) override;
+  Result<std::size_t> promote_due(const PromoteParams& p) override;
+  Result<std::size_t> rescue_orphans(const RescueParams& p) override;
   Result<std::vector<std::string>> heartbeat(const ProcessBeat& beat) override;
   Status unregister(const std::string& identity) override;
 
   // ---- admin reads and writes (admin.cc) ---------------------------------
 
-  Result<Stats> stats() override;
+  Result<Stats> stats(double now) override;
   Result<std::vector<std::int64_t>> history(std::string_view what, int days, double now) override;
   Status reset_stats() override;
-  Result<std::vector<QueueInfo>> queues() override;
+  Result<std::vector<QueueInfo>> queues(double now) override;
   Result<std::vector<std::string>> queue_jobs(const std::string& queue, std::size_t offset,
                                               std::size_t count) override;
   Status queue_delete(const std::string& queue, const std::string& jid) override;
@@ -151,7 +147,7 @@ class SqliteStore final : public Store, public std::enable_shared_from_this<Sqli
   Result<bool> lock_acquire(const std::string& key, const std::string& holder, double now,
                             double expires_at) override;
   Status lock_release(const std::string& key, const std::string& holder) override;
-  Result<bool> lock_extend(const std::string& key, const std::string& holder,
+  Result<bool> lock_extend(const std::string& key, const std::string& holder, double now,
                            double expires_at) override;
 
   // ---- job status, results, cancellation (status.cc) ---------------------
@@ -163,13 +159,15 @@ class SqliteStore final : public Store, public std::enable_shared_from_this<Sqli
   Status ack_with_status(std::span<const Fetched> jobs,
                          std::span<const StatusUpdate> statuses) override;
   Result<JobStatus> job_status(const std::string& jid, double now) override;
-  Result<JobStatus> wait_status(const std::string& jid, std::chrono::milliseconds timeout) override;
+  Result<JobStatus> wait_status(const std::string& jid, double now,
+                                std::chrono::milliseconds timeout) override;
   Result<JobState> cancel_job(const std::string& jid, double now, double ttl_seconds) override;
   Result<std::vector<std::string>> cancel_requests(std::span<const std::string> jids) override;
 
   // ---- batches (batches.cc) ----------------------------------------------
 
-  Status batch_update(const std::string& bid, const std::function<Status(BatchTxn&)>& fn) override;
+  Status batch_update(const std::string& bid, double now,
+                      const std::function<Status(BatchTxn&)>& fn) override;
   Result<BatchRecord> batch_read(const std::string& bid) override;
   Result<std::vector<std::string>> batch_list(std::size_t offset, std::size_t count,
                                               double now) override;
@@ -182,8 +180,8 @@ class SqliteStore final : public Store, public std::enable_shared_from_this<Sqli
   // On the application's connection; its commit wakes fetchers here within
   // poll_interval.
 
-  Status push_within(const AppTransaction& txn, std::span<const PushItem> jobs) override {
-    return sqlite::push_within(options_.path, txn, jobs);
+  Status push_within(const AppTransaction& txn, const PushParams& p) override {
+    return sqlite::push_within(options_.path, txn, p);
   }
   Result<bool> lock_acquire_within(const AppTransaction& txn, const std::string& key,
                                    const std::string& holder, double now,
@@ -256,7 +254,7 @@ class SqliteStore final : public Store, public std::enable_shared_from_this<Sqli
 
   // Claims up to `max` jobs across `queues` in order, in one transaction.
   void claim(Conn& conn, std::span<const std::string> queues, std::size_t max,
-             const std::string& owner, std::vector<Fetched>& out);
+             const std::string& owner, double now, std::vector<Fetched>& out);
   // Moves due retry, then scheduled, entries into their queues; the count.
   static std::size_t promote_rows(Conn& conn, double now, std::size_t limit);
   // Drops processes whose heartbeat expired; takes the write lock only when

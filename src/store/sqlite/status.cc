@@ -123,23 +123,24 @@ Result<JobStatus> SqliteStore::job_status(const std::string& jid, double now) {
   });
 }
 
-Result<JobStatus> SqliteStore::wait_status(const std::string& jid,
+Result<JobStatus> SqliteStore::wait_status(const std::string& jid, double now,
                                            std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  const auto start = std::chrono::steady_clock::now();
+  const auto deadline = start + timeout;
   for (;;) {
     std::uint64_t seen = 0;
     {
       std::lock_guard lk(status_mu_);
       seen = status_gen_;
     }
-    auto st = job_status(jid, store_util::wall_now());
+    auto st = job_status(jid, store_util::advanced(now, start));
     if (!st || is_final(st->state)) return st;
-    const auto now = std::chrono::steady_clock::now();
-    if (now >= deadline) return st;
+    const auto tick = std::chrono::steady_clock::now();
+    if (tick >= deadline) return st;
     // Records made through this object wake us at once; other processes'
     // are seen at the next poll_interval.
     std::unique_lock lk(status_mu_);
-    status_cv_.wait_until(lk, std::min(deadline, now + options_.poll_interval),
+    status_cv_.wait_until(lk, std::min(deadline, tick + options_.poll_interval),
                           [&] { return status_gen_ != seen; });
   }
 }

@@ -9,25 +9,23 @@
 
 namespace errand::sqlite {
 
-using store_util::wall_now;
-
 // ---- enqueue ---------------------------------------------------------------
 
-Status SqliteStore::push(std::span<const PushItem> jobs) {
+Status SqliteStore::push(const PushParams& p) {
+  const std::span<const PushItem> jobs = p.jobs;
   if (jobs.empty()) return {};
   for (const auto& item : jobs)
     if (item.at == 0 && item.queue.empty())
       return fail(Errc::invalid_argument, "push: job " + item.jid + " has an empty queue name");
   auto st = write("push", [&](Conn& conn) -> Status {
-    push_on(conn, jobs);
+    push_on(conn, jobs, p.now);
     return {};
   });
   if (st.ok()) wake();
   return st;
 }
 
-void SqliteStore::push_on(Conn& conn, std::span<const PushItem> jobs) {
-  const double now = wall_now();
+void SqliteStore::push_on(Conn& conn, std::span<const PushItem> jobs, double now) {
   const std::string* last_queue = nullptr;
   for (const auto& item : jobs) {
     const bool ready = item.at == 0;
@@ -52,32 +50,31 @@ void SqliteStore::push_on(Conn& conn, std::span<const PushItem> jobs) {
 
 // ---- claims ----------------------------------------------------------------
 
-Result<std::vector<Fetched>> SqliteStore::fetch(std::span<const std::string> queues,
-                                                std::size_t max, std::chrono::milliseconds wait,
-                                                const std::string& owner) {
+Result<std::vector<Fetched>> SqliteStore::fetch(const FetchParams& p) {
+  const std::string owner(p.owner);
   return read("fetch", [&](Conn& conn) -> Result<std::vector<Fetched>> {
     std::vector<Fetched> out;
-    if (max == 0 || queues.empty()) return out;
-    const auto deadline = std::chrono::steady_clock::now() + wait;
+    if (p.max == 0 || p.queues.empty()) return out;
+    const auto start = std::chrono::steady_clock::now();
+    const auto deadline = start + p.wait;
     for (;;) {
       const std::uint64_t seen = wake_generation();
-      if (any_ready(conn, queues)) {
-        claim(conn, queues, max, owner, out);
+      if (any_ready(conn, p.queues)) {
+        claim(conn, p.queues, p.max, owner, store_util::advanced(p.now, start), out);
         if (!out.empty()) return out;
         // Another process took them between the probe and the claim: look again.
         continue;
       }
-      const auto now = std::chrono::steady_clock::now();
-      if (now >= deadline) return out;
-      wait_for_wake(seen, std::min(deadline, now + options_.poll_interval));
+      const auto tick = std::chrono::steady_clock::now();
+      if (tick >= deadline) return out;
+      wait_for_wake(seen, std::min(deadline, tick + options_.poll_interval));
     }
   });
 }
 
 void SqliteStore::claim(Conn& conn, std::span<const std::string> queues, std::size_t max,
-                        const std::string& owner, std::vector<Fetched>& out) {
+                        const std::string& owner, double now, std::vector<Fetched>& out) {
   Txn txn(*this, conn, "fetch");
-  const double now = wall_now();
   for (const auto& queue : queues) {
     if (out.size() >= max) break;
     struct Row {
@@ -117,7 +114,8 @@ void SqliteStore::ack_on(Conn& conn, std::span<const Fetched> jobs) {
         .run();
 }
 
-Status SqliteStore::requeue(std::span<const Fetched> jobs) {
+Status SqliteStore::requeue(const RequeueParams& p) {
+  const std::span<const Fetched> jobs = p.jobs;
   if (jobs.empty()) return {};
   auto st = write("requeue", [&](Conn& conn) -> Status {
     // Reverse, so that jobs this store never handed out (id 0) and are
@@ -134,14 +132,13 @@ Status SqliteStore::requeue(std::span<const Fetched> jobs) {
         continue;
       }
       const std::string jid = jid_of(it->payload);
-      const double now = wall_now();
       conn.stmt(
               "INSERT INTO jobs (id, jid, queue, payload, state, enqueued_at) "
               "VALUES ((SELECT coalesce(min(id), 1) - 1 FROM jobs), ?1, ?2, ?3, 'queued', ?4)")
           .bind(1, jid)
           .bind(2, it->queue)
           .bind(3, it->payload)
-          .bind(4, now)
+          .bind(4, p.now)
           .run();
       know_queue(conn, it->queue);
     }
@@ -151,16 +148,23 @@ Status SqliteStore::requeue(std::span<const Fetched> jobs) {
   return st;
 }
 
-Status SqliteStore::retry(const Fetched& job, const std::string& jid, const std::string& payload,
-                          double at) {
+Status SqliteStore::retry(const RetryParams& p) {
+  const Fetched& job = p.job;
+  const std::string& jid = p.jid;
+  const std::string& payload = p.payload;
+  const double at = p.at;
   return write("retry", [&](Conn& conn) -> Status {
     park(conn, job, jid, payload, "retry", at);
     return {};
   });
 }
 
-Status SqliteStore::kill(const Fetched& job, const std::string& jid, const std::string& payload,
-                         double now, const DeadLimits& limits) {
+Status SqliteStore::kill(const KillParams& p) {
+  const Fetched& job = p.job;
+  const std::string& jid = p.jid;
+  const std::string& payload = p.payload;
+  const double now = p.now;
+  const DeadLimits& limits = p.limits;
   return write("kill", [&](Conn& conn) -> Status {
     park(conn, job, jid, payload, "dead", now);
     trim_dead(conn, now, limits);
@@ -170,7 +174,9 @@ Status SqliteStore::kill(const Fetched& job, const std::string& jid, const std::
 
 // ---- maintenance -----------------------------------------------------------
 
-Result<std::size_t> SqliteStore::promote_due(double now, std::size_t limit) {
+Result<std::size_t> SqliteStore::promote_due(const PromoteParams& p) {
+  const double now = p.now;
+  const std::size_t limit = p.limit;
   auto moved = read("promote_due", [&](Conn& conn) -> Result<std::size_t> {
     // Cheap read first: pollers in every process call this every few
     // seconds, and most calls find nothing due.
@@ -230,7 +236,9 @@ std::size_t SqliteStore::promote_rows(Conn& conn, double now, std::size_t limit)
   return count;
 }
 
-Result<std::size_t> SqliteStore::rescue_orphans(double now, double grace_seconds) {
+Result<std::size_t> SqliteStore::rescue_orphans(const RescueParams& p) {
+  const double now = p.now;
+  const double grace_seconds = p.grace_seconds;
   auto moved = read("rescue_orphans", [&](Conn& conn) -> Result<std::size_t> {
     {
       auto probe = conn.stmt("SELECT 1 FROM jobs WHERE state = 'claimed' LIMIT 1");

@@ -95,8 +95,8 @@ auto guarded(F&& body) -> decltype(body()) {
 
 }  // namespace
 
-Status push_within(const std::string& store_path, const AppTransaction& txn,
-                   std::span<const PushItem> jobs) {
+Status push_within(const std::string& store_path, const AppTransaction& txn, const PushParams& p) {
+  const std::span<const PushItem> jobs = p.jobs;
   return guarded([&]() -> Status {
     sqlite3* db = app_db(store_path, txn);
     for (const auto& item : jobs)
@@ -106,7 +106,7 @@ Status push_within(const std::string& store_path, const AppTransaction& txn,
                    "INSERT INTO jobs (jid, queue, payload, state, score, priority, enqueued_at) "
                    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
     AppStmt know(db, "INSERT OR IGNORE INTO queues (name) VALUES (?1)");
-    const double now = store_util::wall_now();
+    const double now = p.now;
     const std::string queued = "queued", scheduled = "scheduled";
     for (const auto& item : jobs) {
       insert.text(1, item.jid)

@@ -10,8 +10,7 @@
 namespace errand::sqlite {
 
 /// Store::push_within for the SQLite store whose file is `store_path`.
-Status push_within(const std::string& store_path, const AppTransaction& txn,
-                   std::span<const PushItem> jobs);
+Status push_within(const std::string& store_path, const AppTransaction& txn, const PushParams& p);
 /// Store::lock_acquire_within for the SQLite store whose file is `store_path`.
 Result<bool> lock_acquire_within(const std::string& store_path, const AppTransaction& txn,
                                  const std::string& key, const std::string& holder, double now,

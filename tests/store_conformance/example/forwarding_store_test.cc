@@ -16,9 +16,9 @@ namespace {
 class CountingStore final : public errand::ForwardingStore {
  public:
   using ForwardingStore::ForwardingStore;
-  errand::Status push(std::span<const errand::PushItem> jobs) override {
-    pushed_ += jobs.size();
-    return ForwardingStore::push(jobs);
+  errand::Status push(const errand::PushParams& p) override {
+    pushed_ += p.jobs.size();
+    return ForwardingStore::push(p);
   }
   std::size_t pushed() const { return pushed_.load(); }
 
