@@ -1,7 +1,7 @@
 # The `errand` command-line tool (src/cli). Included from CMakeLists.txt.
 find_package(CLI11 CONFIG REQUIRED)
-# sd_notify for `errand worker` under systemd (src/cli/systemd_notify.cc).
-pkg_check_modules(LIBSYSTEMD REQUIRED IMPORTED_TARGET libsystemd)
+# sd_notify for `errand worker` under systemd: src/cli/systemd_notify.cc
+# speaks the notify protocol itself (no libsystemd to load).
 
 file(GLOB ERRAND_CLI_SOURCES CONFIGURE_DEPENDS src/cli/*.cc)
 # The dashboard is linked in (errand_web, web/assets.cmake); without it,
@@ -17,7 +17,7 @@ set_target_properties(errand_cli PROPERTIES OUTPUT_NAME errand
 target_include_directories(errand_cli PRIVATE src ${HTTPLIB_INCLUDE})
 target_compile_options(errand_cli PRIVATE ${ERRAND_WARNINGS})
 target_link_libraries(errand_cli PRIVATE errand CLI11::CLI11 spdlog::spdlog fmt::fmt yaml-cpp
-  PkgConfig::LIBSYSTEMD ${CMAKE_DL_LIBS})
+  ${CMAKE_DL_LIBS})
 # `errand demo` loads the example jobs from beside the binary (build tree) or
 # from <libdir>/errand (installed); the binary itself has no job class.
 target_link_libraries(errand_cli PRIVATE errand_examples_headers)

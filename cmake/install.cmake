@@ -59,6 +59,10 @@ set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 # liberrand itself is in the package: dpkg-shlibdeps finds it in the build tree.
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS_PRIVATE_DIRS ${PROJECT_BINARY_DIR})
 set(CPACK_DEBIAN_PACKAGE_DEPENDS "nlohmann-json3-dev")
+# libpq is dlopen()ed (ERRAND_LAZY_LIBPQ), so dpkg-shlibdeps cannot see it.
+if(ERRAND_LAZY_LIBPQ)
+  string(APPEND CPACK_DEBIAN_PACKAGE_DEPENDS ", libpq5")
+endif()
 set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "redis-server")
 set(CPACK_PACKAGE_DIRECTORY ${PROJECT_BINARY_DIR})
 include(CPack)

@@ -9,7 +9,7 @@ set -euo pipefail
 build=(cmake ninja-build g++ make pkg-config git
        libsqlite3-dev sqlite3 libpq-dev libhiredis-dev nlohmann-json3-dev libsimdjson-dev libspdlog-dev
        libfmt-dev libcli11-dev libyaml-cpp-dev libhowardhinnant-date-dev tzdata libcpp-httplib-dev
-       libsystemd-dev nodejs)
+       nodejs)
 test=(libgtest-dev libgmock-dev libbenchmark-dev
       redis-server redis-tools postgresql-15 clang python3 ruby ruby-sidekiq ruby-rack-test chromium
       ruby-delayed-job ruby-delayed-job-active-record ruby-sqlite3 ruby-pg ruby-activejob

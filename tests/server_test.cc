@@ -566,6 +566,28 @@ TEST_F(ServerTest, SignalsThroughTheStoreQuietAndStop) {
   EXPECT_EQ(store->processes(SystemClock::instance().epoch()).value().size(), 0u);
 }
 
+TEST_F(ServerTest, WaitReturnsOnRequestStopFromAnotherThread) {
+  auto store = fresh_store();
+  Server server(QueueMap(store), fast_options());
+  ASSERT_TRUE(server.start().ok());
+  std::thread waiter([&] { server.wait(); });  // asleep until woken: no polling
+  server.request_stop();
+  waiter.join();
+  EXPECT_EQ(store->processes(SystemClock::instance().epoch()).value().size(), 0u);
+}
+
+TEST_F(ServerTest, EveryWaiterReturnsWhenTheServerStops) {
+  auto store = fresh_store();
+  Server server(QueueMap(store), fast_options());
+  ASSERT_TRUE(server.start().ok());
+  std::thread first([&] { server.wait(); });
+  std::thread second([&] { server.wait(); });
+  server.stop();  // one wake-up, seen by both waiters
+  first.join();
+  second.join();
+  server.wait();  // stopped: returns at once
+}
+
 TEST_F(ServerTest, QueuesRouteToTheirStores) {
   auto main_store = fresh_store();
   auto local = fresh_store();

@@ -15,6 +15,8 @@ class CancelWatcher : public Service {
   explicit CancelWatcher(Runtime& rt) : rt_(rt) {}
   const char* name() const override { return "cancel watcher"; }
   std::chrono::milliseconds next_interval() override { return rt_.options.cancel_poll_interval; }
+  /// Only running jobs concern it: asleep while none runs.
+  bool idle() override { return rt_.busy.load() == 0; }
   void run_once() override;
 
  private:

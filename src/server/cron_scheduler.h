@@ -23,6 +23,8 @@ class CronScheduler : public Service {
   }
   /// Parses every entry; invalid_argument naming the entry on error.
   Status prepare();
+  /// Whether any periodic job is configured (none: nothing ever fires).
+  bool has_entries() const { return !entries_.empty(); }
   /// Fires every tick due by now. Returns how many jobs this process enqueued.
   std::size_t tick();
 

@@ -52,13 +52,23 @@ void Engine::add_services(const QueueMap& queues, const ServerOptions& o) {
   auto add = [&](std::unique_ptr<Service> s) {
     services.push_back(std::make_unique<ServiceThread>(std::move(s)));
   };
+  // The services that only watch running jobs sleep while none runs, until
+  // the first job to start wakes them (Runtime::note_busy).
+  std::vector<ServiceThread*> parking;
+  auto add_parking = [&](std::unique_ptr<Service> s) {
+    services.push_back(std::make_unique<ServiceThread>(std::move(s), &rt.parked));
+    parking.push_back(services.back().get());
+  };
   add(std::make_unique<HeartbeatService>(rt, *heartbeat));
   add(std::make_unique<StatsService>(rt, *heartbeat));
-  add(std::make_unique<LeaseRenewer>(rt));
-  add(std::make_unique<Watchdog>(rt, *manager));
+  add_parking(std::make_unique<LeaseRenewer>(rt));
+  add_parking(std::make_unique<Watchdog>(rt, *manager));
   add(std::make_unique<PauseWatcher>(rt));
-  add(std::make_unique<CancelWatcher>(rt));
-  add(std::make_unique<ProgressFlusher>(rt));
+  add_parking(std::make_unique<CancelWatcher>(rt));
+  add_parking(std::make_unique<ProgressFlusher>(rt));
+  rt.wake_parked = [parking] {
+    for (auto* s : parking) s->wake();
+  };
   add(std::make_unique<Rescuer>(rt));
   cron_ = std::make_unique<CronScheduler>(rt, queues, o.cron);
   auto poller = std::make_unique<ServiceThread>(std::make_unique<Poller>(rt));
@@ -104,7 +114,8 @@ Status Engine::start() {
     if (s->acker) s->acker->start();
   if (events) events->start();
   manager->start();
-  services.push_back(std::make_unique<ServiceThread>(std::move(cron_)));
+  // Without periodic jobs the cron enqueuer has nothing to do: no thread.
+  if (cron_->has_entries()) services.push_back(std::make_unique<ServiceThread>(std::move(cron_)));
   for (auto& s : services) s->start();
   return {};
 }

@@ -108,7 +108,11 @@ void Fetcher::fill(std::size_t want, bool block) {
   mu_.lock();
   fetching_ = false;
   for (auto& w : got) buffer_.push_back(std::move(w));
-  cv_.notify_all();
+  // An empty blocking fetch wakes nobody: its thread fetches again at once
+  // (next() loops), so the idle threads sleep until there is work, rather
+  // than all waking after every empty wait. Jobs, the end of a read-ahead
+  // (its thread goes off to run a job) and quiet (drain() waits) do wake.
+  if (!got.empty() || !block || quiet_) cv_.notify_all();
 }
 
 void Fetcher::note_run(double seconds) {

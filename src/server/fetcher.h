@@ -58,7 +58,8 @@ class Fetcher {
   std::vector<Work> fetch_once(std::size_t want, bool block) EXCLUDES(mu_);
   /// With mu_ held and no fetch running: fetches `want` jobs without the
   /// lock (released around the store I/O, held again on return; one thread
-  /// at a time, marked by fetching_) into the buffer and wakes the waiters.
+  /// at a time, marked by fetching_) into the buffer and wakes the waiters
+  /// when there is something for them (jobs, a fetch to take over, quiet).
   void fill(std::size_t want, bool block) REQUIRES(mu_);
   /// How many jobs to hold claimed beyond the waiting threads: while jobs
   /// are short (they average under kShortJob), up to 8 × concurrency, so a

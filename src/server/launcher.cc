@@ -1,6 +1,11 @@
 // The launcher: builds the engine (runtime, fetcher, manager, services) and
 // runs the lifecycle — start, quiet, stop(deadline) — with the shutdown
 // requeue that makes graceful restarts lose nothing (Sidekiq's launcher.rb).
+#include <fcntl.h>
+#include <poll.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <csignal>
 #include <map>
 
@@ -30,6 +35,18 @@ std::atomic<int> g_signals{0};
 constexpr int kSigStop = 1;
 constexpr int kSigQuiet = 2;
 constexpr int kSigDump = 4;
+// The write end of the wake pipe of the server in run(), for its handler.
+std::atomic<int> g_wake_fd{-1};
+
+/// A byte into a wake pipe (async-signal-safe: write(2) only). A full pipe
+/// already holds a wake-up, so EAGAIN is fine.
+void poke(int fd) noexcept {
+  if (fd < 0) return;
+  const int saved = errno;  // a handler must not change errno
+  const char b = 1;
+  [[maybe_unused]] auto n = ::write(fd, &b, 1);
+  errno = saved;
+}
 
 extern "C" void errand_on_signal(int sig) {
   switch (sig) {
@@ -42,19 +59,62 @@ extern "C" void errand_on_signal(int sig) {
     default:
       g_signals.fetch_or(kSigStop);
   }
+  poke(g_wake_fd.load());  // after the flag: wait() reads flags once woken
 }
 
 }  // namespace
 
+/// The wake-up of Server::wait(): a non-blocking pipe that signal handlers,
+/// request_stop(), a TERM through the store and stop() write a byte into, so
+/// that wait() sleeps in poll(2) until there is something to look at.
+class WakePipe {
+ public:
+  WakePipe() {
+    int fds[2];
+    if (::pipe(fds) != 0) return;  // wait() then falls back to a timed poll
+    for (int fd : fds) {
+      ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+      ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+    }
+    rd_ = fds[0];
+    wr_ = fds[1];
+  }
+  ~WakePipe() {
+    if (rd_ >= 0) ::close(rd_);
+    if (wr_ >= 0) ::close(wr_);
+  }
+  WakePipe(const WakePipe&) = delete;
+  WakePipe& operator=(const WakePipe&) = delete;
+
+  int write_fd() const { return wr_; }
+  void poke() const noexcept { errand::poke(wr_); }
+  /// Blocks until a byte is there (or 50 ms pass, without a pipe); leaves
+  /// it there, so that every thread in wait() sees it.
+  void await() const {
+    pollfd p{rd_, POLLIN, 0};
+    if (rd_ < 0 || ::poll(&p, 1, -1) < 0) ::poll(nullptr, 0, 50);
+  }
+  /// Empties the pipe: its bytes have been looked at.
+  void drain() const {
+    char buf[64];
+    while (rd_ >= 0 && ::read(rd_, buf, sizeof buf) > 0) {
+    }
+  }
+
+ private:
+  int rd_ = -1;
+  int wr_ = -1;
+};
+
 struct Server::Impl {
   QueueMap queues;
   ServerOptions options;
+  WakePipe wake;
   /// Everything the threads touch. Released on purpose (never freed) only
   /// when a job ignores shutdown and its thread still runs.
   std::unique_ptr<Engine> engine;
 
   mutable Mutex mu;
-  CondVar cv;
   enum class State { idle, running, stopped } state GUARDED_BY(mu) = State::idle;
   std::atomic<bool> stop_flag{false};           // request_stop(), store TERM
   Mutex stop_mu ACQUIRED_BEFORE(mu);            // serialises stop()
@@ -71,7 +131,7 @@ void Server::Impl::on_store_signal(const std::string& sig) {
     engine->quiet();
   } else if (sig == "TERM" || sig == "INT") {
     stop_flag.store(true);
-    cv.notify_all();
+    wake.poke();
   } else if (sig == "TTIN") {
     engine->log_running();
   } else {
@@ -174,7 +234,7 @@ void Server::stop() {
     I.last_counters = c;
     I.state = Impl::State::stopped;
   }
-  I.cv.notify_all();
+  I.wake.poke();  // wait() returns; the byte stays for every waiter
   log::info("stopped",
             {{"processed", std::to_string(c.processed)}, {"failed", std::to_string(c.failed)}});
 }
@@ -182,18 +242,24 @@ void Server::stop() {
 void Server::request_stop() noexcept {
   impl_->stop_flag.store(true);
   g_signals.fetch_or(kSigStop);
+  impl_->wake.poke();
 }
 
 void Server::wait() {
   auto& I = *impl_;
   for (;;) {
     {
-      // Signal handlers can only set a flag: look at it every 50 ms.
       MutexLock lk(I.mu);
       if (I.state != Impl::State::running) return;
-      I.cv.wait_for(lk, std::chrono::milliseconds(50));
+    }
+    // Asleep until a signal handler, request_stop(), a TERM through the
+    // store or stop() writes to the pipe: an idle server does not wake.
+    I.wake.await();
+    {
+      MutexLock lk(I.mu);  // stopped: the byte stays for other waiters
       if (I.state != Impl::State::running) return;
     }
+    I.wake.drain();
     int sig = g_signals.exchange(0);
     if (sig & kSigQuiet) quiet();
     if (sig & kSigDump) I.engine->log_running();
@@ -211,6 +277,7 @@ Status Server::run() {
   struct sigaction old_int {
   }, old_term{}, old_tstp{}, old_ttin{};
   g_signals.store(0);
+  const int prev_wake_fd = g_wake_fd.exchange(impl_->wake.write_fd());
   sigaction(SIGINT, &sa, &old_int);
   sigaction(SIGTERM, &sa, &old_term);
   sigaction(SIGTSTP, &sa, &old_tstp);
@@ -221,6 +288,7 @@ Status Server::run() {
   sigaction(SIGTERM, &old_term, nullptr);
   sigaction(SIGTSTP, &old_tstp, nullptr);
   sigaction(SIGTTIN, &old_ttin, nullptr);
+  g_wake_fd.store(prev_wake_fd);
   return st;
 }
 

@@ -18,6 +18,8 @@ class LeaseRenewer : public Service {
     return o.lease_renew_interval.count() > 0 ? o.lease_renew_interval : o.heartbeat_interval;
   }
   void run_once() override;
+  /// Only running jobs concern it: asleep while none runs.
+  bool idle() override { return rt_.busy.load() == 0; }
 
  private:
   Runtime& rt_;

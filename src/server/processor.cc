@@ -15,17 +15,19 @@ namespace {
 class SlotClaim {
  public:
   SlotClaim(Runtime& rt, Slot& slot, const Work& w, double started) : rt_(rt), slot_(slot) {
-    MutexLock lk(slot_.mu);
-    slot_.current = w;
-    slot_.run_at = started;
-    slot_.deadline = 0;
-    slot_.timed_out = false;
-    slot_.cancelled = false;
-    slot_.jid.clear();
-    slot_.abandoned = false;
-    slot_.stop = std::stop_source();
-    stop_ = slot_.stop.get_token();
-    rt_.busy.fetch_add(1);
+    {
+      MutexLock lk(slot_.mu);
+      slot_.current = w;
+      slot_.run_at = started;
+      slot_.deadline = 0;
+      slot_.timed_out = false;
+      slot_.cancelled = false;
+      slot_.jid.clear();
+      slot_.abandoned = false;
+      slot_.stop = std::stop_source();
+      stop_ = slot_.stop.get_token();
+    }
+    rt_.note_busy();  // after the slot is filled: a woken watchdog sees the job
   }
   ~SlotClaim() {
     rt_.busy.fetch_sub(1);

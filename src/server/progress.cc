@@ -76,6 +76,8 @@ std::shared_ptr<ProgressThrottle> job_progress(Runtime& rt, Source& src, const J
 
 std::chrono::milliseconds ProgressFlusher::next_interval() { return rt_.options.progress_interval; }
 
+bool ProgressFlusher::idle() { return rt_.busy.load() == 0; }
+
 void ProgressFlusher::run_once() {
   for (const auto& slot : rt_.slot_list()) {
     std::shared_ptr<ProgressThrottle> p;

@@ -73,6 +73,8 @@ class ProgressFlusher : public Service {
   const char* name() const override { return "progress flusher"; }
   std::chrono::milliseconds next_interval() override;
   void run_once() override;
+  /// Only running jobs concern it: asleep while none runs.
+  bool idle() override;
 
  private:
   Runtime& rt_;

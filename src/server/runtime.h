@@ -138,6 +138,11 @@ struct Runtime {
   std::atomic<std::int64_t> dead{0};
   std::atomic<std::int64_t> discarded{0};
   std::atomic<std::int64_t> busy{0};
+  /// Services asleep while no job runs (watchdog, lease renewer, cancel
+  /// watcher, progress flusher: Service::idle); the job that makes busy
+  /// leave 0 wakes them through wake_parked (set-up only).
+  std::atomic<std::int64_t> parked{0};
+  std::function<void()> wake_parked;
   std::atomic<std::int64_t> expired{0};
   std::atomic<std::int64_t> deferred{0};
 
@@ -155,6 +160,10 @@ struct Runtime {
     while (at < cur && !next_due.compare_exchange_weak(cur, at)) {
     }
     if (at <= cur && wake_poller) wake_poller();
+  }
+  /// A job starts: counted busy, and the first one wakes the parked services.
+  void note_busy() {
+    if (busy.fetch_add(1) == 0 && parked.load() > 0 && wake_parked) wake_parked();
   }
   /// A slot's job ended (see idle_cv).
   void note_idle() EXCLUDES(idle_mu) {

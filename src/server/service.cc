@@ -2,7 +2,8 @@
 
 namespace errand {
 
-ServiceThread::ServiceThread(std::unique_ptr<Service> service) : service_(std::move(service)) {}
+ServiceThread::ServiceThread(std::unique_ptr<Service> service, std::atomic<std::int64_t>* parked)
+    : service_(std::move(service)), parked_(parked) {}
 
 ServiceThread::~ServiceThread() { stop(); }
 
@@ -40,11 +41,27 @@ void ServiceThread::loop(std::stop_token stop) {
       continue;
     }
     if (clock::now() < deadline) continue;
+    if (park(lk, stop)) {
+      deadline = clock::now() + service_->next_interval();
+      continue;
+    }
     lk.unlock();
     service_->run_once();
     deadline = clock::now() + service_->next_interval();
     lk.lock();
   }
+}
+
+bool ServiceThread::park(MutexLock& lk, const std::stop_token& stop) {
+  if (parked_ == nullptr) return false;
+  // Counted before idle() is asked: the other side ends the idleness first,
+  // then reads the count (both sequentially consistent), so either idle()
+  // sees it end or the other side sees this thread and wakes it.
+  parked_->fetch_add(1);
+  const bool idle = service_->idle();
+  if (idle) cv_.wait(lk, stop, [&]() REQUIRES(mu_) { return woken_; });
+  parked_->fetch_sub(1);
+  return idle;
 }
 
 }  // namespace errand

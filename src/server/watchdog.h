@@ -15,6 +15,8 @@ class Watchdog : public Service {
   Watchdog(Runtime& rt, Manager& manager) : rt_(rt), manager_(manager) {}
   const char* name() const override { return "watchdog"; }
   std::chrono::milliseconds next_interval() override { return rt_.options.watchdog_interval; }
+  /// Only running jobs concern it: asleep while none runs.
+  bool idle() override { return rt_.busy.load() == 0; }
   void run_once() override;
 
  private:
