@@ -357,6 +357,25 @@ void add_job_routes(httplib::Server& server, App& app) {
   });
 }
 
+/// Enqueues the periodic job `name` now, outside its schedule, through the
+/// queue definitions (the tick's lock is not taken: this run is extra, and
+/// the next tick still fires).
+void enqueue_cron_now(App& app, const std::string& name, const httplib::Request& req,
+                      httplib::Response& res) {
+  const auto& entries = app.options.cron;
+  auto it = std::find_if(entries.begin(), entries.end(),
+                         [&](const CronEntry& e) { return e.name == name; });
+  if (it == entries.end())
+    return action_reply(req, res, "enqueue", 0, 0,
+                        Error(Errc::not_found, "no periodic job named " + name));
+  PushOptions o;
+  o.queue = cron_queue(*it, app.registry);
+  auto jid = app.admin->enqueue(it->job_class, it->args, o);
+  if (!jid) return action_reply(req, res, "enqueue", 0, 0, jid.status());
+  action_reply(req, res, "enqueue", 1, 0, {},
+               {{"jid", *jid}, {"queue", *o.queue}, {"class", it->job_class}});
+}
+
 /// Every state-changing route.
 void add_action_routes(httplib::Server& server, App& app) {
   // Every state-changing route checks the CSRF token first (the body, where a
@@ -379,26 +398,11 @@ void add_action_routes(httplib::Server& server, App& app) {
         action_reply(req, res, action, out->done, out->failed, {}, extra);
       }));
 
-  // Enqueues a periodic job now, outside its schedule (the tick's lock is not
-  // taken: this run is extra, and the next tick still fires).
-  server.Post(R"(/api/cron/(.+)/enqueue)",
-              guarded(named(
-                  R"(^/api/cron/([^/]+)/enqueue$)",
-                  [&app](const httplib::Request& req, httplib::Response& res, const Names& names) {
-                    const std::string& name = names[0];
-                    const auto& entries = app.options.cron;
-                    auto it = std::find_if(entries.begin(), entries.end(),
-                                           [&](const CronEntry& e) { return e.name == name; });
-                    if (it == entries.end())
-                      return action_reply(req, res, "enqueue", 0, 0,
-                                          Error(Errc::not_found, "no periodic job named " + name));
-                    PushOptions o;
-                    o.queue = cron_queue(*it, app.registry);
-                    auto jid = app.admin->enqueue(it->job_class, it->args, o);
-                    if (!jid) return action_reply(req, res, "enqueue", 0, 0, jid.status());
-                    action_reply(req, res, "enqueue", 1, 0, {},
-                                 {{"jid", *jid}, {"queue", *o.queue}, {"class", it->job_class}});
-                  })));
+  server.Post(
+      R"(/api/cron/(.+)/enqueue)",
+      guarded(named(R"(^/api/cron/([^/]+)/enqueue$)",
+                    [&app](const httplib::Request& req, httplib::Response& res,
+                           const Names& names) { enqueue_cron_now(app, names[0], req, res); })));
 
   server.Post(R"(/api/queues/(.+)/(clear|pause|resume))",
               guarded(named(
