@@ -116,10 +116,11 @@ fi
 # 2. In-process.
 RESULTS=$WORK/results.jsonl
 : > "$RESULTS"
-run_errand() {  # label url
+run_errand() {  # label url [errand_bench flags...]
   echo "== errand on $1" >&2
-  "$BUILD/errand_bench" --store "$2" --label "$1" --jobs "$JOBS" --single "$SINGLE" \
-    --latency-seconds "$LAT_S" 2>"$WORK/$1.log" | tee -a "$RESULTS" >&2
+  local label=$1 url=$2; shift 2
+  "$BUILD/errand_bench" --store "$url" --label "$label" --jobs "$JOBS" --single "$SINGLE" \
+    --latency-seconds "$LAT_S" "$@" 2>"$WORK/$label.log" | tee -a "$RESULTS" >&2
 }
 # The peers' baselines (../shared/bench); a peer that cannot run leaves its
 # column "n/a" and says why on stderr, rather than failing the whole run.
@@ -138,6 +139,7 @@ for round in $(seq "$INPROC_REPEAT"); do
   echo "== round $round of $INPROC_REPEAT" >&2
   rm -f "$WORK"/bench.db*
   run_errand memory "memory://bench"
+  run_errand memory-nostatus "memory://bench" --no-status
   run_errand sqlite "sqlite://$WORK/bench.db"
   run_errand redis "redis://127.0.0.1:$PORT/12"
   if [ -n "$PG_URL" ]; then run_errand postgres "$PG_URL"; fi
@@ -230,6 +232,10 @@ CPU=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')
   echo "| result round trip: perform_async → wait() returns, p50 / p99 (ms) | $(fmt "$(val memory wait_p50)" 2) / $(fmt "$(val memory wait_p99)" 2) | $(fmt "$(val sqlite wait_p50)" 2) / $(fmt "$(val sqlite wait_p99)" 2) | $(fmt "$(val redis wait_p50)" 2) / $(fmt "$(val redis wait_p99)" 2) | — | — |"
   echo "| worker RSS idle / peak (MB) | $(fmt "$(val memory rss_idle)" 1) / $(fmt "$(val memory rss_peak)" 1) | $(fmt "$(val sqlite rss_idle)" 1) / $(fmt "$(val sqlite rss_peak)" 1) | $(fmt "$(val redis rss_idle)" 1) / $(fmt "$(val redis rss_peak)" 1) | — | — |"
   echo "| CPU per job, user+sys (µs) | $(fmt "$(val memory cpu_per_job)" 2) | $(fmt "$(val sqlite cpu_per_job)" 2) | $(fmt "$(val redis cpu_per_job)" 2) | — | — |"
+  echo
+  echo "The memory store again with \`--no-status\` (\`ServerOptions::record_status\` off: no status"
+  echo "record per job): drain $(fmt "$(val memory-nostatus process)") jobs/s, $(fmt "$(val memory-nostatus cpu_per_job)" 2) µs CPU per job;"
+  echo "the difference from the memory column is what a job's status record costs in that store."
   echo
   echo "¹ Sidekiq's drain timed by its jobs (\`bench/sidekiq_drain.rb\`: each job bumps an in-process"
   echo "counter). The shared baseline \`sidekiq_load.rb\` reads \`stat:processed\`, which Sidekiq writes"
