@@ -20,15 +20,14 @@ StoreCapabilities MemoryStore::capabilities() const {
 }
 
 Status MemoryStore::push(const PushParams& p) {
-  const std::span<const PushItem> jobs = p.jobs;
-  for (const auto& item : jobs)
+  for (const auto& item : p.jobs)
     if (item.at == 0 && item.queue.empty())
       return fail(Errc::invalid_argument, "push: job " + item.jid + " has an empty queue name");
   const double now = p.now;
   bool woke = false;
   {
     std::lock_guard lock(mu_);
-    for (const auto& item : jobs) {
+    for (const auto& item : p.jobs) {
       if (item.at != 0) {
         sets_[index(SetKind::scheduled)].emplace(SetKey{item.at, item.jid}, item.payload);
       } else {
@@ -44,23 +43,20 @@ Status MemoryStore::push(const PushParams& p) {
 }
 
 Result<std::vector<Fetched>> MemoryStore::fetch(const FetchParams& p) {
-  const std::span<const std::string> queues = p.queues;
-  const std::size_t max = p.max;
-  const std::chrono::milliseconds wait = p.wait;
   const std::string owner(p.owner);
   std::vector<Fetched> out;
-  if (max == 0 || queues.empty()) return out;
+  if (p.max == 0 || p.queues.empty()) return out;
   const auto start = std::chrono::steady_clock::now();
-  const auto deadline = start + wait;
+  const auto deadline = start + p.wait;
   std::unique_lock lock(mu_);
   for (double now = p.now;; now = store_util::advanced(p.now, start)) {
-    take_locked(queues, max, owner, now, out);
+    take_locked(p.queues, p.max, owner, now, out);
     if (!out.empty()) return out;
     ++waiters_;
     const bool timed_out = cv_.wait_until(lock, deadline) == std::cv_status::timeout;
     --waiters_;
     if (timed_out) {
-      take_locked(queues, max, owner, store_util::advanced(p.now, start), out);
+      take_locked(p.queues, p.max, owner, store_util::advanced(p.now, start), out);
       return out;
     }
   }
@@ -76,12 +72,11 @@ Status MemoryStore::ack(std::span<const Fetched> jobs) {
 }
 
 Status MemoryStore::requeue(const RequeueParams& p) {
-  const std::span<const Fetched> jobs = p.jobs;
   bool notify = false;
   {
     std::lock_guard lock(mu_);
     // Reverse order with push_front keeps the batch's own order at the head.
-    for (auto it = jobs.rbegin(); it != jobs.rend(); ++it) {
+    for (auto it = p.jobs.rbegin(); it != p.jobs.rend(); ++it) {
       auto claim = claimed_.find(it->id);
       if (claim != claimed_.end()) {
         Claim c = std::move(claim->second);
@@ -101,31 +96,20 @@ Status MemoryStore::requeue(const RequeueParams& p) {
 }
 
 Status MemoryStore::retry(const RetryParams& p) {
-  const Fetched& job = p.job;
-  const std::string& jid = p.jid;
-  const std::string& payload = p.payload;
-  const double at = p.at;
   std::lock_guard lock(mu_);
-  claimed_.erase(job.id);
-  sets_[index(SetKind::retry)].emplace(SetKey{at, jid}, payload);
+  claimed_.erase(p.job.id);
+  sets_[index(SetKind::retry)].emplace(SetKey{p.at, p.jid}, p.payload);
   return {};
 }
 
 Status MemoryStore::kill(const KillParams& p) {
-  const Fetched& job = p.job;
-  const std::string& jid = p.jid;
-  const std::string& payload = p.payload;
-  const double now = p.now;
-  const DeadLimits& limits = p.limits;
   std::lock_guard lock(mu_);
-  claimed_.erase(job.id);
-  add_dead_locked(jid, payload, now, limits);
+  claimed_.erase(p.job.id);
+  add_dead_locked(p.jid, p.payload, p.now, p.limits);
   return {};
 }
 
 Result<std::size_t> MemoryStore::promote_due(const PromoteParams& p) {
-  const double now = p.now;
-  const std::size_t limit = p.limit;
   std::size_t moved = 0;
   bool notify = false;
   {
@@ -133,18 +117,18 @@ Result<std::size_t> MemoryStore::promote_due(const PromoteParams& p) {
     // Retries first, then scheduled jobs, as Sidekiq's poller does.
     for (SetKind kind : {SetKind::retry, SetKind::scheduled}) {
       auto& set = sets_[index(kind)];
-      while (moved < limit && !set.empty() && set.begin()->first.first <= now) {
+      while (moved < p.limit && !set.empty() && set.begin()->first.first <= p.now) {
         auto node = set.extract(set.begin());
-        auto promoted = store_util::promote_payload(node.mapped(), now);
+        auto promoted = store_util::promote_payload(node.mapped(), p.now);
         if (!promoted) {
           // Unparseable: park it in the dead set (as Sidekiq does with bad
           // JSON) rather than retrying it on every poll forever.
-          add_dead_locked(node.key().second, node.mapped(), now, DeadLimits{});
+          add_dead_locked(node.key().second, node.mapped(), p.now, DeadLimits{});
           continue;
         }
         enqueue_locked(
             promoted->queue, 0,
-            Job{next_id_++, std::move(node.key().second), std::move(promoted->payload), now},
+            Job{next_id_++, std::move(node.key().second), std::move(promoted->payload), p.now},
             false);
         ++moved;
       }
@@ -156,14 +140,12 @@ Result<std::size_t> MemoryStore::promote_due(const PromoteParams& p) {
 }
 
 Result<std::size_t> MemoryStore::rescue_orphans(const RescueParams& p) {
-  const double now = p.now;
-  const double grace_seconds = p.grace_seconds;
   std::size_t moved = 0;
   bool notify = false;
   {
     std::lock_guard lock(mu_);
     for (auto it = claimed_.begin(); it != claimed_.end();) {
-      if (!orphaned_locked(it->second, now, grace_seconds)) {
+      if (!orphaned_locked(it->second, p.now, p.grace_seconds)) {
         ++it;
         continue;
       }

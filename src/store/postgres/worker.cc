@@ -37,10 +37,9 @@ Params push_params(std::span<const PushItem> jobs, double now, const std::string
 }
 
 Status PgStore::push(const PushParams& p) {
-  const std::span<const PushItem> jobs = p.jobs;
-  if (jobs.empty()) return {};
+  if (p.jobs.empty()) return {};
   auto st = guarded("push", [&]() -> Status {
-    auto params = push_params(jobs, p.now, channel_);
+    auto params = push_params(p.jobs, p.now, channel_);
     Lease conn = lease();
     conn->run(kPush, params);
     return {};
@@ -116,19 +115,18 @@ Status PgStore::ack(std::span<const Fetched> jobs) {
 }
 
 Status PgStore::requeue(const RequeueParams& p) {
-  const std::span<const Fetched> jobs = p.jobs;
-  if (jobs.empty()) return {};
+  if (p.jobs.empty()) return {};
   auto st = guarded("requeue", [&]() -> Status {
     std::vector<std::int64_t> ids;
     std::vector<std::string_view> queues;
-    for (const auto& job : jobs)
+    for (const auto& job : p.jobs)
       if (job.id != 0) ids.push_back(job.id);
     Lease conn = lease();
     Txn txn(*conn);
     // If a claim is gone (rescued, acked) there is nothing to do for it.
     if (!ids.empty()) conn->run(kRequeueClaimed, Params().add(number_array(ids)));
     // Jobs this store never handed out go in front, in the batch's order.
-    for (auto it = jobs.rbegin(); it != jobs.rend(); ++it) {
+    for (auto it = p.jobs.rbegin(); it != p.jobs.rend(); ++it) {
       if (it->id != 0) continue;
       auto doc = Json::parse(it->payload, nullptr, /*allow_exceptions=*/false);
       std::string jid;
@@ -136,7 +134,7 @@ Status PgStore::requeue(const RequeueParams& p) {
         jid = doc["jid"].get<std::string>();
       conn->run(kRequeueFront, Params().add(jid).add(it->queue).add(it->payload).add(p.now));
     }
-    for (const auto& job : jobs) queues.push_back(job.queue);
+    for (const auto& job : p.jobs) queues.push_back(job.queue);
     conn->run(kNotify, Params().add(channel_).add(text_array(queues)));
     txn.commit();
     return {};
@@ -162,28 +160,19 @@ void PgStore::trim_dead(Conn& conn, double now, const DeadLimits& limits) {
 }
 
 Status PgStore::retry(const RetryParams& p) {
-  const Fetched& job = p.job;
-  const std::string& jid = p.jid;
-  const std::string& payload = p.payload;
-  const double at = p.at;
   return guarded("retry", [&]() -> Status {
     Lease conn = lease();
-    park(*conn, job, jid, payload, "retry", at);
+    park(*conn, p.job, p.jid, p.payload, "retry", p.at);
     return {};
   });
 }
 
 Status PgStore::kill(const KillParams& p) {
-  const Fetched& job = p.job;
-  const std::string& jid = p.jid;
-  const std::string& payload = p.payload;
-  const double now = p.now;
-  const DeadLimits& limits = p.limits;
   return guarded("kill", [&]() -> Status {
     Lease conn = lease();
     Txn txn(*conn);
-    park(*conn, job, jid, payload, "dead", now);
-    trim_dead(*conn, now, limits);
+    park(*conn, p.job, p.jid, p.payload, "dead", p.now);
+    trim_dead(*conn, p.now, p.limits);
     txn.commit();
     return {};
   });
@@ -192,33 +181,27 @@ Status PgStore::kill(const KillParams& p) {
 // One statement: the claim becomes a scheduled entry, so a crash cannot run
 // the job twice (the default pushes, then acks).
 Status PgStore::reschedule(const RescheduleParams& p) {
-  const Fetched& job = p.job;
-  const std::string& jid = p.jid;
-  const std::string& payload = p.payload;
-  const double at = p.at;
   return guarded("reschedule", [&]() -> Status {
     Lease conn = lease();
-    park(*conn, job, jid, payload, "scheduled", at);
+    park(*conn, p.job, p.jid, p.payload, "scheduled", p.at);
     return {};
   });
 }
 
 Result<std::size_t> PgStore::promote_due(const PromoteParams& p) {
-  const double now = p.now;
-  const std::size_t limit = p.limit;
   auto moved = guarded("promote_due", [&]() -> Result<std::size_t> {
     Lease conn = lease();
     // Cheap read first: pollers in every process call this every few
     // seconds, and most calls find nothing due.
-    if (limit == 0 || !conn->run(kPromoteProbe, Params().add(now)).boolean(0, 0))
+    if (p.limit == 0 || !conn->run(kPromoteProbe, Params().add(p.now)).boolean(0, 0))
       return std::size_t{0};
     Txn txn(*conn);
     // Rows another process is promoting right now are skipped, not waited for.
-    auto rows = conn->run(kPromoteSelect, Params().add(now).add(limit));
+    auto rows = conn->run(kPromoteSelect, Params().add(p.now).add(p.limit));
     std::vector<std::int64_t> ids, bad;
     std::vector<std::string> queues, payloads;
     for (int r = 0; r < rows.rows(); ++r) {
-      auto promoted = store_util::promote_payload(rows.text(r, 1), now);
+      auto promoted = store_util::promote_payload(rows.text(r, 1), p.now);
       // Not a JSON object: park it in the dead set (as Sidekiq does with
       // unparseable jobs) instead of tripping over it on every poll.
       if (!promoted) {
@@ -229,13 +212,13 @@ Result<std::size_t> PgStore::promote_due(const PromoteParams& p) {
       queues.push_back(std::move(promoted->queue));
       payloads.push_back(std::move(promoted->payload));
     }
-    if (!bad.empty()) conn->run(kPromoteDead, Params().add(number_array(bad)).add(now));
+    if (!bad.empty()) conn->run(kPromoteDead, Params().add(number_array(bad)).add(p.now));
     if (!ids.empty())
       conn->run(kPromoteApply, Params()
                                    .add(number_array(ids))
                                    .add(text_array(queues))
                                    .add(text_array(payloads))
-                                   .add(now)
+                                   .add(p.now)
                                    .add(channel_));
     txn.commit();
     return ids.size();
@@ -245,15 +228,13 @@ Result<std::size_t> PgStore::promote_due(const PromoteParams& p) {
 }
 
 Result<std::size_t> PgStore::rescue_orphans(const RescueParams& p) {
-  const double now = p.now;
-  const double grace_seconds = p.grace_seconds;
   auto moved = guarded("rescue_orphans", [&]() -> Result<std::size_t> {
     Lease conn = lease();
     if (conn->run(kRescueProbe, Params()).rows() == 0) return std::size_t{0};
     // Orphaned: the owner's heartbeat expired, or the owner never registered
     // (or was pruned) and the claim is older than the grace. Rows keep their
     // id, so rescued jobs run before later pushes.
-    auto res = conn->run(kRescue, Params().add(now).add(now - grace_seconds).add(channel_));
+    auto res = conn->run(kRescue, Params().add(p.now).add(p.now - p.grace_seconds).add(channel_));
     std::size_t count = 0;
     for (int r = 0; r < res.rows(); ++r) count += static_cast<std::size_t>(res.integer(r, 0));
     return count;

@@ -20,9 +20,8 @@ StoreCapabilities RedisStore::capabilities() const {
 }
 
 Status RedisStore::push(const PushParams& p) {
-  const std::span<const PushItem> jobs = p.jobs;
-  if (jobs.empty()) return {};
-  auto cmds = push_commands(jobs);
+  if (p.jobs.empty()) return {};
+  auto cmds = push_commands(p.jobs);
   if (!cmds) return cmds.error();
   auto r = client_.multi(*cmds);
   return r ? Status() : r.status();

@@ -6,15 +6,13 @@
 namespace errand::redis_store {
 
 Result<std::vector<Fetched>> RedisStore::fetch(const FetchParams& p) {
-  const std::span<const std::string> queues = p.queues;
-  const std::size_t max = p.max;
   const std::string owner(p.owner);
   std::vector<Fetched> out;
-  if (queues.empty() || max == 0) return out;
+  if (p.queues.empty() || p.max == 0) return out;
   if (owner.empty()) return fail(Errc::invalid_argument, "fetch: empty owner");
   // Strict order: drop repeated names (weighted lists shuffled by the caller).
   std::vector<std::string> qs;
-  for (const auto& q : queues)
+  for (const auto& q : p.queues)
     if (std::find(qs.begin(), qs.end(), q) == qs.end()) qs.push_back(q);
   const std::int64_t id = owner_id(owner);
   if (auto st = reconcile_claims(owner); !st) return st.error();
@@ -24,7 +22,7 @@ Result<std::vector<Fetched>> RedisStore::fetch(const FetchParams& p) {
   const auto deadline = start + p.wait;
 
   Argv keys{key("errand:inprogress"), owner_set_key(owner)};
-  Argv args{owner, float_text(p.now), std::to_string(max)};
+  Argv args{owner, float_text(p.now), std::to_string(p.max)};
   for (const auto& q : qs) {
     keys.push_back(queue_key(q));
     keys.push_back(claim_key(owner, q));
@@ -97,11 +95,10 @@ Status RedisStore::ack(std::span<const Fetched> jobs) {
 }
 
 Status RedisStore::requeue(const RequeueParams& p) {
-  const std::span<const Fetched> jobs = p.jobs;
   // RPUSH puts a job at the tail, next to run; pushing the batch in reverse
-  // leaves the first job of `jobs` running first.
+  // leaves the first job of `p.jobs` running first.
   std::vector<std::pair<Argv, Argv>> calls;
-  for (auto it = jobs.rbegin(); it != jobs.rend(); ++it) {
+  for (auto it = p.jobs.rbegin(); it != p.jobs.rend(); ++it) {
     auto k = claim_key_of(*it);
     if (!k) return k.status();
     if (k->empty()) continue;  // no claim any more: already back in a queue
@@ -109,7 +106,7 @@ Status RedisStore::requeue(const RequeueParams& p) {
   }
   auto r = client_.eval_many(requeue_, calls);
   if (!r) return r.status();
-  for (const auto& job : jobs) settle_claim(job);
+  for (const auto& job : p.jobs) settle_claim(job);
   return {};
 }
 
@@ -138,14 +135,12 @@ Status RedisStore::kill(const KillParams& p) {
 }
 
 Result<std::size_t> RedisStore::promote_due(const PromoteParams& p) {
-  const double now = p.now;
-  const std::size_t limit = p.limit;
   std::size_t total = 0;
-  const std::string stamp = float_text(now);
-  while (total < limit) {
-    std::size_t chunk = std::min(kPromoteChunk, limit - total);
+  const std::string stamp = float_text(p.now);
+  while (total < p.limit) {
+    std::size_t chunk = std::min(kPromoteChunk, p.limit - total);
     auto r = client_.eval(promote_, {key("retry"), key("schedule"), key("queues")},
-                          {number_text(now), std::to_string(chunk), stamp, prefix_});
+                          {number_text(p.now), std::to_string(chunk), stamp, prefix_});
     if (!r) return r.error();
     auto moved = static_cast<std::size_t>(redis::integer(r->get()));
     total += moved;
@@ -155,10 +150,8 @@ Result<std::size_t> RedisStore::promote_due(const PromoteParams& p) {
 }
 
 Result<std::size_t> RedisStore::rescue_orphans(const RescueParams& p) {
-  const double now = p.now;
-  const double grace_seconds = p.grace_seconds;
   auto r = client_.eval(rescue_, {key("errand:inprogress"), key("errand:alive"), key("queues")},
-                        {number_text(now), number_text(grace_seconds), prefix_});
+                        {number_text(p.now), number_text(p.grace_seconds), prefix_});
   if (!r) return r.error();
   return static_cast<std::size_t>(redis::integer(r->get()));
 }

@@ -12,13 +12,12 @@ namespace errand::sqlite {
 // ---- enqueue ---------------------------------------------------------------
 
 Status SqliteStore::push(const PushParams& p) {
-  const std::span<const PushItem> jobs = p.jobs;
-  if (jobs.empty()) return {};
-  for (const auto& item : jobs)
+  if (p.jobs.empty()) return {};
+  for (const auto& item : p.jobs)
     if (item.at == 0 && item.queue.empty())
       return fail(Errc::invalid_argument, "push: job " + item.jid + " has an empty queue name");
   auto st = write("push", [&](Conn& conn) -> Status {
-    push_on(conn, jobs, p.now);
+    push_on(conn, p.jobs, p.now);
     return {};
   });
   if (st.ok()) wake();
@@ -115,12 +114,11 @@ void SqliteStore::ack_on(Conn& conn, std::span<const Fetched> jobs) {
 }
 
 Status SqliteStore::requeue(const RequeueParams& p) {
-  const std::span<const Fetched> jobs = p.jobs;
-  if (jobs.empty()) return {};
+  if (p.jobs.empty()) return {};
   auto st = write("requeue", [&](Conn& conn) -> Status {
     // Reverse, so that jobs this store never handed out (id 0) and are
     // inserted in front keep the batch's order.
-    for (auto it = jobs.rbegin(); it != jobs.rend(); ++it) {
+    for (auto it = p.jobs.rbegin(); it != p.jobs.rend(); ++it) {
       if (it->id != 0) {
         // Keeping the row id keeps its place: it runs before anything pushed
         // after it. If the claim is gone (rescued, acked) there is nothing to do.
@@ -149,25 +147,16 @@ Status SqliteStore::requeue(const RequeueParams& p) {
 }
 
 Status SqliteStore::retry(const RetryParams& p) {
-  const Fetched& job = p.job;
-  const std::string& jid = p.jid;
-  const std::string& payload = p.payload;
-  const double at = p.at;
   return write("retry", [&](Conn& conn) -> Status {
-    park(conn, job, jid, payload, "retry", at);
+    park(conn, p.job, p.jid, p.payload, "retry", p.at);
     return {};
   });
 }
 
 Status SqliteStore::kill(const KillParams& p) {
-  const Fetched& job = p.job;
-  const std::string& jid = p.jid;
-  const std::string& payload = p.payload;
-  const double now = p.now;
-  const DeadLimits& limits = p.limits;
   return write("kill", [&](Conn& conn) -> Status {
-    park(conn, job, jid, payload, "dead", now);
-    trim_dead(conn, now, limits);
+    park(conn, p.job, p.jid, p.payload, "dead", p.now);
+    trim_dead(conn, p.now, p.limits);
     return {};
   });
 }
@@ -175,15 +164,13 @@ Status SqliteStore::kill(const KillParams& p) {
 // ---- maintenance -----------------------------------------------------------
 
 Result<std::size_t> SqliteStore::promote_due(const PromoteParams& p) {
-  const double now = p.now;
-  const std::size_t limit = p.limit;
   auto moved = read("promote_due", [&](Conn& conn) -> Result<std::size_t> {
     // Cheap read first: pollers in every process call this every few
     // seconds, and most calls find nothing due.
-    if (limit == 0 || (!any_due(conn, "retry", now) && !any_due(conn, "scheduled", now)))
+    if (p.limit == 0 || (!any_due(conn, "retry", p.now) && !any_due(conn, "scheduled", p.now)))
       return std::size_t{0};
     return in_txn(conn, "promote_due",
-                  [&](Conn& c) -> Result<std::size_t> { return promote_rows(c, now, limit); });
+                  [&](Conn& c) -> Result<std::size_t> { return promote_rows(c, p.now, p.limit); });
   });
   if (moved.ok() && *moved > 0) wake();
   return moved;
@@ -237,8 +224,6 @@ std::size_t SqliteStore::promote_rows(Conn& conn, double now, std::size_t limit)
 }
 
 Result<std::size_t> SqliteStore::rescue_orphans(const RescueParams& p) {
-  const double now = p.now;
-  const double grace_seconds = p.grace_seconds;
   auto moved = read("rescue_orphans", [&](Conn& conn) -> Result<std::size_t> {
     {
       auto probe = conn.stmt("SELECT 1 FROM jobs WHERE state = 'claimed' LIMIT 1");
@@ -260,7 +245,7 @@ Result<std::size_t> SqliteStore::rescue_orphans(const RescueParams& p) {
             "  ((owner IS NULL OR owner NOT IN (SELECT identity FROM processes))"
             "   AND claimed_at < ?2)) "
             "RETURNING queue, id, payload");
-        s.bind(1, now).bind(2, now - grace_seconds);
+        s.bind(1, p.now).bind(2, p.now - p.grace_seconds);
         while (s.row()) {
           queues.insert(s.str(0));
           counted.emplace_back(s.integer(1), store_util::count_crash(s.text(2)));
