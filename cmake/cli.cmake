@@ -4,17 +4,22 @@ find_package(CLI11 CONFIG REQUIRED)
 # speaks the notify protocol itself (no libsystemd to load).
 
 file(GLOB ERRAND_CLI_SOURCES CONFIGURE_DEPENDS src/cli/*.cc)
-# The dashboard is linked in (errand_web, web/assets.cmake); without it,
-# no_web.cc stands in for web_cmd.cc.
+# The dashboard is a module the CLI loads with dlopen only for `errand web`
+# and `worker --web` (liberrand_web.so: web_module.cc with errand_web,
+# web/assets.cmake), so other commands never map cpp-httplib and OpenSSL.
+# Without it, no_web.cc stands in for web_cmd.cc.
+list(FILTER ERRAND_CLI_SOURCES EXCLUDE REGEX "/web_module\\.cc$")
 if(ERRAND_BUILD_WEB)
   list(FILTER ERRAND_CLI_SOURCES EXCLUDE REGEX "/no_web\\.cc$")
+  set_source_files_properties(src/cli/web_cmd.cc PROPERTIES COMPILE_DEFINITIONS
+    ERRAND_WEB_MODULE_FROM_BIN="${ERRAND_BIN_TO_LIB}/errand/liberrand_web.so")
 else()
   list(FILTER ERRAND_CLI_SOURCES EXCLUDE REGEX "/web_cmd\\.cc$")
 endif()
 add_executable(errand_cli ${ERRAND_CLI_SOURCES})
 set_target_properties(errand_cli PROPERTIES OUTPUT_NAME errand
   INSTALL_RPATH "$ORIGIN/${ERRAND_BIN_TO_LIB}")
-target_include_directories(errand_cli PRIVATE src ${HTTPLIB_INCLUDE})
+target_include_directories(errand_cli PRIVATE src)
 target_compile_options(errand_cli PRIVATE ${ERRAND_WARNINGS})
 target_link_libraries(errand_cli PRIVATE errand CLI11::CLI11 spdlog::spdlog fmt::fmt yaml-cpp
   ${CMAKE_DL_LIBS})

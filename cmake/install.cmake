@@ -43,6 +43,13 @@ if(ERRAND_BUILD_CLI)
   install(TARGETS errand_cli RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT runtime)
   install(FILES packaging/errand@.service DESTINATION lib/systemd/system COMPONENT runtime)
 endif()
+# The dashboard module that `errand web` and `worker --web` dlopen: where the
+# binary looks for it (<libdir>/errand/, ERRAND_WEB_MODULE_FROM_BIN in
+# cmake/cli.cmake); its RUNPATH finds liberrand one level up.
+if(TARGET errand_web_module)
+  install(TARGETS errand_web_module LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}/errand
+    COMPONENT runtime)
+endif()
 
 # make package: build/errand_<version>_amd64.deb, everything above in one package.
 set(CPACK_GENERATOR DEB)
@@ -53,8 +60,9 @@ set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "Background jobs for C++, Sidekiq-compatib
 set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SECTION libdevel)
-# Runtime Depends: from the libraries the binaries link (dpkg-shlibdeps); the
-# headers include nlohmann/json.hpp.
+# Runtime Depends: from the libraries the binaries and the dashboard module
+# link (dpkg-shlibdeps: libcpp-httplib through liberrand_web.so); the headers
+# include nlohmann/json.hpp.
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 # liberrand itself is in the package: dpkg-shlibdeps finds it in the build tree.
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS_PRIVATE_DIRS ${PROJECT_BINARY_DIR})

@@ -1,13 +1,35 @@
 // The `errand` binary as a packaged tool: no job class of its own (the demo
-// loads the examples' library), and log levels from the command line.
+// loads the examples' library), the dashboard a module loaded only when used
+// (liberrand_web.so), and log levels from the command line.
 #include <gtest/gtest.h>
 
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "support/process.h"
 
 namespace errand::testing {
 namespace {
+
+/// The shared objects a running process has mapped (/proc/<pid>/maps).
+std::string maps_of(pid_t pid) { return read_file("/proc/" + std::to_string(pid) + "/maps"); }
+
+/// Starts `errand worker` on a fresh SQLite file with `extra` flags and waits
+/// until it has started; its output goes to dir/worker.log.
+std::unique_ptr<Process> started_worker(const TempDir& dir, std::vector<std::string> extra) {
+  std::vector<std::string> argv = {kCli, "worker", "--store", sqlite_url(dir), "-c", "1"};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  SpawnOptions o;
+  o.cwd = dir.path();
+  o.stdout_path = dir / "worker.log";
+  o.stderr_path = dir / "worker.log";
+  auto p = std::make_unique<Process>(argv, o);
+  EXPECT_TRUE(eventually(30s, [&] {
+    return read_file(dir / "worker.log").find("worker started") != std::string::npos;
+  })) << read_file(dir / "worker.log");
+  return p;
+}
 
 TEST(CliPackaging, WorkerWithoutJobLibraryWarnsAndRunsNoDemoJobs) {
   TempDir dir;
@@ -59,6 +81,53 @@ TEST(CliPackaging, DemoSaysWhereItsJobLibraryIsMissing) {
   auto r = run(cmd({"demo", "--examples", (dir / "nope.so").string()}), dir.path());
   EXPECT_EQ(r.exit_code, 1) << r.describe();
   EXPECT_NE(r.err.find("nope.so"), std::string::npos) << r.describe();
+}
+
+TEST(CliPackaging, PlainWorkerDoesNotMapTheDashboard) {
+  TempDir dir;
+  auto p = started_worker(dir, {});
+  const auto maps = maps_of(p->pid());
+  EXPECT_EQ(maps.find("liberrand_web"), std::string::npos) << maps;
+  EXPECT_EQ(maps.find("libcpp-httplib"), std::string::npos) << maps;
+  EXPECT_EQ(maps.find("libssl"), std::string::npos) << maps;
+  p->signal(SIGTERM);
+  EXPECT_TRUE(p->wait_for(30s).has_value());
+}
+
+TEST(CliPackaging, WorkerWithWebLoadsTheDashboardModule) {
+  TempDir dir;
+  auto p = started_worker(dir, {"--web", "--web-port", "0"});
+  const auto out = read_file(dir / "worker.log");
+  EXPECT_NE(out.find("url=http://127.0.0.1:"), std::string::npos) << out;
+  EXPECT_NE(out.find("INFO: dashboard"), std::string::npos) << out;
+  EXPECT_NE(maps_of(p->pid()).find("/liberrand_web.so"), std::string::npos);
+  p->signal(SIGTERM);
+  EXPECT_TRUE(p->wait_for(30s).has_value());
+}
+
+TEST(CliPackaging, WebSaysWhereItsModuleIsMissing) {
+  TempDir dir;
+  SpawnOptions o;
+  o.env["ERRAND_WEB_MODULE"] = (dir / "nope.so").string();
+  const std::string want = "the dashboard module liberrand_web.so was not found at " +
+                           (dir / "nope.so").string() +
+                           "; reinstall errand or build with ERRAND_BUILD_WEB=ON";
+  auto web = run(cmd({"web", "--store", sqlite_url(dir), "-p", "0"}), dir.path(), 60s, o);
+  EXPECT_EQ(web.exit_code, 1) << web.describe();
+  EXPECT_NE(web.err.find(want), std::string::npos) << web.describe();
+  auto worker = run(cmd({"worker", "--store", sqlite_url(dir), "--web", "--web-port", "0"}),
+                    dir.path(), 60s, o);
+  EXPECT_EQ(worker.exit_code, 1) << worker.describe();
+  EXPECT_NE(worker.err.find(want), std::string::npos) << worker.describe();
+}
+
+TEST(CliPackaging, WebRefusesALibraryThatIsNotItsModule) {
+  TempDir dir;
+  SpawnOptions o;
+  o.env["ERRAND_WEB_MODULE"] = ERRAND_EXAMPLES_PATH;
+  auto r = run(cmd({"web", "--store", sqlite_url(dir), "-p", "0"}), dir.path(), 60s, o);
+  EXPECT_EQ(r.exit_code, 1) << r.describe();
+  EXPECT_NE(r.err.find("is not errand's dashboard module"), std::string::npos) << r.describe();
 }
 
 }  // namespace

@@ -1,7 +1,8 @@
 # The dashboard's front end: npm packages installed at build time into the
 # build directory (never committed), then embedded with the project's own
-# files into errand_web, the dashboard's library (linked by the `errand`
-# binary and the test binary).
+# files into errand_web, the dashboard's library (linked by the dashboard
+# module that the `errand` binary loads, liberrand_web.so, and by the test
+# binary).
 #
 # Included from web/tests.cmake, which the top-level CMakeLists.txt includes.
 
@@ -57,13 +58,28 @@ add_custom_command(
   VERBATIM)
 
 # The dashboard (src/web) with its embedded assets, compiled once: a static
-# library linked into the CLI and into the tests, which run it in-process.
+# library linked into the dashboard module and into the tests, which run it
+# in-process.
 file(GLOB ERRAND_WEB_SOURCES CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/src/web/*.cc)
 add_library(errand_web STATIC ${ERRAND_WEB_SOURCES} ${ERRAND_WEB_ASSETS_CC})
 target_include_directories(errand_web PUBLIC ${PROJECT_SOURCE_DIR}/src ${HTTPLIB_INCLUDE})
 target_compile_options(errand_web PRIVATE ${ERRAND_WARNINGS})
 target_link_libraries(errand_web PUBLIC errand PkgConfig::CPPHTTPLIB)
-target_link_libraries(errand_cli PRIVATE errand_web)
+
+# The dashboard module, liberrand_web.so: what `errand web` and `errand worker
+# --web` dlopen (src/cli/web_module.h), beside the binary in the build tree
+# and in <libdir>/errand/ when installed (cmake/install.cmake). The `errand`
+# binary does not link it, so a plain worker maps no httplib, OpenSSL, zlib
+# or brotli.
+add_library(errand_web_module MODULE ${PROJECT_SOURCE_DIR}/src/cli/web_module.cc)
+set_target_properties(errand_web_module PROPERTIES OUTPUT_NAME errand_web
+  CXX_VISIBILITY_PRESET hidden VISIBILITY_INLINES_HIDDEN ON INSTALL_RPATH "$ORIGIN/..")
+target_compile_options(errand_web_module PRIVATE ${ERRAND_WARNINGS})
+target_link_libraries(errand_web_module PRIVATE errand_web)
+# One exported symbol, errand_web_module: errand_web's own stay inside.
+target_link_options(errand_web_module PRIVATE LINKER:--exclude-libs,ALL)
+# Building `errand` builds what its `web` command loads.
+add_dependencies(errand_cli errand_web_module)
 if(TARGET errand_tests)
   target_link_libraries(errand_tests PRIVATE errand_web)
 endif()

@@ -57,6 +57,13 @@ double now_epoch();
 /// naming the path and dlerror()'s reason.
 Status load_job_library(const std::string& path);
 
+/// Where one of errand's own loadable libraries may be, in the order to try:
+/// `file_name` beside the running binary (a build tree), then `from_bin`
+/// relative to the binary's directory (an installed errand:
+/// <libdir>/errand/<file>). Paths are normalised; none is checked.
+std::vector<std::string> errand_library_candidates(const std::string& file_name,
+                                                   const std::string& from_bin);
+
 /// Under systemd (NOTIFY_SOCKET set), wires o.hooks to sd_notify: READY=1,
 /// STOPPING=1, WATCHDOG=1 with each heartbeat (shortening the heartbeat to
 /// half of WATCHDOG_USEC if needed) and STATUS=. Otherwise does nothing.

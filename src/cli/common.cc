@@ -109,4 +109,13 @@ Status load_job_library(const std::string& path) {
   return {};
 }
 
+std::vector<std::string> errand_library_candidates(const std::string& file_name,
+                                                   const std::string& from_bin) {
+  std::error_code ec;
+  const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  const auto dir = ec ? std::filesystem::path() : exe.parent_path();
+  return {(dir / file_name).lexically_normal().string(),
+          (dir / from_bin).lexically_normal().string()};
+}
+
 }  // namespace errand::cli

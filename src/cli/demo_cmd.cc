@@ -16,24 +16,18 @@ namespace errand::cli {
 
 namespace {
 
-/// The directory of the running binary (/proc/self/exe), or empty.
-std::filesystem::path binary_dir() {
-  std::error_code ec;
-  auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
-  return ec ? std::filesystem::path() : exe.parent_path();
-}
-
 /// --examples, else $ERRAND_EXAMPLES, else beside the binary (a build tree),
 /// else <libdir>/errand/ relative to the binary (an installed errand).
 std::string find_examples_library(const std::string& flag) {
   if (!flag.empty()) return flag;
   if (const char* env = std::getenv("ERRAND_EXAMPLES"); env && *env) return env;
-  const auto dir = binary_dir();
-  for (const auto& candidate : {dir / "liberrand_examples.so", dir / ERRAND_DEMO_LIB_FROM_BIN}) {
+  const auto candidates =
+      errand_library_candidates("liberrand_examples.so", ERRAND_DEMO_LIB_FROM_BIN);
+  for (const auto& candidate : candidates) {
     std::error_code ec;
-    if (std::filesystem::exists(candidate, ec)) return candidate.lexically_normal().string();
+    if (std::filesystem::exists(candidate, ec)) return candidate;
   }
-  return (dir / ERRAND_DEMO_LIB_FROM_BIN).lexically_normal().string();
+  return candidates.back();
 }
 
 int run_demo_from_library(const std::string& flag, const examples::DemoOptions& o) {

@@ -18,10 +18,10 @@ void add_worker_web_flags(CLI::App& cmd, WorkerWebFlags& flags) {
   cmd.add_flag("--web", flags.enabled, "serve the dashboard (not in this build)");
 }
 
-Result<std::shared_ptr<web::WebServer>> start_worker_web(const WorkerWebFlags& flags,
-                                                         const QueueMap&, ServerOptions&) {
+Result<std::shared_ptr<void>> start_worker_web(const WorkerWebFlags& flags, const QueueMap&,
+                                               ServerOptions&) {
   if (flags.enabled) return fail(Errc::invalid_argument, kNoWeb);
-  return std::shared_ptr<web::WebServer>();
+  return std::shared_ptr<void>();
 }
 
 }  // namespace errand::cli

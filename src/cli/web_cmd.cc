@@ -1,24 +1,26 @@
 // `errand web`: the dashboard, JSON API and /metrics as a standalone server
 // (Sidekiq's Web UI, without Rack). Binds 127.0.0.1 unless told otherwise.
+// The flags are read here; the dashboard runs in liberrand_web.so, loaded
+// only now (web_module.h), so other commands never map cpp-httplib, OpenSSL
+// and the rest.
 #include "cli/web_cmd.h"
 
-#include <atomic>
-#include <cctype>
-#include <csignal>
-#include <cstdlib>
-#include <fstream>
-#include <iostream>
-#include <thread>
+#include <dlfcn.h>
 
-#include "core/log.h"
+#include <cctype>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string_view>
+
+#include "cli/web_module.h"
 #include "core/redact.h"
-#include "web/app.h"
-#include "web/metrics.h"
-#include "web/web_server.h"
 
 namespace errand::cli {
 
 namespace {
+
+constexpr const char* kModuleFile = "liberrand_web.so";
 
 struct WebFlags {
   StoreFlags store;
@@ -33,8 +35,49 @@ struct WebFlags {
   std::vector<std::string> requires_;
 };
 
-std::atomic<bool> g_stop{false};
-extern "C" void errand_web_on_signal(int) { g_stop.store(true); }
+/// The module's path: $ERRAND_WEB_MODULE, else liberrand_web.so beside the
+/// binary (a build tree), else in <libdir>/errand/ (installed). Empty if none
+/// exists; `tried` then names where it looked.
+std::string find_web_module(std::string& tried) {
+  std::error_code ec;
+  if (const char* env = std::getenv("ERRAND_WEB_MODULE"); env && *env) {
+    // Absolute: dlopen would search the library path for a bare file name.
+    tried = std::filesystem::absolute(env, ec).lexically_normal().string();
+    return std::filesystem::exists(tried, ec) ? tried : std::string();
+  }
+  for (const auto& candidate : errand_library_candidates(kModuleFile, ERRAND_WEB_MODULE_FROM_BIN)) {
+    if (std::filesystem::exists(candidate, ec)) return candidate;
+    tried += (tried.empty() ? "" : " or ") + candidate;
+  }
+  return {};
+}
+
+/// Loads the dashboard module (never unloaded: the running dashboard and the
+/// metrics middleware are its code) and checks that it is this errand's.
+Result<const WebModule*> load_web_module() {
+  static constexpr const char* kFix = "; reinstall errand or build with ERRAND_BUILD_WEB=ON";
+  std::string tried;
+  const std::string path = find_web_module(tried);
+  if (path.empty())
+    return fail(Errc::not_found, std::string("the dashboard module ") + kModuleFile +
+                                     " was not found at " + tried + kFix);
+  dlerror();
+  void* handle = ::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (handle == nullptr) {
+    const char* why = dlerror();
+    return fail(Errc::io, "cannot load the dashboard module " + path + ": " +
+                              (why ? why : "unknown dlopen error") + kFix);
+  }
+  auto entry = reinterpret_cast<WebModuleEntry>(::dlsym(handle, kWebModuleSymbol));
+  const WebModule* m = entry ? entry() : nullptr;
+  if (m == nullptr)
+    return fail(Errc::invalid_argument, path + " is not errand's dashboard module" + kFix);
+  if (m->abi != kWebModuleAbi || m->size != sizeof(WebModule) ||
+      std::string_view(m->version) != ERRAND_VERSION)
+    return fail(Errc::invalid_argument, path + " is the dashboard module of errand " + m->version +
+                                            ", not of this errand " ERRAND_VERSION + kFix);
+  return m;
+}
 
 /// A secret from, in order: its flag, its file flag (first line), its
 /// environment variable. The file and the environment keep it out of `ps`.
@@ -53,57 +96,30 @@ Result<std::string> secret(const std::string& flag, const std::string& file, con
   return v ? std::string(v) : std::string();
 }
 
-Status check_auth_options(const web::WebOptions& o, bool insecure) {
-  if (!o.basic.empty() && o.basic.find(':') == std::string::npos)
-    return fail(Errc::invalid_argument, "--basic must be USER:PASSWORD");
-  if (web::is_loopback_bind(o.bind) || !o.token.empty() || !o.basic.empty()) return {};
-  if (!insecure)
-    return fail(Errc::invalid_argument,
-                "refusing to serve the dashboard on " + o.bind +
-                    " without authentication: anyone who can reach it could clear queues. "
-                    "Set --token-file / ERRAND_WEB_TOKEN or --basic-file / ERRAND_WEB_BASIC, "
-                    "or pass --insecure if a proxy in front authenticates");
-  log::warn("the dashboard listens beyond this machine without authentication (--insecure)",
-            {{"bind", o.bind}});
-  return {};
-}
-
 int run_web(const WebFlags& f) {
+  auto module = load_web_module();
+  if (!module) return fail_with(module.error());
   for (const auto& path : f.requires_)
     if (auto st = load_job_library(path); !st) return fail_with(st.error());
   auto cfg = resolve_config(f.store);
   if (!cfg) return fail_with(cfg.error());
-  auto queues = open_queues(*cfg);
-  if (!queues)
-    return fail_with("cannot open store " + redact_url(cfg->store) + ": " +
-                     queues.error().message());
-  web::WebOptions o;
-  o.cron = cfg->server.cron;
-  o.bind = f.bind;
-  o.port = f.port;
-  o.hosts = f.hosts;
+  DashboardSettings s;
+  s.bind = f.bind;
+  s.port = f.port;
+  s.hosts = f.hosts;
+  s.insecure = f.insecure;
+  s.cron = cfg->server.cron;
   auto token = secret(f.token, f.token_file, "ERRAND_WEB_TOKEN");
   if (!token) return fail_with(token.error());
   auto basic = secret(f.basic, f.basic_file, "ERRAND_WEB_BASIC");
   if (!basic) return fail_with(basic.error());
-  o.token = *token;
-  o.basic = *basic;
-  if (auto st = check_auth_options(o, f.insecure); !st) return fail_with(st.error());
-  web::WebServer server(std::make_shared<Admin>(std::move(queues).value()), o);
-  if (auto st = server.start(); !st) return fail_with(st.error());
-
-  struct sigaction sa {};
-  sa.sa_handler = errand_web_on_signal;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
-  log::info("errand web", {{"url", server.url()},
-                           {"auth", !o.token.empty()   ? "token"
-                                    : !o.basic.empty() ? "basic"
-                                                       : "none"}});
-  std::cout << "errand web: " << server.url() << "/" << std::endl;
-  while (!g_stop.load()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  server.stop();
+  s.token = *token;
+  s.basic = *basic;
+  auto queues = open_queues(*cfg);
+  if (!queues)
+    return fail_with("cannot open store " + redact_url(cfg->store) + ": " +
+                     queues.error().message());
+  if (auto st = (*module)->serve(s, std::move(queues).value()); !st) return fail_with(st.error());
   return kOk;
 }
 
@@ -150,27 +166,19 @@ void add_worker_web_flags(CLI::App& cmd, WorkerWebFlags& flags) {
                "allow a non-loopback --web-bind without ERRAND_WEB_TOKEN / ERRAND_WEB_BASIC");
 }
 
-Result<std::shared_ptr<web::WebServer>> start_worker_web(const WorkerWebFlags& flags,
-                                                         const QueueMap& queues,
-                                                         ServerOptions& options) {
-  if (!flags.enabled) return std::shared_ptr<web::WebServer>();
-  auto metrics = std::make_shared<Metrics>();
-  options.middleware.insert(options.middleware.begin(), metrics);
-  web::WebOptions o;
-  o.bind = flags.bind;
-  o.port = flags.port;
-  o.hosts = flags.hosts;
-  o.token = secret("", "", "ERRAND_WEB_TOKEN").value_or("");
-  o.basic = secret("", "", "ERRAND_WEB_BASIC").value_or("");
-  o.metrics = metrics;
-  o.registry = options.registry;
-  o.cron = options.cron;
-  if (auto st = check_auth_options(o, flags.insecure); !st) return st.error();
-  auto server = std::make_shared<web::WebServer>(
-      std::make_shared<Admin>(queues, options.clock, options.dead), o);
-  if (auto st = server->start(); !st) return st.error();
-  log::info("dashboard", {{"url", server->url()}});
-  return server;
+Result<std::shared_ptr<void>> start_worker_web(const WorkerWebFlags& flags, const QueueMap& queues,
+                                               ServerOptions& options) {
+  if (!flags.enabled) return std::shared_ptr<void>();
+  auto module = load_web_module();
+  if (!module) return module.error();
+  DashboardSettings s;
+  s.bind = flags.bind;
+  s.port = flags.port;
+  s.hosts = flags.hosts;
+  s.insecure = flags.insecure;
+  s.token = secret("", "", "ERRAND_WEB_TOKEN").value_or("");
+  s.basic = secret("", "", "ERRAND_WEB_BASIC").value_or("");
+  return (*module)->start_in_worker(s, queues, options);
 }
 
 }  // namespace errand::cli

@@ -1,4 +1,6 @@
-// `errand web` and the dashboard inside `errand worker --web`.
+// `errand web` and the dashboard inside `errand worker --web`. The dashboard
+// itself is a module (liberrand_web.so, web_module.h) that these load with
+// dlopen when one of them runs; the `errand` binary does not link it.
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -7,10 +9,6 @@
 #include <vector>
 
 #include "cli/cli.h"
-
-namespace errand::web {
-class WebServer;
-}
 
 namespace errand::cli {
 
@@ -26,12 +24,12 @@ struct WorkerWebFlags {
 };
 void add_worker_web_flags(CLI::App& cmd, WorkerWebFlags& flags);
 
-/// With --web: adds the per-job metrics middleware to `options` and starts the
-/// dashboard on the default store of `queues` (its cron "enqueue now" goes
-/// through `queues`; auth from ERRAND_WEB_TOKEN / ERRAND_WEB_BASIC). The
-/// returned server stops when destroyed; nullptr without --web.
-Result<std::shared_ptr<web::WebServer>> start_worker_web(const WorkerWebFlags& flags,
-                                                         const QueueMap& queues,
-                                                         ServerOptions& options);
+/// With --web: loads the dashboard module, adds the per-job metrics
+/// middleware to `options` and starts the dashboard on the default store of
+/// `queues` (its cron "enqueue now" goes through `queues`; auth from
+/// ERRAND_WEB_TOKEN / ERRAND_WEB_BASIC). The returned handle stops it when
+/// destroyed; nullptr without --web. Without --web nothing is loaded.
+Result<std::shared_ptr<void>> start_worker_web(const WorkerWebFlags& flags, const QueueMap& queues,
+                                               ServerOptions& options);
 
 }  // namespace errand::cli

@@ -5,7 +5,9 @@
 #   2. builds a one-file program with `pkg-config --cflags --libs errand`;
 #   3. generates a project with `errand new project`, builds it, runs its test;
 #   4. runs the service, POSTs a signup, and waits for an `errand worker -r`
-#      from the prefix to run the job it enqueued (SQLite in the temp dir).
+#      from the prefix to run the job it enqueued (SQLite in the temp dir);
+#   5. runs `errand web` from the prefix, which must find its dashboard
+#      module in <prefix>/lib/errand/, and asks its JSON API for the stats.
 #
 #   tests/consumer/consumer.sh BUILD_DIR SOURCE_DIR
 set -euo pipefail
@@ -92,4 +94,15 @@ eventually 60 grep -q "welcome ada@example.com (jid $jid)" "$SIGNUP_OUTBOX" 2>/d
   || fail "the worker did not run job $jid"
 kill -TERM "$worker"
 wait "$worker" || fail "the worker did not stop cleanly"
+
+step "errand web from the prefix loads its dashboard module"
+[ -f "$prefix/lib/errand/liberrand_web.so" ] || fail "no lib/errand/liberrand_web.so in the prefix"
+"$prefix/bin/errand" web -p 0 --store "$store" >"$tmp/web.log" 2>&1 &
+web=$!
+pids+=("$web")
+eventually 30 grep -q "^errand web: http" "$tmp/web.log" || fail "errand web did not start"
+web_url=$(sed -n 's/^errand web: //p' "$tmp/web.log")
+curl -fsS "${web_url}api/stats" | grep -q '"processed"' || fail "GET ${web_url}api/stats"
+kill -TERM "$web"
+wait "$web" || fail "errand web did not stop cleanly"
 step "ok"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The Debian package (ctest: package_deb): builds it with CPack from the
 # build tree, checks what it holds and its Depends, extracts it into a
-# temporary root and runs the extracted `errand --version`.
+# temporary root and runs the extracted `errand --version`, and `errand web`,
+# which must find its dashboard module (lib/errand/liberrand_web.so).
 #
 #   tests/consumer/package_deb.sh BUILD_DIR VERSION
 set -euo pipefail
@@ -24,6 +25,7 @@ for want in \
   './usr/bin/errand' \
   './usr/lib/liberrand.so.[0-9.]*' \
   './usr/lib/liberrand_testing.so.[0-9.]*' \
+  './usr/lib/errand/liberrand_web.so' \
   './usr/include/errand/errand.h' \
   './usr/include/errand/testing.h' \
   './usr/include/errand/version.h' \
@@ -35,7 +37,7 @@ for want in \
 $(cat "$tmp/contents")"
 done
 depends=$(dpkg-deb -f "$deb" Depends)
-for lib in libsqlite3 libhiredis libpq5; do
+for lib in libsqlite3 libhiredis libpq5 libcpp-httplib; do
   [[ $depends == *"$lib"* ]] || fail "Depends lacks $lib: $depends"
 done
 
@@ -43,6 +45,20 @@ dpkg-deb -x "$deb" "$tmp/root"
 out=$(LD_LIBRARY_PATH="$tmp/root/usr/lib" "$tmp/root/usr/bin/errand" --version) \
   || fail "the extracted errand --version failed"
 [ "$out" = "errand $version" ] || fail "the extracted errand says '$out', not 'errand $version'"
+# The dashboard module, found from the binary (<libdir>/errand/), not from
+# the build tree, serves until told to stop.
+LD_LIBRARY_PATH="$tmp/root/usr/lib" "$tmp/root/usr/bin/errand" web -p 0 \
+  --store "sqlite://$tmp/web.db" >"$tmp/web.out" 2>"$tmp/web.err" &
+web_pid=$!
+for _ in $(seq 100); do
+  grep -q '^errand web: http' "$tmp/web.out" 2>/dev/null && break
+  kill -0 "$web_pid" 2>/dev/null || break
+  sleep 0.1
+done
+grep -q '^errand web: http' "$tmp/web.out" \
+  || { kill "$web_pid" 2>/dev/null; fail "the extracted errand web did not start: $(cat "$tmp/web.err")"; }
+kill -TERM "$web_pid"
+wait "$web_pid" || fail "the extracted errand web did not stop cleanly on SIGTERM"
 grep -q '^Type=notify$' "$tmp/root/usr/lib/systemd/system/errand@.service" \
   || fail "errand@.service is not Type=notify"
 echo "package_deb: ok ($(basename "$deb"), $(wc -l <"$tmp/contents") entries)"
