@@ -377,9 +377,10 @@ class Store {
                                     double expires_at);
   /// Releases the lock if `holder` still holds it (otherwise does nothing).
   virtual Status lock_release(const std::string& key, const std::string& holder);
-  /// Moves the lock's end to `expires_at` if `holder` still holds it at
-  /// `now`; false if it does not (it expired and another took it, or it was
-  /// released).
+  /// Moves the lock's end to `expires_at` if `holder` still holds it; false
+  /// if it does not (it expired and another took it, or it was released).
+  /// `now` is the time of the call (Redis sets the lock key's own expiry
+  /// from it).
   /// The server renews concurrency slots with it; where it is unsupported,
   /// slots are leased for a job's whole possible run instead.
   virtual Result<bool> lock_extend(const std::string& key, const std::string& holder, double now,

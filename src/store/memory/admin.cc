@@ -203,7 +203,7 @@ Status MemoryStore::lock_release(const std::string& key, const std::string& hold
   return {};
 }
 
-Result<bool> MemoryStore::lock_extend(const std::string& key, const std::string& holder, double now,
+Result<bool> MemoryStore::lock_extend(const std::string& key, const std::string& holder, double,
                                       double expires_at) {
   std::lock_guard lock(mu_);
   auto it = locks_.find(key);

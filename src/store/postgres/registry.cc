@@ -188,7 +188,7 @@ Status PgStore::lock_release(const std::string& key, const std::string& holder) 
   });
 }
 
-Result<bool> PgStore::lock_extend(const std::string& key, const std::string& holder, double now,
+Result<bool> PgStore::lock_extend(const std::string& key, const std::string& holder, double,
                                   double expires_at) {
   return guarded("lock_extend", [&]() -> Result<bool> {
     Lease conn = lease();

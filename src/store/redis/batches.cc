@@ -60,7 +60,7 @@ class RedisBatchTxn final : public BatchTxn {
 
 }  // namespace
 
-Status RedisStore::batch_update(const std::string& bid, double now,
+Status RedisStore::batch_update(const std::string& bid, double /*now: Redis dates no push*/,
                                 const std::function<Status(BatchTxn&)>& fn) {
   const std::string meta_key = key("errand:batch:" + bid);
   const std::string members_key = meta_key + ":members";

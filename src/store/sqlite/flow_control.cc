@@ -69,7 +69,7 @@ Status SqliteStore::lock_release(const std::string& key, const std::string& hold
   });
 }
 
-Result<bool> SqliteStore::lock_extend(const std::string& key, const std::string& holder, double now,
+Result<bool> SqliteStore::lock_extend(const std::string& key, const std::string& holder, double,
                                       double expires_at) {
   return write("lock_extend", [&](Conn& conn) -> Result<bool> {
     const int changed = conn.stmt("UPDATE locks SET until = ?3 WHERE key = ?1 AND holder = ?2")
