@@ -72,9 +72,10 @@ Result<const WebModule*> load_web_module() {
   const WebModule* m = entry ? entry() : nullptr;
   if (m == nullptr)
     return fail(Errc::invalid_argument, path + " is not errand's dashboard module" + kFix);
+  const char* version = m->version ? m->version : "(unknown)";
   if (m->abi != kWebModuleAbi || m->size != sizeof(WebModule) ||
-      std::string_view(m->version) != ERRAND_VERSION)
-    return fail(Errc::invalid_argument, path + " is the dashboard module of errand " + m->version +
+      std::string_view(version) != ERRAND_VERSION)
+    return fail(Errc::invalid_argument, path + " is the dashboard module of errand " + version +
                                             ", not of this errand " ERRAND_VERSION + kFix);
   return m;
 }

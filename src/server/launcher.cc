@@ -71,15 +71,16 @@ class WakePipe {
  public:
   WakePipe() {
     int fds[2];
-    if (::pipe(fds) != 0) return;  // wait() then falls back to a timed poll
-    for (int fd : fds) {
-      ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
-      ::fcntl(fd, F_SETFD, FD_CLOEXEC);
-    }
+    // Close-on-exec from the start: a thread forking a job's child meanwhile
+    // must not hand it these ends.
+    if (::pipe2(fds, O_CLOEXEC | O_NONBLOCK) != 0) return;  // wait() then polls on a timer
     rd_ = fds[0];
     wr_ = fds[1];
   }
   ~WakePipe() {
+    // Signal handlers must not write to this end once it is closed.
+    int own = wr_;
+    g_wake_fd.compare_exchange_strong(own, -1);
     if (rd_ >= 0) ::close(rd_);
     if (wr_ >= 0) ::close(wr_);
   }
@@ -256,10 +257,13 @@ void Server::wait() {
     // store or stop() writes to the pipe: an idle server does not wake.
     I.wake.await();
     {
-      MutexLock lk(I.mu);  // stopped: the byte stays for other waiters
+      // Stopped: the byte stays for the other waiters. Drained under the
+      // lock, so stop() (which pokes after changing the state under it)
+      // cannot have its byte eaten here.
+      MutexLock lk(I.mu);
       if (I.state != Impl::State::running) return;
+      I.wake.drain();
     }
-    I.wake.drain();
     int sig = g_signals.exchange(0);
     if (sig & kSigQuiet) quiet();
     if (sig & kSigDump) I.engine->log_running();
@@ -288,7 +292,10 @@ Status Server::run() {
   sigaction(SIGTERM, &old_term, nullptr);
   sigaction(SIGTSTP, &old_tstp, nullptr);
   sigaction(SIGTTIN, &old_ttin, nullptr);
-  g_wake_fd.store(prev_wake_fd);
+  // Another server's run() may have taken the signals since: restore only
+  // what is still ours.
+  int own = impl_->wake.write_fd();
+  g_wake_fd.compare_exchange_strong(own, prev_wake_fd);
   return st;
 }
 
