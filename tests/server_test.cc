@@ -520,9 +520,15 @@ struct LimitedBlockJob {
 };
 ERRAND_JOB(LimitedBlockJob);
 
-/// A store written before Store::lock_extend existed.
+/// A store without Store::lock_extend, saying so in its capabilities (the
+/// server reads the declaration; it does not probe).
 struct NoExtendStore : ForwardingStore {
   using ForwardingStore::ForwardingStore;
+  StoreCapabilities capabilities() const override {
+    auto c = ForwardingStore::capabilities();
+    c.lock_extend = false;
+    return c;
+  }
   Result<bool> lock_extend(const std::string&, const std::string&, double, double) override {
     return fail(Errc::unsupported, "no lock_extend");
   }
