@@ -333,6 +333,50 @@ TEST_F(SqliteStoreTest, JobsSurviveReopening) {
   EXPECT_EQ((*got)[0].payload, R"({"errand_crashes":1,)" + payload_for("j0").substr(1));
 }
 
+// Checkpoints run on the store's own thread (src/store/sqlite/checkpointer.h):
+// not inside a commit, and not only when the last connection closes. While
+// the store stays open, pushes that carry the WAL past 1,000 pages reach the
+// database file; under writes that never pause the inline backstop keeps the
+// WAL near 8,000 pages.
+TEST_F(SqliteStoreTest, CheckpointsMoveTheWalIntoTheFileWhileTheStoreIsOpen) {
+  namespace fs = std::filesystem;
+  auto store = open();
+  ASSERT_TRUE(store);
+  const auto wal_pages = [&] {
+    std::error_code ec;
+    const auto n = fs::file_size(path_ + "-wal", ec);
+    return ec ? std::uintmax_t{0} : n / 4096;
+  };
+  std::uintmax_t most = 0;
+  int pushed = 0;
+  const auto push_one_by_one = [&](int n) {
+    for (int i = 0; i < n; ++i, ++pushed) {
+      ASSERT_TRUE(
+          store->push({.jobs = jobs(1, "c" + std::to_string(pushed) + "-"), .now = wall()}).ok());
+      most = std::max(most, wal_pages());
+    }
+  };
+  const auto before = fs::file_size(path_);
+  // One job per commit writes a few pages (the row, its indexes, the queue's
+  // counters): 1,000 of them fill the WAL past the checkpoint size, and not
+  // to the backstop's.
+  push_one_by_one(1000);
+  ASSERT_GT(most, 1000u);
+  ASSERT_LT(most, 8000u);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (fs::file_size(path_) < before + 64 * 1024 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(milliseconds(10));
+  EXPECT_GE(fs::file_size(path_), before + 64 * 1024)
+      << "the database file did not grow: no checkpoint ran while the store was open";
+  // Three times as many again, as fast as one thread can commit them.
+  push_one_by_one(3000);
+  // (An inline checkpoint that meets the thread's own is skipped, so the WAL
+  // can pass 8,000 by a few commits' pages; without the backstop it would
+  // reach about 17,000.)
+  EXPECT_LE(most, 8800u) << "the WAL grew past the inline backstop";
+  EXPECT_EQ(store->stats(wall())->enqueued, static_cast<std::size_t>(pushed));
+}
+
 TEST_F(SqliteStoreTest, SpecOptionsAndUrls) {
   auto store = open_sqlite_store(path_ + "?busy_timeout=100&create=1&poll_interval=5");
   ASSERT_TRUE(store.ok()) << store.error().message();

@@ -47,7 +47,9 @@ void SqliteStore::give_back(std::unique_ptr<Conn> conn) {
 }
 
 std::unique_ptr<Conn> SqliteStore::open_conn() {
-  return Conn::open(Conn::Options{options_.path, options_.create, options_.busy_timeout});
+  auto conn = Conn::open(Conn::Options{options_.path, options_.create, options_.busy_timeout});
+  checkpointer_.attach(*conn);
+  return conn;
 }
 
 Lease SqliteStore::lease() {

@@ -12,6 +12,7 @@
 //   open.cc               URL options and open_sqlite_store()
 //   within.cc             transactional enqueue on the application's connection
 //   schema.cc, sqlite_db.cc  the tables; the thin sqlite3 layer
+//   checkpointer.cc       WAL checkpoints on a thread of their own
 //
 // Concurrency:
 //  - Connections come from a small pool (one per concurrently-calling thread);
@@ -41,6 +42,7 @@
 #include <string_view>
 #include <vector>
 
+#include "store/sqlite/checkpointer.h"
 #include "store/sqlite/sqlite_db.h"
 #include "store/sqlite/sqlite_store.h"
 #include "store/sqlite/within.h"
@@ -92,7 +94,10 @@ class ReadTxn {
 
 class SqliteStore final : public Store, public std::enable_shared_from_this<SqliteStore> {
  public:
-  explicit SqliteStore(SqliteOptions options) : options_(std::move(options)) {}
+  explicit SqliteStore(SqliteOptions options)
+      : options_(std::move(options)),
+        checkpointer_(Conn::Options{options_.path, false, options_.busy_timeout},
+                      Checkpointer::kDefaultThreshold) {}
 
   // Opens the first connection and brings the schema up to date (pool.cc).
   void init();
@@ -265,6 +270,9 @@ class SqliteStore final : public Store, public std::enable_shared_from_this<Sqli
 
   std::timed_mutex write_mu_;  // serializes this process's write transactions
 
+  // Declared before the pool: its connections' WAL hooks point here, so it
+  // must outlive them.
+  Checkpointer checkpointer_;
   std::mutex pool_mu_;
   std::vector<std::unique_ptr<Conn>> idle_;  // guarded by pool_mu_
 
