@@ -14,8 +14,9 @@ StoreCapabilities RedisStore::capabilities() const {
   // A waiting fetch blocks in Redis (BRPOPLPUSH) on its first queue and
   // rechecks the others every kMultiQueueSlice.
   c.listen_notify = true;
-  c.status = true;   // errand:status:<jid> hashes (status.cc)
-  c.batches = true;  // errand:batch:<bid> keys (batches.cc)
+  c.status = true;           // errand:status:<jid> hashes (status.cc)
+  c.ack_with_status = true;  // one script: the LREMs, then the records (status.cc)
+  c.batches = true;          // errand:batch:<bid> keys (batches.cc)
   return c;
 }
 

@@ -51,25 +51,46 @@ StatusKeeper::StatusKeeper(Client& client, std::string prefix)
       prefix_(std::move(prefix)),
       locate_(lua::kLocate),
       cancel_(lua::kCancel),
-      record_(lua::kRecord) {}
+      record_(lua::kRecord),
+      ack_record_(lua::kAckRecord) {}
 
 Argv StatusKeeper::scan_keys() const {
   return {prefix_ + "queues", prefix_ + "schedule", prefix_ + "retry", prefix_ + "dead",
           prefix_ + "errand:inprogress"};
 }
 
-Status StatusKeeper::record(std::span<const StatusUpdate> updates) {
-  if (updates.empty()) return {};
-  Argv keys, args;
-  keys.reserve(updates.size());
-  args.reserve(updates.size() * 7);
+void StatusKeeper::append_records(std::span<const StatusUpdate> updates, Argv& keys,
+                                  Argv& args) const {
+  keys.reserve(keys.size() + updates.size());
+  args.reserve(args.size() + updates.size() * 7);
   for (const auto& u : updates) {
     keys.push_back(status_key(u.jid));
     args.insert(args.end(),
                 {std::string(to_string(u.state)), u.result, u.error, u.process, epoch_text(u.now),
                  seconds(u.now + u.ttl_seconds), is_final(u.state) ? "1" : "0"});
   }
+}
+
+Status StatusKeeper::record(std::span<const StatusUpdate> updates) {
+  if (updates.empty()) return {};
+  Argv keys, args;
+  append_records(updates, keys, args);
   auto r = client_.eval(record_, keys, args);
+  return r ? Status() : r.status();
+}
+
+Status StatusKeeper::ack_and_record(std::span<const Claim> claims,
+                                    std::span<const StatusUpdate> updates) {
+  Argv keys, args;
+  keys.reserve(claims.size() + updates.size());
+  args.reserve(1 + claims.size() + updates.size() * 7);
+  args.push_back(std::to_string(claims.size()));
+  for (const auto& c : claims) {
+    keys.push_back(c.list);
+    args.push_back(*c.payload);
+  }
+  append_records(updates, keys, args);
+  auto r = client_.eval(ack_record_, keys, args);
   return r ? Status() : r.status();
 }
 

@@ -26,6 +26,13 @@ class StatusKeeper {
   StatusKeeper(Client& client, std::string prefix);
 
   Status record(std::span<const StatusUpdate> updates);
+  /// One in-progress list and the payload to remove from it.
+  struct Claim {
+    std::string list;
+    const std::string* payload;
+  };
+  /// The claims' LREMs and the records, in one script call (one atomic step).
+  Status ack_and_record(std::span<const Claim> claims, std::span<const StatusUpdate> updates);
   Result<JobStatus> get(const std::string& jid);
   /// Subscribes on a connection of its own, then waits for the PUBLISH of a
   /// final state (or the timeout).
@@ -36,10 +43,12 @@ class StatusKeeper {
  private:
   std::string status_key(const std::string& jid) const { return prefix_ + "errand:status:" + jid; }
   Argv scan_keys() const;
+  /// The records' keys and their seven arguments each, appended.
+  void append_records(std::span<const StatusUpdate> updates, Argv& keys, Argv& args) const;
 
   Client& client_;
   const std::string prefix_;
-  const Script locate_, cancel_, record_;
+  const Script locate_, cancel_, record_, ack_record_;
 };
 
 }  // namespace errand::redis

@@ -76,27 +76,49 @@ return state or 'unknown'
 
 #undef ERRAND_STATUS_FIND_LUA
 
+// Shared by kRecord and kAckRecord: writes the status hashes KEYS[k0 + 1 ..]
+// from ARGV[a0 + 1 ..], seven values per key, in order: state, result, error,
+// process, at, expire-at (epoch seconds), publish (1 or 0). A running record
+// keeps a pending cancel request; any other state ends it (cancel "0",
+// written with the rest: cheaper than an HDEL of its own).
+#define ERRAND_STATUS_RECORD_LUA                                                                 \
+  "local function record(k0, a0)\n"                                                              \
+  "  for i = k0 + 1, #KEYS do\n"                                                                 \
+  "    local key, a = KEYS[i], a0 + (i - k0 - 1) * 7\n"                                          \
+  "    local state = ARGV[a + 1]\n"                                                              \
+  "    if state == 'running' then\n"                                                             \
+  "      redis.call('HSET', key, 'state', state, 'result', ARGV[a + 2], 'error', ARGV[a + 3],\n" \
+  "                 'process', ARGV[a + 4], 'at', ARGV[a + 5])\n"                                \
+  "    else\n"                                                                                   \
+  "      redis.call('HSET', key, 'state', state, 'result', ARGV[a + 2], 'error', ARGV[a + 3],\n" \
+  "                 'process', ARGV[a + 4], 'at', ARGV[a + 5], 'cancel', '0')\n"                 \
+  "    end\n"                                                                                    \
+  "    redis.call('EXPIREAT', key, ARGV[a + 6])\n"                                               \
+  "    if ARGV[a + 7] == '1' then redis.call('PUBLISH', key, state) end\n"                       \
+  "  end\n"                                                                                      \
+  "end\n"
+
 // Records the states of a batch of jobs in one call (StatusKeeper::record),
 // where a MULTI of four commands per job cost the worker a third of its CPU.
-// KEYS: the jobs' status hashes; ARGV: seven per key, in order: state,
-// result, error, process, at, expire-at (epoch seconds), publish (1 or 0).
-// A running record keeps a pending cancel request; any other state ends it
-// (cancel "0", written with the rest: cheaper than an HDEL of its own).
-inline constexpr const char* kRecord = R"lua(
-for i, key in ipairs(KEYS) do
-  local a = (i - 1) * 7
-  local state = ARGV[a + 1]
-  if state == 'running' then
-    redis.call('HSET', key, 'state', state, 'result', ARGV[a + 2], 'error', ARGV[a + 3],
-               'process', ARGV[a + 4], 'at', ARGV[a + 5])
-  else
-    redis.call('HSET', key, 'state', state, 'result', ARGV[a + 2], 'error', ARGV[a + 3],
-               'process', ARGV[a + 4], 'at', ARGV[a + 5], 'cancel', '0')
-  end
-  redis.call('EXPIREAT', key, ARGV[a + 6])
-  if ARGV[a + 7] == '1' then redis.call('PUBLISH', key, state) end
-end
+// KEYS: the jobs' status hashes; ARGV: seven per key (see record above).
+inline constexpr const char* kRecord = ERRAND_STATUS_RECORD_LUA R"lua(
+record(0, 0)
 return #KEYS
 )lua";
+
+// A batch's acks and its status records as one atomic step
+// (Store::ack_with_status): for each of the first ARGV[1] jobs, LREM its
+// payload ARGV[1 + i] from its in-progress list KEYS[i] (from the tail, where
+// the oldest claims are); then the records, KEYS and ARGV as in kRecord after
+// those. One call instead of a pipeline of LREMs and a kRecord call: Redis
+// parses one command, not one per job, and the worker waits for one reply.
+inline constexpr const char* kAckRecord = ERRAND_STATUS_RECORD_LUA R"lua(
+local n = tonumber(ARGV[1])
+for i = 1, n do redis.call('LREM', KEYS[i], -1, ARGV[1 + i]) end
+record(n, 1 + n)
+return n
+)lua";
+
+#undef ERRAND_STATUS_RECORD_LUA
 
 }  // namespace errand::redis::lua

@@ -201,6 +201,8 @@ class RedisStore final : public Store {
   Result<std::vector<std::string>> queue_jobs(const std::string& queue, std::size_t offset,
                                               std::size_t count) override;
 
+  Status ack_with_status(std::span<const Fetched> jobs,
+                         std::span<const StatusUpdate> statuses) override;
   Status record_status(std::span<const StatusUpdate> updates) override {
     return status_.record(updates);
   }

@@ -94,6 +94,20 @@ Status RedisStore::ack(std::span<const Fetched> jobs) {
   return {};
 }
 
+Status RedisStore::ack_with_status(std::span<const Fetched> jobs,
+                                   std::span<const StatusUpdate> statuses) {
+  std::vector<redis::StatusKeeper::Claim> claims;
+  claims.reserve(jobs.size());
+  for (const auto& job : jobs) {
+    auto k = claim_key_of(job);
+    if (!k) return k.status();
+    if (!k->empty()) claims.push_back({std::move(*k), &job.payload});
+  }
+  if (auto st = status_.ack_and_record(claims, statuses); !st) return st;
+  for (const auto& job : jobs) settle_claim(job);
+  return {};
+}
+
 Status RedisStore::requeue(const RequeueParams& p) {
   // RPUSH puts a job at the tail, next to run; pushing the batch in reverse
   // leaves the first job of `p.jobs` running first.
