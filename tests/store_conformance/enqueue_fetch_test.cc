@@ -71,6 +71,28 @@ TEST_P(StoreConformance, BatchFetchTakesUpToMaxInOrder) {
   EXPECT_TRUE(fetch(*store, {"default"}, 4).empty());
 }
 
+// A fetch of more jobs than the Redis script moves in one LPUSH (1,000):
+// oldest first, every claim held, and every claim given back by a rescue.
+TEST_P(StoreConformance, ALargeBatchFetchIsOldestFirstAndRescuable) {
+  constexpr int kJobs = 2500;
+  std::vector<PushItem> items;
+  Jids want;
+  for (int i = 0; i < kJobs; ++i) {
+    items.push_back(item("L" + std::to_string(i)));
+    want.push_back("L" + std::to_string(i));
+  }
+  push_jobs(*store, items);
+  EXPECT_EQ(jids(fetch(*store, {"default"}, kJobs + 10, "host:1:gone")), want);
+  EXPECT_TRUE(fetch(*store, {"default"}, 10).empty());
+  auto rescued = store->rescue_orphans({.now = wall() + 1e6, .grace_seconds = 0});
+  ASSERT_TRUE(rescued.ok()) << rescued.error().message();
+  EXPECT_EQ(*rescued, static_cast<std::size_t>(kJobs));
+  auto again = jids(fetch(*store, {"default"}, kJobs + 10));
+  std::sort(again.begin(), again.end());
+  std::sort(want.begin(), want.end());
+  EXPECT_EQ(again, want);
+}
+
 TEST_P(StoreConformance, BatchFetchDrainsEarlierQueuesFirst) {
   push_jobs(*store, {item("b1", "b"), item("a1", "a"), item("b2", "b")});
   auto got = fetch(*store, {"a", "b"}, 10);
