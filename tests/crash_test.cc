@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "errand/errand.h"
+#include "server/acker.h"
 #include "support/process.h"
 #include "support/wall.h"
 
@@ -92,8 +93,9 @@ TEST(CrashTest, SigkillLosesNoJob) {
   }
   // At least once, and the duplicates bounded by what was in flight at the
   // kill: the jobs running, plus the finished ones whose acknowledgement was
-  // pending or being stored (at most 4 × concurrency each; see acker.h).
-  EXPECT_LE(duplicates, 9 * kConcurrency) << "more jobs ran twice than were in flight";
+  // pending or being stored (at most kPendingPerThread × concurrency each).
+  EXPECT_LE(duplicates, static_cast<int>(2 * Acker::kPendingPerThread + 1) * kConcurrency)
+      << "more jobs ran twice than were in flight";
 
   auto s = (*store)->stats(wall());
   ASSERT_TRUE(s.ok()) << s.error().message();

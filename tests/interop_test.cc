@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "errand/errand.h"
+#include "server/acker.h"
 #include "support/process.h"
 #include "support/redis_server.h"
 
@@ -286,8 +287,9 @@ TEST(InteropChaos, SigkillWorkerDuring10kJobsLosesNothing) {
             << kills << " SIGKILLs\n";
   // At least once; a re-run is only a job that was in flight when its worker
   // died: running, or finished with its acknowledgement pending or being
-  // stored (at most 4 × concurrency each; see src/server/acker.h).
-  EXPECT_LE(duplicates, static_cast<std::size_t>(kills * 9 * kConcurrency));
+  // stored (at most kPendingPerThread × concurrency each; src/server/acker.h).
+  EXPECT_LE(duplicates, static_cast<std::size_t>(kills) * (2 * Acker::kPendingPerThread + 1) *
+                            static_cast<std::size_t>(kConcurrency));
   w->signal(SIGTERM);
   auto st = w->wait_for(30s);
   ASSERT_TRUE(st.has_value());

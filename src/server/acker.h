@@ -27,6 +27,15 @@ namespace errand {
 
 class Acker {
  public:
+  /// The server's `cap`: this many finished jobs per processor thread may
+  /// wait for their ack. At 4, processors on Redis waited for room while the
+  /// acker's round trip was in flight, and a worker drained 71,000–76,500
+  /// jobs/s; at 16, 87,000–88,400 (A/B on the errand worker CLI, 100,000
+  /// jobs, 2026-12-03). A kill -9 then runs again at most
+  /// (2 × 16 + 1) × concurrency finished or running jobs: a few
+  /// milliseconds of work at that rate.
+  static constexpr std::size_t kPendingPerThread = 16;
+
   Acker(Store& store, std::size_t cap);
   ~Acker();  ///< stop()s
   Acker(const Acker&) = delete;
