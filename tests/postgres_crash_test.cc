@@ -137,7 +137,7 @@ TEST_F(PostgresCrash, RestartOfPostgresDuringARunLosesNoJob) {
   for (const auto& [n, count] : runs) duplicates += count - 1;
   // Jobs whose acknowledgement was cut off run again (at least once). If the
   // outage outlasts the 2 s process ttl, the worker's own claims (read ahead
-  // up to 8 × concurrency, running, finished but unacknowledged) are rescued
+  // up to 16 × concurrency, running, finished but unacknowledged) are rescued
   // too: no more than those.
   EXPECT_LE(duplicates, 14 * kConcurrency);
   expect_nothing_left();

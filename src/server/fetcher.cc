@@ -144,7 +144,7 @@ void Fetcher::end_suspect() { suspects_.fetch_sub(1); }
 std::size_t Fetcher::read_ahead() const {
   if (suspects_.load(std::memory_order_relaxed) > 0) return 0;
   if (avg_run_.load(std::memory_order_relaxed) >= kShortJob) return 0;
-  return 8 * static_cast<std::size_t>(std::max(rt_.options.concurrency, 1));
+  return 16 * static_cast<std::size_t>(std::max(rt_.options.concurrency, 1));
 }
 
 std::vector<Work> Fetcher::fetch_once(std::size_t want, bool block) {

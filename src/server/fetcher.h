@@ -62,7 +62,7 @@ class Fetcher {
   /// when there is something for them (jobs, a fetch to take over, quiet).
   void fill(std::size_t want, bool block) REQUIRES(mu_);
   /// How many jobs to hold claimed beyond the waiting threads: while jobs
-  /// are short (they average under kShortJob), up to 8 × concurrency, so a
+  /// are short (they average under kShortJob), up to 16 × concurrency, so a
   /// fetch round trip serves many jobs and overlaps their running; while
   /// they are long, none, so no job waits here while another process idles.
   std::size_t read_ahead() const;
