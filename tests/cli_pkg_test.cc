@@ -130,5 +130,21 @@ TEST(CliPackaging, WebRefusesALibraryThatIsNotItsModule) {
   EXPECT_NE(r.err.find("is not errand's dashboard module"), std::string::npos) << r.describe();
 }
 
+// libpq is loaded by the first postgres:// store (ERRAND_LAZY_LIBPQ); when
+// it cannot be, the error says so and why, not that a connection could not
+// be allocated.
+TEST(CliPackaging, AMissingLibpqIsNamedAsTheCause) {
+  TempDir dir;
+  SpawnOptions o;
+  o.env["ERRAND_LIBPQ"] = (dir / "libpq.so.5").string();
+  auto r = run(cmd({"stats", "--store", "postgres://127.0.0.1:1/nowhere"}), dir.path(), 60s, o);
+  EXPECT_EQ(r.exit_code, 1) << r.describe();
+  EXPECT_NE(r.err.find("cannot load libpq, which postgres:// stores need (Debian: apt-get install "
+                       "libpq5): " +
+                       (dir / "libpq.so.5").string()),
+            std::string::npos)
+      << r.describe();
+}
+
 }  // namespace
 }  // namespace errand::testing

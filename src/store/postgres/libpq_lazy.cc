@@ -10,25 +10,30 @@
 // An application that links libpq itself (Client::within) is unaffected:
 // its own calls bind to libpq, and so do these once loaded (dlopen returns
 // the library already mapped), so a PGconn* is shared by both.
+#include "store/postgres/libpq_lazy.h"
+
 #include <dlfcn.h>
 #include <postgresql/libpq-fe.h>
 
 #include <cstdio>
 #include <cstdlib>
-
-#include "core/log.h"
+#include <string>
 
 namespace errand::postgres_lazy {
 namespace {
 
-/// libpq's handle, or null (logged once) if it cannot be loaded.
+std::string g_load_error;  // written once, by library()'s initializer
+
+/// libpq's handle, or null if it cannot be loaded (why: load_error()).
+/// $ERRAND_LIBPQ names another file to load (a libpq of one's own).
 void* library() {
   static void* const handle = [] {
-    void* h = ::dlopen("libpq.so.5", RTLD_NOW | RTLD_GLOBAL);
+    const char* env = std::getenv("ERRAND_LIBPQ");
+    const std::string name = env && *env ? env : "libpq.so.5";
+    void* h = ::dlopen(name.c_str(), RTLD_NOW | RTLD_GLOBAL);
     if (h == nullptr) {
       const char* why = ::dlerror();
-      log::error("cannot load libpq (postgres:// stores need it)",
-                 {{"error", why ? why : "libpq.so.5 not found"}});
+      g_load_error = why ? why : name + ": cannot open shared object file";
     }
     return h;
   }();
@@ -48,6 +53,9 @@ void* symbol(const char* name, bool required = true) {
 }
 
 }  // namespace
+
+const char* load_error() { return library() == nullptr ? g_load_error.c_str() : nullptr; }
+
 }  // namespace errand::postgres_lazy
 
 // The real function's address, looked up once; its type is the header's.

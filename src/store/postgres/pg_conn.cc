@@ -7,6 +7,10 @@
 #include <cstdlib>
 #include <utility>
 
+#if ERRAND_LAZY_LIBPQ
+#include "store/postgres/libpq_lazy.h"
+#endif
+
 namespace errand::pg {
 namespace {
 
@@ -174,7 +178,16 @@ Conn::Conn(pg_conn* conn, std::string where, const Statements* statements, bool 
 std::unique_ptr<Conn> Conn::open(const std::string& conninfo, const std::string& where,
                                  const Statements* statements) {
   PGconn* c = PQconnectdb(conninfo.c_str());
-  if (c == nullptr) throw Error(Errc::unavailable, "libpq could not allocate a connection");
+  if (c == nullptr) {
+#if ERRAND_LAZY_LIBPQ
+    if (const char* why = postgres_lazy::load_error())
+      throw Error(Errc::unavailable,
+                  std::string("cannot load libpq, which postgres:// stores need (Debian: apt-get "
+                              "install libpq5): ") +
+                      why);
+#endif
+    throw Error(Errc::unavailable, "libpq could not allocate a connection");
+  }
   if (PQstatus(c) != CONNECTION_OK) {
     Error e = connect_error(where, PQerrorMessage(c));
     PQfinish(c);
