@@ -11,8 +11,23 @@ file(GLOB ERRAND_CLI_SOURCES CONFIGURE_DEPENDS src/cli/*.cc)
 list(FILTER ERRAND_CLI_SOURCES EXCLUDE REGEX "/web_module\\.cc$")
 if(ERRAND_BUILD_WEB)
   list(FILTER ERRAND_CLI_SOURCES EXCLUDE REGEX "/no_web\\.cc$")
+  # The fingerprint of the headers the binary and the module share (the
+  # public API and the module's entry point): the binary refuses a module
+  # built from other ones, even of the same version (a stale build found
+  # through $ERRAND_WEB_MODULE). CMake runs again when one of them changes,
+  # so the fingerprint follows them; only web_cmd.cc and web_module.cc use it.
+  file(GLOB ERRAND_WEB_ABI_HEADERS ${PROJECT_SOURCE_DIR}/include/errand/*.h
+    ${PROJECT_SOURCE_DIR}/src/cli/web_module.h)
+  set(_errand_sums "")
+  foreach(_h IN LISTS ERRAND_WEB_ABI_HEADERS)
+    file(SHA256 "${_h}" _sum)
+    string(APPEND _errand_sums "${_sum}")
+  endforeach()
+  string(SHA256 _errand_sums "${_errand_sums}")
+  string(SUBSTRING "${_errand_sums}" 0 16 ERRAND_WEB_ABI_HASH)
+  set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${ERRAND_WEB_ABI_HEADERS})
   set_source_files_properties(src/cli/web_cmd.cc PROPERTIES COMPILE_DEFINITIONS
-    ERRAND_WEB_MODULE_FROM_BIN="${ERRAND_BIN_TO_LIB}/errand/liberrand_web.so")
+    "ERRAND_WEB_MODULE_FROM_BIN=\"${ERRAND_BIN_TO_LIB}/errand/liberrand_web.so\";ERRAND_WEB_ABI_HASH=\"${ERRAND_WEB_ABI_HASH}\"")
 else()
   list(FILTER ERRAND_CLI_SOURCES EXCLUDE REGEX "/web_cmd\\.cc$")
 endif()

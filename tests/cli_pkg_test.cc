@@ -130,6 +130,19 @@ TEST(CliPackaging, WebRefusesALibraryThatIsNotItsModule) {
   EXPECT_NE(r.err.find("is not errand's dashboard module"), std::string::npos) << r.describe();
 }
 
+// A module of the same version and abi, built from other headers (a stale
+// build), is refused before anything in it runs.
+TEST(CliPackaging, WebRefusesTheModuleOfAnotherBuild) {
+  TempDir dir;
+  SpawnOptions o;
+  o.env["ERRAND_WEB_MODULE"] = ERRAND_FOREIGN_WEB_MODULE;
+  auto r = run(cmd({"web", "--store", sqlite_url(dir), "-p", "0"}), dir.path(), 60s, o);
+  EXPECT_EQ(r.exit_code, 1) << r.describe();
+  EXPECT_NE(r.err.find("is the dashboard module of another build of errand"), std::string::npos)
+      << r.describe();
+  EXPECT_NE(r.err.find("headers 0123456789abcdef"), std::string::npos) << r.describe();
+}
+
 // libpq is loaded by the first postgres:// store (ERRAND_LAZY_LIBPQ); when
 // it cannot be, the error says so and why, not that a connection could not
 // be allocated.

@@ -72,6 +72,8 @@ target_link_libraries(errand_web PUBLIC errand PkgConfig::CPPHTTPLIB)
 # binary does not link it, so a plain worker maps no httplib, OpenSSL, zlib
 # or brotli.
 add_library(errand_web_module MODULE ${PROJECT_SOURCE_DIR}/src/cli/web_module.cc)
+target_compile_definitions(errand_web_module PRIVATE
+  ERRAND_WEB_ABI_HASH="${ERRAND_WEB_ABI_HASH}")  # cmake/cli.cmake
 set_target_properties(errand_web_module PROPERTIES OUTPUT_NAME errand_web
   CXX_VISIBILITY_PRESET hidden VISIBILITY_INLINES_HIDDEN ON INSTALL_RPATH "$ORIGIN/..")
 target_compile_options(errand_web_module PRIVATE ${ERRAND_WARNINGS})
@@ -82,4 +84,13 @@ target_link_options(errand_web_module PRIVATE LINKER:--exclude-libs,ALL)
 add_dependencies(errand_cli errand_web_module)
 if(TARGET errand_tests)
   target_link_libraries(errand_tests PRIVATE errand_web)
+  # A module of this version and abi built from other headers, which the
+  # binary must refuse (tests/cli_pkg_test.cc).
+  add_library(errand_test_foreign_web_module MODULE
+    ${ERRAND_TESTS_DIR}/support/foreign_web_module.cc)
+  target_include_directories(errand_test_foreign_web_module PRIVATE ${PROJECT_SOURCE_DIR}/src)
+  target_link_libraries(errand_test_foreign_web_module PRIVATE errand)
+  add_dependencies(errand_tests errand_test_foreign_web_module)
+  target_compile_definitions(errand_tests PRIVATE
+    ERRAND_FOREIGN_WEB_MODULE="$<TARGET_FILE:errand_test_foreign_web_module>")
 endif()

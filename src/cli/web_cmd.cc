@@ -77,6 +77,13 @@ Result<const WebModule*> load_web_module() {
       std::string_view(version) != ERRAND_VERSION)
     return fail(Errc::invalid_argument, path + " is the dashboard module of errand " + version +
                                             ", not of this errand " ERRAND_VERSION + kFix);
+  // Same version, other headers: another build (a stale module).
+  if (m->abi_hash == nullptr || std::string_view(m->abi_hash) != ERRAND_WEB_ABI_HASH)
+    return fail(
+        Errc::invalid_argument,
+        path + " is the dashboard module of another build of errand " ERRAND_VERSION " (headers " +
+            (m->abi_hash ? m->abi_hash : "(unknown)") + ", this errand's " ERRAND_WEB_ABI_HASH ")" +
+            kFix);
   return m;
 }
 

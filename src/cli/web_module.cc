@@ -88,6 +88,7 @@ constexpr WebModule kModule{
     .abi = kWebModuleAbi,
     .size = sizeof(WebModule),
     .version = ERRAND_VERSION,
+    .abi_hash = ERRAND_WEB_ABI_HASH,
     .serve = serve,
     .start_in_worker = start_in_worker,
 };

@@ -6,7 +6,7 @@
 //
 // The module is built from the same tree as the binary and installed beside
 // it (<libdir>/errand/), so the calls pass C++ types; the binary refuses a
-// module whose abi, size or version differ from its own.
+// module whose abi, size, version or header fingerprint differ from its own.
 #pragma once
 
 #include <cstdint>
@@ -31,7 +31,7 @@ struct DashboardSettings {
 };
 
 /// Bumped whenever this struct or DashboardSettings changes.
-inline constexpr std::uint32_t kWebModuleAbi = 1;
+inline constexpr std::uint32_t kWebModuleAbi = 2;
 
 /// The first three members keep their place in every abi, so that a binary
 /// can tell any module that it is not its own.
@@ -39,6 +39,9 @@ struct WebModule {
   std::uint32_t abi;    ///< kWebModuleAbi of the module
   std::uint32_t size;   ///< sizeof(WebModule) in the module
   const char* version;  ///< ERRAND_VERSION of the module
+  /// ERRAND_WEB_ABI_HASH of the module: the fingerprint of the headers it
+  /// was built from (cmake/cli.cmake), which must be the binary's.
+  const char* abi_hash;
 
   /// `errand web`: serves the dashboard on `queues`' default store, printing
   /// its URL, until SIGINT or SIGTERM; then returns ok. An error if the
