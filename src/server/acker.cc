@@ -15,7 +15,7 @@ void Acker::start() {
   MutexLock lk(mu_);
   if (running_ || stopping_) return;
   running_ = true;
-  thread_ = std::thread([this] { loop(); });
+  for (std::size_t i = 0; i < kThreads; ++i) threads_.emplace_back([this] { loop(); });
 }
 
 void Acker::add(Fetched job) { add(std::move(job), StatusUpdate{}); }
@@ -49,11 +49,12 @@ void Acker::stop() {
     stopping_ = true;
     stop_flag_.store(true);
   }
-  has_work_.notify_one();
+  has_work_.notify_all();  // every thread: each returns once nothing is pending
   has_room_.notify_all();
   stored_cv_.notify_all();
   // Only stop() joins, and only once (stopping_ is set once, under mu_).
-  if (thread_.joinable()) thread_.join();
+  for (auto& t : threads_)
+    if (t.joinable()) t.join();
 }
 
 void Acker::loop() {

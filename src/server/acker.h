@@ -1,4 +1,4 @@
-// The acker: acknowledges finished jobs in batches from its own thread, so
+// The acker: acknowledges finished jobs in batches from its own threads, so
 // that a processor hands over a finished job and takes the next one without
 // waiting for a store round trip, and one store call (one Redis pipeline,
 // one SQLite transaction) settles many jobs.
@@ -9,8 +9,9 @@
 //
 // At least once still holds: a job is acknowledged only after it ran; a crash
 // before the batch is stored runs it again. The batch is bounded: `add`
-// waits while `cap` jobs are pending, so at most 2 × `cap` finished jobs
-// (pending, and the batch being stored) can run twice after a kill -9.
+// waits while `cap` jobs are pending, so at most (kThreads + 1) × `cap`
+// finished jobs (pending, and a batch being stored by each thread) can run
+// twice after a kill -9.
 #pragma once
 
 #include <atomic>
@@ -31,10 +32,17 @@ class Acker {
   /// wait for their ack. At 4, processors on Redis waited for room while the
   /// acker's round trip was in flight, and a worker drained 71,000–76,500
   /// jobs/s; at 16, 87,000–88,400 (A/B on the errand worker CLI, 100,000
-  /// jobs, 2026-12-03). A kill -9 then runs again at most
-  /// (2 × 16 + 1) × concurrency finished or running jobs: a few
-  /// milliseconds of work at that rate.
+  /// jobs, 2026-12-03): a few milliseconds of work at that rate.
   static constexpr std::size_t kPendingPerThread = 16;
+  /// Threads storing batches, each on its own store connection: while one
+  /// waits for its reply, another's batch is on the way. On Redis, whose
+  /// server runs one command at a time, one thread left it idle between
+  /// batches: 75,000–85,000 jobs/s with one, 108,000–121,000 with two,
+  /// 115,000–132,000 with three (A/B on the errand worker CLI, 100,000
+  /// jobs); SQLite serializes the writers and drains the same with one or
+  /// three. A kill -9 then runs again at most
+  /// ((kThreads + 1) × kPendingPerThread + 1) × concurrency jobs.
+  static constexpr std::size_t kThreads = 3;
 
   Acker(Store& store, std::size_t cap);
   ~Acker();  ///< stop()s
@@ -49,7 +57,7 @@ class Acker {
   void add(Fetched job, StatusUpdate status) EXCLUDES(mu_);
   /// Stores what is pending (giving up after a few tries if the store is
   /// unreachable: those jobs stay claimed and run again) and joins the
-  /// thread. Idempotent.
+  /// threads. Idempotent.
   void stop() EXCLUDES(mu_);
   /// Blocks until every job added before the call is stored (or given up
   /// on): before a job that workers died running starts, so that a crash
@@ -81,7 +89,7 @@ class Acker {
   std::uint64_t added_ GUARDED_BY(mu_) = 0;             // jobs queued by add() so far
   std::uint64_t stored_ GUARDED_BY(mu_) = 0;            // of those, stored (or given up on)
   std::atomic<bool> stop_flag_{false};  // stopping_, readable without mu_ during a retry
-  std::thread thread_;
+  std::vector<std::thread> threads_;
 };
 
 }  // namespace errand
