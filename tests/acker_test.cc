@@ -51,7 +51,8 @@ TEST(Acker, StoresEveryJobFromManyThreadsWithItsStatus) {
   constexpr int kJobs = 3000, kProducers = 6;
   auto jobs = claimed(*store, kJobs);
   ASSERT_EQ(jobs.size(), static_cast<std::size_t>(kJobs));
-  Acker acker(*store, 8);  // a small cap: producers wait for room, batches overlap
+  // A small cap: producers wait for room; three threads: batches overlap.
+  Acker acker(*store, 8, Acker::kMaxThreads);
   acker.start();
   std::vector<std::thread> producers;
   for (int p = 0; p < kProducers; ++p)
@@ -81,10 +82,10 @@ TEST(Acker, StoresEveryJobFromManyThreadsWithItsStatus) {
 TEST(Acker, StopReturnsWithEveryThreadIdleAndLaterJobsAreAckedInline) {
   auto store = open_store("memory://").value();
   auto jobs = claimed(*store, 2);
-  Acker acker(*store, 4);
+  Acker acker(*store, 4, Acker::kMaxThreads);
   acker.start();
   std::this_thread::sleep_for(std::chrono::milliseconds(50));  // all threads waiting
-  acker.stop();  // must wake each of the kThreads threads, or this never returns
+  acker.stop();  // must wake each of the three threads, or this never returns
   acker.add(jobs[0]);
   acker.add(jobs[1]);
   EXPECT_EQ(unacked(*store), 0u);

@@ -94,8 +94,8 @@ TEST(CrashTest, SigkillLosesNoJob) {
   // At least once, and the duplicates bounded by what was in flight at the
   // kill: the jobs running, plus the finished ones whose acknowledgement was
   // pending or being stored (at most kPendingPerThread × concurrency each).
-  EXPECT_LE(duplicates,
-            static_cast<int>((Acker::kThreads + 1) * Acker::kPendingPerThread + 1) * kConcurrency)
+  EXPECT_LE(duplicates, static_cast<int>((Acker::kMaxThreads + 1) * Acker::kPendingPerThread + 1) *
+                            kConcurrency)
       << "more jobs ran twice than were in flight";
 
   auto s = (*store)->stats(wall());

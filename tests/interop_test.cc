@@ -289,7 +289,7 @@ TEST(InteropChaos, SigkillWorkerDuring10kJobsLosesNothing) {
   // died: running, or finished with its acknowledgement pending or being
   // stored (at most kPendingPerThread × concurrency each; src/server/acker.h).
   EXPECT_LE(duplicates, static_cast<std::size_t>(kills) *
-                            ((Acker::kThreads + 1) * Acker::kPendingPerThread + 1) *
+                            ((Acker::kMaxThreads + 1) * Acker::kPendingPerThread + 1) *
                             static_cast<std::size_t>(kConcurrency));
   w->signal(SIGTERM);
   auto st = w->wait_for(30s);

@@ -7,7 +7,14 @@
 
 namespace errand {
 
-Acker::Acker(Store& store, std::size_t cap) : store_(store), cap_(std::max<std::size_t>(cap, 1)) {}
+Acker::Acker(Store& store, std::size_t cap, std::size_t threads)
+    : store_(store),
+      cap_(std::max<std::size_t>(cap, 1)),
+      nthreads_(std::clamp<std::size_t>(threads, 1, kMaxThreads)) {}
+
+std::size_t Acker::threads_for(const Store& store) {
+  return store.scheme() == "redis" ? kMaxThreads : 1;
+}
 
 Acker::~Acker() { stop(); }
 
@@ -15,7 +22,7 @@ void Acker::start() {
   MutexLock lk(mu_);
   if (running_ || stopping_) return;
   running_ = true;
-  for (std::size_t i = 0; i < kThreads; ++i) threads_.emplace_back([this] { loop(); });
+  for (std::size_t i = 0; i < nthreads_; ++i) threads_.emplace_back([this] { loop(); });
 }
 
 void Acker::add(Fetched job) { add(std::move(job), StatusUpdate{}); }

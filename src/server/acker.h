@@ -9,7 +9,7 @@
 //
 // At least once still holds: a job is acknowledged only after it ran; a crash
 // before the batch is stored runs it again. The batch is bounded: `add`
-// waits while `cap` jobs are pending, so at most (kThreads + 1) × `cap`
+// waits while `cap` jobs are pending, so at most (threads + 1) × `cap`
 // finished jobs (pending, and a batch being stored by each thread) can run
 // twice after a kill -9.
 #pragma once
@@ -34,17 +34,22 @@ class Acker {
   /// jobs/s; at 16, 87,000–88,400 (A/B on the errand worker CLI, 100,000
   /// jobs, 2026-12-03): a few milliseconds of work at that rate.
   static constexpr std::size_t kPendingPerThread = 16;
-  /// Threads storing batches, each on its own store connection: while one
-  /// waits for its reply, another's batch is on the way. On Redis, whose
-  /// server runs one command at a time, one thread left it idle between
-  /// batches: 75,000–85,000 jobs/s with one, 108,000–121,000 with two,
-  /// 115,000–132,000 with three (A/B on the errand worker CLI, 100,000
-  /// jobs); SQLite serializes the writers and drains the same with one or
-  /// three. A kill -9 then runs again at most
-  /// ((kThreads + 1) × kPendingPerThread + 1) × concurrency jobs.
-  static constexpr std::size_t kThreads = 3;
+  /// The most threads storing batches (threads_for), each on its own store
+  /// connection. A kill -9 runs again at most
+  /// ((kMaxThreads + 1) × kPendingPerThread + 1) × concurrency jobs.
+  static constexpr std::size_t kMaxThreads = 3;
+  /// How many threads store `store`'s batches. Redis: kMaxThreads, so that
+  /// while one waits for its reply another's batch is on the way; its server
+  /// runs one command at a time and one thread left it idle between batches
+  /// (errand worker CLI, 100,000 jobs, A/B: 75,000–85,000 jobs/s with one
+  /// thread, 108,000–121,000 with two, 115,000–132,000 with three). The
+  /// others: one. SQLite serializes its writers (the same drain with one or
+  /// three), and PostgreSQL drained less with three (15,700–17,300 jobs/s
+  /// against 18,000–25,400: its concurrent ack transactions contend).
+  static std::size_t threads_for(const Store& store);
 
-  Acker(Store& store, std::size_t cap);
+  /// `threads` (at most kMaxThreads) store the batches.
+  Acker(Store& store, std::size_t cap, std::size_t threads = 1);
   ~Acker();  ///< stop()s
   Acker(const Acker&) = delete;
   Acker& operator=(const Acker&) = delete;
@@ -78,6 +83,7 @@ class Acker {
 
   Store& store_;
   const std::size_t cap_;
+  const std::size_t nthreads_;
   Mutex mu_;
   CondVar has_work_;
   CondVar has_room_;

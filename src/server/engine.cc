@@ -40,7 +40,8 @@ Status Engine::add_sources(const QueueMap& queues, const ServerOptions& o) {
   for (auto& s : rt.sources) {
     if (!s->store->in_process())
       s->acker = std::make_unique<Acker>(
-          *s->store, static_cast<std::size_t>(o.concurrency) * Acker::kPendingPerThread);
+          *s->store, static_cast<std::size_t>(o.concurrency) * Acker::kPendingPerThread,
+          Acker::threads_for(*s->store));
     // Declared, not probed (a probe writes): the conformance suite holds
     // each store's declaration to its behaviour.
     s->renewable_locks = s->store->capabilities().lock_extend;
