@@ -127,6 +127,13 @@ set_tests_properties(docs_code_blocks docs_code_blocks_selftest PROPERTIES TIMEO
 add_test(NAME consumer
   COMMAND ${ERRAND_TESTS_DIR}/consumer/consumer.sh ${PROJECT_BINARY_DIR} ${PROJECT_SOURCE_DIR})
 set_tests_properties(consumer PROPERTIES LABELS "consumer;slow" TIMEOUT 1800)
+# A program linked to a sanitized liberrand must be built with the same
+# sanitizer (an uninstrumented one does not start under ASan, and crashes
+# under TSan): the consumer builds get the flags too.
+if(ERRAND_SANITIZE)
+  set_tests_properties(consumer PROPERTIES
+    ENVIRONMENT "ERRAND_CONSUMER_CXXFLAGS=-fsanitize=${ERRAND_SANITIZE}")
+endif()
 add_test(NAME package_deb
   COMMAND ${ERRAND_TESTS_DIR}/consumer/package_deb.sh ${PROJECT_BINARY_DIR} ${PROJECT_VERSION})
 set_tests_properties(package_deb PROPERTIES LABELS "package;slow" TIMEOUT 1200

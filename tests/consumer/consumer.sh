@@ -10,7 +10,11 @@
 #      module in <prefix>/lib/errand/, and asks its JSON API for the stats.
 #
 #   tests/consumer/consumer.sh BUILD_DIR SOURCE_DIR
+#
+# $ERRAND_CONSUMER_CXXFLAGS: added to every build here (a sanitizer build's
+# -fsanitize=..., which a program linked to that liberrand needs too).
 set -euo pipefail
+extra=${ERRAND_CONSUMER_CXXFLAGS:-}
 build=$(cd "$1" && pwd)
 src=$(cd "$2" && pwd)
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/errand-consumer-XXXXXX")
@@ -41,6 +45,7 @@ cmake --install "$build" --prefix "$prefix" >"$tmp/install.log" || fail "cmake -
 
 step "examples/service with find_package(errand)"
 cmake -S "$src/examples/service" -B "$tmp/service" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+  -DCMAKE_CXX_FLAGS="$extra" \
   -DCMAKE_PREFIX_PATH="$prefix" >"$tmp/service-configure.log" 2>&1 || fail "configure service"
 cmake --build "$tmp/service" -j2 >"$tmp/service-build.log" 2>&1 || fail "build service"
 
@@ -64,13 +69,14 @@ CC
 export PKG_CONFIG_PATH="$prefix/lib/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
 flags=$(pkg-config --cflags --libs errand) || fail "pkg-config errand"
 # shellcheck disable=SC2086
-c++ "$tmp/one.cc" -o "$tmp/one" $flags -Wl,-rpath,"$prefix/lib" >"$tmp/one-build.log" 2>&1 \
+c++ $extra "$tmp/one.cc" -o "$tmp/one" $flags -Wl,-rpath,"$prefix/lib" >"$tmp/one-build.log" 2>&1 \
   || fail "build with pkg-config flags: $flags"
 "$tmp/one" | grep -q "^enqueued .* with errand " || fail "the pkg-config program did not run"
 
 step "errand new project, built and tested"
 (cd "$tmp" && "$prefix/bin/errand" new project gen-app >"$tmp/new.log") || fail "errand new project"
 cmake -S "$tmp/gen-app" -B "$tmp/gen-build" -G Ninja -DCMAKE_PREFIX_PATH="$prefix" \
+  -DCMAKE_CXX_FLAGS="$extra" \
   >"$tmp/gen-configure.log" 2>&1 || fail "configure the generated project"
 cmake --build "$tmp/gen-build" -j2 >"$tmp/gen-build.log" 2>&1 || fail "build the generated project"
 ctest --test-dir "$tmp/gen-build" --output-on-failure >"$tmp/gen-test.log" 2>&1 \
