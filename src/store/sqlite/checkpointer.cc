@@ -2,6 +2,7 @@
 
 #include <sqlite3.h>
 
+#include <system_error>
 #include <utility>
 
 namespace errand::sqlite {
@@ -26,26 +27,30 @@ void Checkpointer::attach(Conn& conn) { sqlite3_wal_hook(conn.handle(), &on_comm
 int Checkpointer::on_commit(void* arg, sqlite3* db, const char* name, int pages) {
   auto* self = static_cast<Checkpointer*>(arg);
   if (pages < self->threshold_) return SQLITE_OK;
-  if (pages >= self->threshold_ * kInlineFactor) {
-    // The thread is far behind: bound the WAL here, as SQLite's automatic
-    // checkpoint would (PASSIVE: it waits for no reader or writer).
+  // The thread far behind, or none to be had: bound the WAL here, as
+  // SQLite's automatic checkpoint would (PASSIVE: it waits for no reader or
+  // writer).
+  if (pages >= self->threshold_ * kInlineFactor || !self->request())
     sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
-    return SQLITE_OK;
-  }
-  self->request();
   return SQLITE_OK;
 }
 
-void Checkpointer::request() {
+bool Checkpointer::request() {
   MutexLock lock(mu_);
-  if (stop_) return;
+  if (stop_) return false;
   due_ = true;
   if (!started_) {
+    // Called from SQLite's C code: nothing may be thrown through it.
+    try {
+      thread_ = std::thread([this] { run(); });
+    } catch (const std::system_error&) {
+      return false;  // no thread now; the next request tries again
+    }
     started_ = true;
-    thread_ = std::thread([this] { run(); });
-    return;
+    return true;
   }
   cv_.notify_one();
+  return true;
 }
 
 void Checkpointer::run() {
@@ -64,7 +69,7 @@ void Checkpointer::run() {
       if (!conn) conn = Conn::open(options_);
       sqlite3_wal_checkpoint_v2(conn->handle(), "main", SQLITE_CHECKPOINT_PASSIVE, nullptr,
                                 nullptr);
-    } catch (const Error&) {
+    } catch (const std::exception&) {  // errand::Error from Conn::open, or bad_alloc
       conn.reset();
     }
   }

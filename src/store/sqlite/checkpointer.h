@@ -42,7 +42,9 @@ class Checkpointer {
 
  private:
   static int on_commit(void* self, sqlite3* db, const char* name, int pages);
-  void request() EXCLUDES(mu_);
+  /// Wakes the thread (starting it the first time); false if there is no
+  /// thread to wake (it could not be started, or the store is closing).
+  bool request() EXCLUDES(mu_);
   void run() EXCLUDES(mu_);
 
   const Conn::Options options_;
