@@ -31,8 +31,23 @@ int Checkpointer::on_commit(void* arg, sqlite3* db, const char* name, int pages)
   // SQLite's automatic checkpoint would (PASSIVE: it waits for no reader or
   // writer).
   if (pages >= self->threshold_ * kInlineFactor || !self->request())
-    sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+    self->inline_checkpoint(db, name);
   return SQLITE_OK;
+}
+
+// A checkpoint of the thread's own that is running would make this one
+// SQLITE_BUSY at once (two checkpointers never run together; PASSIVE does not
+// wait), and under writes that never pause the thread is always running one:
+// the WAL would pass the backstop by whatever the writers add meanwhile. So
+// the committer waits for the thread's checkpoint to end, then copies what
+// is left; with no writer between, that leaves the whole WAL in the file and
+// the next commit starts it again from the beginning.
+void Checkpointer::inline_checkpoint(sqlite3* db, const char* name) {
+  try {  // called from SQLite's C code: nothing may be thrown through it
+    MutexLock lock(checkpoint_mu_);
+    sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+  } catch (const std::system_error&) {  // the mutex could not be taken: skip this one
+  }
 }
 
 bool Checkpointer::request() {
@@ -67,6 +82,7 @@ void Checkpointer::run() {
     // the next request; nothing is lost by skipping one.
     try {
       if (!conn) conn = Conn::open(options_);
+      MutexLock lock(checkpoint_mu_);
       sqlite3_wal_checkpoint_v2(conn->handle(), "main", SQLITE_CHECKPOINT_PASSIVE, nullptr,
                                 nullptr);
     } catch (const std::exception&) {  // errand::Error from Conn::open, or bad_alloc

@@ -17,7 +17,10 @@
 //
 // A backstop keeps the WAL bounded if the thread falls behind (a reader
 // holding an old snapshot, a starved core): a commit that finds the WAL at
-// `threshold * kInlineFactor` pages checkpoints inline, as SQLite would have.
+// `threshold * kInlineFactor` pages checkpoints inline, as SQLite would have,
+// after waiting for the thread's checkpoint if one is running (two never run
+// at once, and a PASSIVE one does not wait: it would be skipped, and under
+// writes that never pause the thread is nearly always checkpointing).
 #pragma once
 
 #include <thread>
@@ -45,6 +48,9 @@ class Checkpointer {
   /// Wakes the thread (starting it the first time); false if there is no
   /// thread to wake (it could not be started, or the store is closing).
   bool request() EXCLUDES(mu_);
+  /// The backstop: a PASSIVE checkpoint on the committing connection, once
+  /// the thread's own (if one is running) has ended.
+  void inline_checkpoint(sqlite3* db, const char* name) EXCLUDES(checkpoint_mu_);
   void run() EXCLUDES(mu_);
 
   const Conn::Options options_;
@@ -55,7 +61,8 @@ class Checkpointer {
   bool due_ GUARDED_BY(mu_) = false;
   bool stop_ GUARDED_BY(mu_) = false;
   bool started_ GUARDED_BY(mu_) = false;
-  std::thread thread_;  // started (under mu_) by the first request()
+  std::thread thread_;   // started (under mu_) by the first request()
+  Mutex checkpoint_mu_;  // held while this store's process checkpoints (thread or backstop)
 };
 
 }  // namespace errand::sqlite
