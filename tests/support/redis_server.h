@@ -93,6 +93,22 @@ class RawRedis {
     return out;
   }
 
+  /// The next reply without sending anything (a message on a subscribed
+  /// connection); an error reply "IO: ..." after the 2 s timeout.
+  RawReply next() {
+    RawReply out;
+    void* raw = nullptr;
+    if (!ok() || redisGetReply(ctx_, &raw) != REDIS_OK || raw == nullptr) {
+      out.type = REDIS_REPLY_ERROR;
+      out.str = ok() ? "IO: no reply" : "IO: not connected";
+      return out;
+    }
+    auto* reply = static_cast<redisReply*>(raw);
+    out = convert(reply);
+    freeReplyObject(reply);
+    return out;
+  }
+
   std::string get(const std::string& key) { return run({"GET", key}).str; }
   std::vector<std::string> list(const std::string& key) {
     return run({"LRANGE", key, "0", "-1"}).strings();

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "errand/payload.h"
 #include "store/memory/status_book.h"
 #include "store/memory/store_util.h"
 #include "store/redis/status_scripts.h"
@@ -18,6 +19,10 @@ std::string needle(const std::string& jid) { return "\"jid\":\"" + jid + "\""; }
 
 std::string seconds(double ttl) {
   return std::to_string(std::max<long long>(1, std::llround(std::ceil(ttl))));
+}
+
+double wall_now() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
 std::string epoch_text(double t) {
@@ -44,6 +49,30 @@ JobStatus from_hash(const redisReply* r) {
   return s;
 }
 
+/// A JobStatus from a compact success: `succeeded\n<at>\n<process>\n<result>`.
+JobStatus from_string(std::string_view v) {
+  JobStatus s;
+  std::string_view part[3];
+  for (auto& p : part) {
+    const auto nl = v.find('\n');
+    if (nl == std::string_view::npos) return s;  // not a record of ours: unknown
+    p = v.substr(0, nl);
+    v.remove_prefix(nl + 1);
+  }
+  s.state = job_state_from_string(part[0]).value_or(JobState::unknown);
+  s.updated_at = std::strtod(std::string(part[1]).c_str(), nullptr);
+  s.process = std::string(part[2]);
+  s.result = std::string(v);
+  return s;
+}
+
+/// A JobStatus from kRead's reply.
+JobStatus from_record(const redisReply* r) {
+  if (size(r) < 2) return {};
+  if (str(at(r, 0)) == "string") return from_string(str(at(r, 1)));
+  return from_hash(at(r, 1));
+}
+
 }  // namespace
 
 StatusKeeper::StatusKeeper(Client& client, std::string prefix)
@@ -52,7 +81,9 @@ StatusKeeper::StatusKeeper(Client& client, std::string prefix)
       locate_(lua::kLocate),
       cancel_(lua::kCancel),
       record_(lua::kRecord),
-      ack_record_(lua::kAckRecord) {}
+      ack_record_(lua::kAckRecord),
+      read_(lua::kRead),
+      requested_(lua::kRequested) {}
 
 Argv StatusKeeper::scan_keys() const {
   return {prefix_ + "queues", prefix_ + "schedule", prefix_ + "retry", prefix_ + "dead",
@@ -63,17 +94,23 @@ void StatusKeeper::append_records(std::span<const StatusUpdate> updates, Argv& k
                                   Argv& args) const {
   keys.reserve(keys.size() + updates.size());
   args.reserve(args.size() + updates.size() * 7);
+  const double now = wall_now();
   for (const auto& u : updates) {
     keys.push_back(status_key(u.jid));
+    // Relative: the scripts convert no numbers (status_scripts.h), and an
+    // expiry counted by redis-server's clock cannot be moved by the skew
+    // between this host's clock and that one's.
+    const double left = std::min(std::ceil(u.now + u.ttl_seconds - now), 1e10);  // ≤ 300 years
     args.insert(args.end(),
                 {std::string(to_string(u.state)), u.result, u.error, u.process, epoch_text(u.now),
-                 seconds(u.now + u.ttl_seconds), is_final(u.state) ? "1" : "0"});
+                 left >= 1 ? std::to_string(static_cast<long long>(left)) : "0",
+                 is_final(u.state) ? "1" : "0"});
   }
 }
 
 Status StatusKeeper::record(std::span<const StatusUpdate> updates) {
   if (updates.empty()) return {};
-  Argv keys, args;
+  Argv keys{waiters_key()}, args;
   append_records(updates, keys, args);
   auto r = client_.eval(record_, keys, args);
   return r ? Status() : r.status();
@@ -82,7 +119,8 @@ Status StatusKeeper::record(std::span<const StatusUpdate> updates) {
 Status StatusKeeper::ack_and_record(std::span<const Claim> claims,
                                     std::span<const StatusUpdate> updates) {
   Argv keys, args;
-  keys.reserve(claims.size() + updates.size());
+  keys.reserve(1 + claims.size() + updates.size());
+  keys.push_back(waiters_key());
   args.reserve(1 + claims.size() + updates.size() * 7);
   args.push_back(std::to_string(claims.size()));
   for (const auto& c : claims) {
@@ -95,9 +133,9 @@ Status StatusKeeper::ack_and_record(std::span<const Claim> claims,
 }
 
 Result<JobStatus> StatusKeeper::get(const std::string& jid) {
-  auto rec = client_.cmd({"HGETALL", status_key(jid)});
+  auto rec = client_.eval(read_, {status_key(jid)}, {});
   if (!rec) return rec.error();
-  JobStatus recorded = from_hash(rec->get());
+  JobStatus recorded = from_record(rec->get());
   if (is_final(recorded.state)) return recorded;
   Argv args{prefix_, needle(jid)};
   auto loc = client_.eval(locate_, scan_keys(), args);
@@ -120,14 +158,32 @@ Result<JobStatus> StatusKeeper::get(const std::string& jid) {
   return s;
 }
 
+Result<std::string> StatusKeeper::add_waiter(double deadline) {
+  std::string member = payload::new_jid();
+  auto r = client_.pipe({{"ZREMRANGEBYSCORE", waiters_key(), "-inf", "(" + epoch_text(wall_now())},
+                         {"ZADD", waiters_key(), epoch_text(deadline), member}});
+  if (!r) return r.error();
+  return member;
+}
+
 Result<JobStatus> StatusKeeper::wait(const std::string& jid, std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   auto conn = Connection::open(client_.endpoint());
   if (!conn) return conn.error();
-  // Subscribed before the first look: a final state published after it is
-  // never missed.
+  // Subscribed, then registered as a waiter (records publish only while
+  // errand:waiters is not empty), then the first look: a final state
+  // recorded after the registration is published to this subscription, one
+  // recorded before it is seen by the look.
   auto sub = (*conn)->command({"SUBSCRIBE", status_key(jid)});
   if (!sub) return sub.error();
+  const double seconds_left = std::chrono::duration<double>(timeout).count();
+  auto member = add_waiter(wall_now() + seconds_left + 1);
+  if (!member) return member.error();
+  struct Unregister {
+    Client& client;
+    const std::string key, member;
+    ~Unregister() { (void)client.cmd({"ZREM", key, member}); }
+  } unregister{client_, waiters_key(), *member};
   for (;;) {
     auto st = get(jid);
     if (!st || is_final(st->state)) return st;
@@ -151,13 +207,17 @@ Result<JobState> StatusKeeper::cancel(const std::string& jid, double now, double
 }
 
 Result<std::vector<std::string>> StatusKeeper::requested(std::span<const std::string> jids) {
-  std::vector<Argv> cmds;
-  for (const auto& jid : jids) cmds.push_back({"HGET", status_key(jid), "cancel"});
-  auto r = client_.pipe(cmds);
+  if (jids.empty()) return std::vector<std::string>{};
+  Argv keys;
+  keys.reserve(jids.size());
+  for (const auto& jid : jids) keys.push_back(status_key(jid));
+  auto r = client_.eval(requested_, keys, {});
   if (!r) return r.error();
   std::vector<std::string> out;
-  for (std::size_t i = 0; i < jids.size() && i < r->size(); ++i)
-    if (str((*r)[i].get()) == "1") out.push_back(jids[i]);
+  for (std::size_t i = 0; i < size(r->get()); ++i) {
+    const auto k = integer(at(r->get(), i), 0);
+    if (k >= 1 && static_cast<std::size_t>(k) <= jids.size()) out.push_back(jids[k - 1]);
+  }
   return out;
 }
 

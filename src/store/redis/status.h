@@ -1,9 +1,12 @@
 // The Redis store's job status, results and cancellation (redis-layout.md
 // §10). errand's own keys, which Sidekiq never reads:
 //   errand:status:<jid>   HASH state, result, error, process, at, cancel;
+//                         or, for a success with nothing recorded before,
+//                         STRING `succeeded\n<at>\n<process>\n<result>`;
 //                         expires with the job's result_ttl
 //   errand:status:<jid>   also the pub/sub channel a final state is
-//                         PUBLISHed on (the message is the state)
+//                         PUBLISHed on (the message is the state), while
+//   errand:waiters        ZSET (waiter → its deadline) is not empty
 // Where a job sits (queued, scheduled, retrying, dead, claimed) is found by a
 // Lua scan of the queues and sets for its jid: linear in their size, and run
 // only for status reads and cancels, never on the job path.
@@ -42,13 +45,17 @@ class StatusKeeper {
 
  private:
   std::string status_key(const std::string& jid) const { return prefix_ + "errand:status:" + jid; }
+  std::string waiters_key() const { return prefix_ + "errand:waiters"; }
+  /// Registers a waiter until `deadline` (epoch s), dropping those whose
+  /// deadline passed (a waiter that died); returns its member.
+  Result<std::string> add_waiter(double deadline);
   Argv scan_keys() const;
   /// The records' keys and their seven arguments each, appended.
   void append_records(std::span<const StatusUpdate> updates, Argv& keys, Argv& args) const;
 
   Client& client_;
   const std::string prefix_;
-  const Script locate_, cancel_, record_, ack_record_;
+  const Script locate_, cancel_, record_, ack_record_, read_, requested_;
 };
 
 }  // namespace errand::redis

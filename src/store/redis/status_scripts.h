@@ -57,6 +57,7 @@ return {where, job, owner or ''}
 // final, a cancel request is flagged. Returns the state after.
 inline constexpr const char* kCancel = ERRAND_STATUS_FIND_LUA R"lua(
 local ttl = math.max(1, math.floor(tonumber(ARGV[4])))
+if redis.call('TYPE', KEYS[6]).ok == 'string' then return 'succeeded' end
 local state = redis.call('HGET', KEYS[6], 'state')
 if state == 'succeeded' or state == 'dead' or state == 'cancelled' then return state end
 local where = find(true)
@@ -76,47 +77,87 @@ return state or 'unknown'
 
 #undef ERRAND_STATUS_FIND_LUA
 
-// Shared by kRecord and kAckRecord: writes the status hashes KEYS[k0 + 1 ..]
+// Shared by kRecord and kAckRecord: writes the status records KEYS[k0 + 1 ..]
 // from ARGV[a0 + 1 ..], seven values per key, in order: state, result, error,
-// process, at, expire-at (epoch seconds), publish (1 or 0). A running record
-// keeps a pending cancel request; any other state ends it (cancel "0",
-// written with the rest: cheaper than an HDEL of its own).
-#define ERRAND_STATUS_RECORD_LUA                                                                 \
-  "local function record(k0, a0)\n"                                                              \
-  "  for i = k0 + 1, #KEYS do\n"                                                                 \
-  "    local key, a = KEYS[i], a0 + (i - k0 - 1) * 7\n"                                          \
-  "    local state = ARGV[a + 1]\n"                                                              \
-  "    if state == 'running' then\n"                                                             \
-  "      redis.call('HSET', key, 'state', state, 'result', ARGV[a + 2], 'error', ARGV[a + 3],\n" \
-  "                 'process', ARGV[a + 4], 'at', ARGV[a + 5])\n"                                \
-  "    else\n"                                                                                   \
-  "      redis.call('HSET', key, 'state', state, 'result', ARGV[a + 2], 'error', ARGV[a + 3],\n" \
-  "                 'process', ARGV[a + 4], 'at', ARGV[a + 5], 'cancel', '0')\n"                 \
-  "    end\n"                                                                                    \
-  "    redis.call('EXPIREAT', key, ARGV[a + 6])\n"                                               \
-  "    if ARGV[a + 7] == '1' then redis.call('PUBLISH', key, state) end\n"                       \
-  "  end\n"                                                                                      \
+// process, at, ttl (whole seconds the record has left, "0" if it has ended
+// already), publish (1 or 0). KEYS[1] is errand:waiters: a final state is
+// PUBLISHed only while it exists (a Client::wait is waiting), so a batch
+// without waiters publishes nothing. No number is converted: Lua's tonumber
+// and number-to-text were 6 % of redis-server's CPU at full drain.
+//
+// A success whose key does not exist yet (no progress, cancel request or
+// earlier attempt recorded) is one STRING, `succeeded\n<at>\n<process>\n
+// <result>`, set with its expiry in one SET NX: a third of the work of the
+// hash and its EXPIRE. Otherwise the record is the hash (a string of an
+// earlier success is replaced). A running record keeps a pending cancel
+// request; any other state ends it (cancel "0", written with the rest:
+// cheaper than an HDEL of its own).
+#define ERRAND_STATUS_RECORD_LUA                                                                   \
+  "local function record(k0, a0)\n"                                                                \
+  "  local waited = redis.call('EXISTS', KEYS[1]) == 1\n"                                          \
+  "  for i = k0 + 1, #KEYS do\n"                                                                   \
+  "    local key, a = KEYS[i], a0 + (i - k0 - 1) * 7\n"                                            \
+  "    local state, ttl = ARGV[a + 1], ARGV[a + 6]\n"                                              \
+  "    if ttl == '0' then\n"                                                                       \
+  "      redis.call('DEL', key)\n"                                                                 \
+  "    elseif not (state == 'succeeded' and\n"                                                     \
+  "                redis.call('SET', key, 'succeeded\\n' .. ARGV[a + 5] .. '\\n' .. ARGV[a + 4] "  \
+  "..\n"                                                                                           \
+  "                           '\\n' .. ARGV[a + 2], 'EX', ttl, 'NX')) then\n"                      \
+  "      if redis.call('TYPE', key).ok == 'string' then redis.call('DEL', key) end\n"              \
+  "      if state == 'running' then\n"                                                             \
+  "        redis.call('HSET', key, 'state', state, 'result', ARGV[a + 2], 'error', ARGV[a + 3],\n" \
+  "                   'process', ARGV[a + 4], 'at', ARGV[a + 5])\n"                                \
+  "      else\n"                                                                                   \
+  "        redis.call('HSET', key, 'state', state, 'result', ARGV[a + 2], 'error', ARGV[a + 3],\n" \
+  "                   'process', ARGV[a + 4], 'at', ARGV[a + 5], 'cancel', '0')\n"                 \
+  "      end\n"                                                                                    \
+  "      redis.call('EXPIRE', key, ttl)\n"                                                         \
+  "    end\n"                                                                                      \
+  "    if waited and ARGV[a + 7] == '1' then redis.call('PUBLISH', key, state) end\n"              \
+  "  end\n"                                                                                        \
   "end\n"
 
 // Records the states of a batch of jobs in one call (StatusKeeper::record),
 // where a MULTI of four commands per job cost the worker a third of its CPU.
-// KEYS: the jobs' status hashes; ARGV: seven per key (see record above).
+// KEYS: errand:waiters, then the jobs' status keys; ARGV: seven per status
+// key (see record above).
 inline constexpr const char* kRecord = ERRAND_STATUS_RECORD_LUA R"lua(
-record(0, 0)
-return #KEYS
+record(1, 0)
+return #KEYS - 1
 )lua";
 
 // A batch's acks and its status records as one atomic step
 // (Store::ack_with_status): for each of the first ARGV[1] jobs, LREM its
-// payload ARGV[1 + i] from its in-progress list KEYS[i] (from the tail, where
-// the oldest claims are); then the records, KEYS and ARGV as in kRecord after
-// those. One call instead of a pipeline of LREMs and a kRecord call: Redis
-// parses one command, not one per job, and the worker waits for one reply.
+// payload ARGV[1 + i] from its in-progress list KEYS[1 + i] (from the tail,
+// where the oldest claims are); then the records, KEYS and ARGV as in kRecord
+// after those (KEYS[1] errand:waiters). One call instead of a pipeline of
+// LREMs and a kRecord call: Redis parses one command, not one per job, and
+// the worker waits for one reply.
 inline constexpr const char* kAckRecord = ERRAND_STATUS_RECORD_LUA R"lua(
 local n = tonumber(ARGV[1])
-for i = 1, n do redis.call('LREM', KEYS[i], -1, ARGV[1 + i]) end
-record(n, 1 + n)
+for i = 1, n do redis.call('LREM', KEYS[1 + i], -1, ARGV[1 + i]) end
+record(1 + n, 1 + n)
 return n
+)lua";
+
+// A status record as {'string', value} (a compact success, see record
+// above), {'hash', HGETALL's array}, or {} when there is none. KEYS[1].
+inline constexpr const char* kRead = R"lua(
+local t = redis.call('TYPE', KEYS[1]).ok
+if t == 'string' then return {'string', redis.call('GET', KEYS[1])} end
+if t == 'hash' then return {'hash', redis.call('HGETALL', KEYS[1])} end
+return {}
+)lua";
+
+// Which of KEYS (status records of running jobs) hold a cancel request:
+// their indexes, from 1. A compact success (a string) holds none.
+inline constexpr const char* kRequested = R"lua(
+local out = {}
+for i, key in ipairs(KEYS) do
+  if redis.pcall('HGET', key, 'cancel') == '1' then out[#out + 1] = i end
+end
+return out
 )lua";
 
 #undef ERRAND_STATUS_RECORD_LUA
