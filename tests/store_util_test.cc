@@ -4,8 +4,23 @@
 
 #include <gtest/gtest.h>
 
+#include <cfloat>
+#include <cstdio>
+#include <string>
+
 namespace errand::testing {
 namespace {
+
+// format_score writes what "%.6f" writes (without printf): every record's
+// and score's text stays as it was.
+TEST(StoreUtil, FormatScoreIsPrintfsFixedSix) {
+  for (double v : {0.0, -0.0, 1.0, -1.5, 0.0000004, 0.0000005, 0.0000015, 1764860000.123456,
+                   1764860000.9999996, 123456789012345678.0, 1e300, -DBL_MAX, DBL_MAX, DBL_MIN}) {
+    char want[400];
+    std::snprintf(want, sizeof want, "%.6f", v);
+    EXPECT_EQ(store_util::format_score(v), std::string(want)) << v;
+  }
+}
 
 TEST(StoreUtil, UtcDayAndPromotePayload) {
   EXPECT_EQ(store_util::utc_day(0), "1970-01-01");

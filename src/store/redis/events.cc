@@ -5,17 +5,14 @@
 #include <cstdio>
 #include <memory>
 
+#include "store/memory/store_util.h"
 #include "store/subscription_thread.h"
 
 namespace errand::redis {
 
 namespace {
 
-std::string number_text(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof(buf), "%.6f", v);
-  return buf;
-}
+std::string number_text(double v) { return store_util::format_score(v); }
 
 /// A subscription: SUBSCRIBE on a connection of its own, hand each message
 /// to the callback, reconnect when cut off (store/subscription_thread.h).

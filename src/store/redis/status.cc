@@ -25,11 +25,7 @@ double wall_now() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
-std::string epoch_text(double t) {
-  char buf[32];
-  std::snprintf(buf, sizeof(buf), "%.6f", t);
-  return buf;
-}
+std::string epoch_text(double t) { return store_util::format_score(t); }
 
 /// A JobStatus from HGETALL's field/value array (state unknown if empty).
 JobStatus from_hash(const redisReply* r) {
