@@ -21,6 +21,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -62,6 +63,8 @@ struct ReplyDeleter {
 /// One reply, owned.
 using Reply = std::unique_ptr<redisReply, ReplyDeleter>;
 using Argv = std::vector<std::string>;
+/// A command whose words live elsewhere (sent without copying them first).
+using ArgvView = std::vector<std::string_view>;
 
 // Reading replies (all tolerate a null pointer).
 bool is_nil(const redisReply* r) noexcept;
@@ -90,6 +93,7 @@ class Connection {
   Result<Reply> command(const Argv& argv);
   /// Sends every command, then reads every reply (one round trip).
   Result<std::vector<Reply>> pipeline(const std::vector<Argv>& commands);
+  Result<std::vector<Reply>> pipeline(const std::vector<ArgvView>& commands);
   /// Reads one more reply without sending anything: a pub/sub message after
   /// SUBSCRIBE. Waiting past the timeout is an error (unavailable) that
   /// leaves the connection broken().
@@ -106,6 +110,8 @@ class Connection {
  private:
   Connection(redisContext* ctx, const Endpoint& endpoint) : ctx_(ctx), endpoint_(endpoint) {}
   Error io_error();
+  template <class Commands>
+  Result<std::vector<Reply>> pipeline_of(const Commands& commands);
   redisContext* ctx_;
   Endpoint endpoint_;
   bool broken_ = false;
@@ -200,6 +206,8 @@ class Client {
                        const std::function<Result<std::vector<Argv>>(Connection&)>& body);
   /// EVALSHA `script` with `keys` and `args`.
   Result<Reply> eval(const Script& script, const Argv& keys, const Argv& args);
+  /// The same with words that live elsewhere (an ack's payloads: not copied).
+  Result<Reply> eval_views(const Script& script, ArgvView keys, ArgvView args);
   /// Several EVALSHA calls pipelined (each atomic on its own); replies in order.
   Result<std::vector<Reply>> eval_many(const Script& script,
                                        const std::vector<std::pair<Argv, Argv>>& calls);
@@ -208,6 +216,9 @@ class Client {
   Result<Reply> blocking(const Argv& argv, std::chrono::milliseconds block);
 
  private:
+  /// EVALSHA of each call (keys, args), its words pointing into the callers' strings.
+  Result<std::vector<Reply>> eval_calls(const Script& script,
+                                        std::span<const std::pair<ArgvView, ArgvView>> calls);
   Result<std::string> load(Connection& conn, const Script& script);
   Error reply_error(std::string_view what, const redisReply* r) const;
 

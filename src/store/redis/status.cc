@@ -114,17 +114,22 @@ Status StatusKeeper::record(std::span<const StatusUpdate> updates) {
 
 Status StatusKeeper::ack_and_record(std::span<const Claim> claims,
                                     std::span<const StatusUpdate> updates) {
-  Argv keys, args;
-  keys.reserve(1 + claims.size() + updates.size());
-  keys.push_back(waiters_key());
-  args.reserve(1 + claims.size() + updates.size() * 7);
-  args.push_back(std::to_string(claims.size()));
+  Argv record_keys, record_args;
+  append_records(updates, record_keys, record_args);
+  const std::string waiters = waiters_key(), count = std::to_string(claims.size());
+  // Views: the payloads go to hiredis without a copy of their own.
+  ArgvView keys, args;
+  keys.reserve(1 + claims.size() + record_keys.size());
+  args.reserve(1 + claims.size() + record_args.size());
+  keys.push_back(waiters);
+  args.push_back(count);
   for (const auto& c : claims) {
     keys.push_back(c.list);
     args.push_back(*c.payload);
   }
-  append_records(updates, keys, args);
-  auto r = client_.eval(ack_record_, keys, args);
+  keys.insert(keys.end(), record_keys.begin(), record_keys.end());
+  args.insert(args.end(), record_args.begin(), record_args.end());
+  auto r = client_.eval_views(ack_record_, std::move(keys), std::move(args));
   return r ? Status() : r.status();
 }
 

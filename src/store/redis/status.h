@@ -17,6 +17,7 @@
 #include <chrono>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "errand/store.h"
@@ -31,7 +32,7 @@ class StatusKeeper {
   Status record(std::span<const StatusUpdate> updates);
   /// One in-progress list and the payload to remove from it.
   struct Claim {
-    std::string list;
+    std::string_view list;  // both live with the caller until the call returns
     const std::string* payload;
   };
   /// The claims' LREMs and the records, in one script call (one atomic step).

@@ -297,6 +297,8 @@ class RedisStore final : public Store {
   void track_claims(const std::string& owner, const std::vector<Fetched>& jobs);
 
   void settle_claim(const Fetched& job);
+  /// settle_claim of each, under one taking of the locks.
+  void settle_claims(std::span<const Fetched> jobs);
 
   void mark_suspect(const std::string& owner) {
     std::lock_guard lock(claims_mu_);

@@ -90,21 +90,30 @@ Status RedisStore::ack(std::span<const Fetched> jobs) {
   }
   auto r = client_.pipe(cmds);
   if (!r) return r.status();
-  for (const auto& job : jobs) settle_claim(job);
+  settle_claims(jobs);
   return {};
 }
 
 Status RedisStore::ack_with_status(std::span<const Fetched> jobs,
                                    std::span<const StatusUpdate> statuses) {
+  // A batch's jobs mostly share their in-progress list: its name is built
+  // once per run of jobs from the same owner and queue.
+  std::vector<std::string> lists;
+  lists.reserve(jobs.size());  // never reallocated: the claims point into it
   std::vector<redis::StatusKeeper::Claim> claims;
   claims.reserve(jobs.size());
+  const Fetched* last = nullptr;
   for (const auto& job : jobs) {
-    auto k = claim_key_of(job);
-    if (!k) return k.status();
-    if (!k->empty()) claims.push_back({std::move(*k), &job.payload});
+    if (last == nullptr || last->id <= 0 || job.id != last->id || job.queue != last->queue) {
+      auto k = claim_key_of(job);
+      if (!k) return k.status();
+      lists.push_back(std::move(*k));
+      last = &job;
+    }
+    if (!lists.back().empty()) claims.push_back({lists.back(), &job.payload});
   }
   if (auto st = status_.ack_and_record(claims, statuses); !st) return st;
-  for (const auto& job : jobs) settle_claim(job);
+  settle_claims(jobs);
   return {};
 }
 
@@ -120,7 +129,7 @@ Status RedisStore::requeue(const RequeueParams& p) {
   }
   auto r = client_.eval_many(requeue_, calls);
   if (!r) return r.status();
-  for (const auto& job : p.jobs) settle_claim(job);
+  settle_claims(p.jobs);
   return {};
 }
 
@@ -262,18 +271,29 @@ void RedisStore::track_claims(const std::string& owner, const std::vector<Fetche
 }
 
 // Forgets a claim once the store settled it (the job left the in-progress list).
-void RedisStore::settle_claim(const Fetched& job) {
+void RedisStore::settle_claim(const Fetched& job) { settle_claims(std::span(&job, 1)); }
+
+void RedisStore::settle_claims(std::span<const Fetched> jobs) {
   std::lock_guard owners(owners_mu_);
-  if (job.id <= 0 || static_cast<std::size_t>(job.id) > owner_names_.size()) return;
-  const std::string& owner = owner_names_[static_cast<std::size_t>(job.id - 1)];
   std::lock_guard lock(claims_mu_);
-  auto o = claims_.find(owner);
-  if (o == claims_.end()) return;
-  auto l = o->second.find(claim_key(owner, job.queue));
-  if (l == o->second.end()) return;
-  auto p = l->second.find(job.payload);
-  if (p == l->second.end()) return;
-  if (--p->second <= 0) l->second.erase(p);
+  const Fetched* last = nullptr;  // the job whose list `payloads` is
+  std::unordered_map<std::string, int>* payloads = nullptr;
+  for (const auto& job : jobs) {
+    if (job.id <= 0 || static_cast<std::size_t>(job.id) > owner_names_.size()) continue;
+    if (last == nullptr || job.id != last->id || job.queue != last->queue) {
+      last = &job;
+      payloads = nullptr;
+      const std::string& owner = owner_names_[static_cast<std::size_t>(job.id - 1)];
+      auto o = claims_.find(owner);
+      if (o == claims_.end()) continue;
+      auto l = o->second.find(claim_key(owner, job.queue));
+      if (l != o->second.end()) payloads = &l->second;
+    }
+    if (payloads == nullptr) continue;
+    auto p = payloads->find(job.payload);
+    if (p == payloads->end()) continue;
+    if (--p->second <= 0) payloads->erase(p);
+  }
 }
 
 // After a fetch failed on the connection: every job in the owner's
