@@ -227,6 +227,22 @@ Result<std::vector<Reply>> Connection::pipeline(const std::vector<ArgvView>& com
   return pipeline_of(commands);
 }
 
+Status Connection::send(const std::vector<Argv>& commands) {
+  if (broken_)
+    return fail(Errc::unavailable,
+                "redis " + endpoint_.address() + " unreachable: connection already failed");
+  SigpipeGuard guard;
+  for (const auto& argv : commands) {
+    CArgv c(argv);
+    if (redisAppendCommandArgv(ctx_, c.argc(), c.ptrs.data(), c.lens.data()) != REDIS_OK)
+      return io_error();
+  }
+  int done = 0;
+  while (done == 0)
+    if (redisBufferWrite(ctx_, &done) != REDIS_OK) return io_error();
+  return {};
+}
+
 template <class Commands>
 Result<std::vector<Reply>> Connection::pipeline_of(const Commands& commands) {
   if (broken_)

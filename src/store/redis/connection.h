@@ -94,6 +94,9 @@ class Connection {
   /// Sends every command, then reads every reply (one round trip).
   Result<std::vector<Reply>> pipeline(const std::vector<Argv>& commands);
   Result<std::vector<Reply>> pipeline(const std::vector<ArgvView>& commands);
+  /// Sends the commands without reading their replies: only on a connection
+  /// about to be closed (its replies are never read).
+  Status send(const std::vector<Argv>& commands);
   /// Reads one more reply without sending anything: a pub/sub message after
   /// SUBSCRIBE. Waiting past the timeout is an error (unavailable) that
   /// leaves the connection broken().

@@ -133,13 +133,19 @@ Status StatusKeeper::ack_and_record(std::span<const Claim> claims,
   return r ? Status() : r.status();
 }
 
-Result<JobStatus> StatusKeeper::get(const std::string& jid) {
-  auto rec = client_.eval(read_, {status_key(jid)}, {});
+Result<JobStatus> StatusKeeper::get(const std::string& jid) { return look(jid, nullptr); }
+
+Result<JobStatus> StatusKeeper::look(const std::string& jid, const Waiter* registering) {
+  Argv keys{status_key(jid)}, args;
+  if (registering != nullptr) {
+    keys.push_back(waiters_key());
+    args = {epoch_text(wall_now()), epoch_text(registering->deadline), registering->member};
+  }
+  auto rec = client_.eval(read_, keys, args);
   if (!rec) return rec.error();
   JobStatus recorded = from_record(rec->get());
   if (is_final(recorded.state)) return recorded;
-  Argv args{prefix_, needle(jid)};
-  auto loc = client_.eval(locate_, scan_keys(), args);
+  auto loc = client_.eval(locate_, scan_keys(), {prefix_, needle(jid)});
   if (!loc) return loc.error();
   const redisReply* r = loc->get();
   if (size(r) < 2) return recorded;
@@ -159,34 +165,34 @@ Result<JobStatus> StatusKeeper::get(const std::string& jid) {
   return s;
 }
 
-Result<std::string> StatusKeeper::add_waiter(double deadline) {
-  std::string member = payload::new_jid();
-  auto r = client_.pipe({{"ZREMRANGEBYSCORE", waiters_key(), "-inf", "(" + epoch_text(wall_now())},
-                         {"ZADD", waiters_key(), epoch_text(deadline), member}});
-  if (!r) return r.error();
-  return member;
-}
-
 Result<JobStatus> StatusKeeper::wait(const std::string& jid, std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   auto conn = Connection::open(client_.endpoint());
   if (!conn) return conn.error();
   // Subscribed, then registered as a waiter (records publish only while
-  // errand:waiters is not empty), then the first look: a final state
-  // recorded after the registration is published to this subscription, one
-  // recorded before it is seen by the look.
+  // errand:waiters is not empty) in the same script as the first look: a
+  // final state recorded after the registration is published to this
+  // subscription, one recorded before it is seen by the look.
   auto sub = (*conn)->command({"SUBSCRIBE", status_key(jid)});
   if (!sub) return sub.error();
-  const double seconds_left = std::chrono::duration<double>(timeout).count();
-  auto member = add_waiter(wall_now() + seconds_left + 1);
-  if (!member) return member.error();
+  const Waiter me{payload::new_jid(),
+                  wall_now() + std::chrono::duration<double>(timeout).count() + 1};
+  // Unregistered on the way out without waiting for a reply: on the
+  // subscription's own connection (UNSUBSCRIBE, then ZREM: Redis runs them
+  // before it sees the connection close), or, if a timeout broke that one,
+  // through the pool. A member left behind only makes records publish until
+  // its deadline.
   struct Unregister {
     Client& client;
+    Connection& conn;
     const std::string key, member;
-    ~Unregister() { (void)client.cmd({"ZREM", key, member}); }
-  } unregister{client_, waiters_key(), *member};
+    ~Unregister() {
+      if (conn.broken() || !conn.send({{"UNSUBSCRIBE"}, {"ZREM", key, member}}))
+        (void)client.cmd({"ZREM", key, member});
+    }
+  } unregister{client_, **conn, waiters_key(), me.member};
+  auto st = look(jid, &me);
   for (;;) {
-    auto st = get(jid);
     if (!st || is_final(st->state)) return st;
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         deadline - std::chrono::steady_clock::now());
@@ -195,6 +201,7 @@ Result<JobStatus> StatusKeeper::wait(const std::string& jid, std::chrono::millis
     // A message (the final state) or the timeout, which breaks the
     // connection: either way, look once more.
     if (!(*conn)->read_reply()) return get(jid);
+    st = get(jid);
   }
 }
 

@@ -47,9 +47,13 @@ class StatusKeeper {
  private:
   std::string status_key(const std::string& jid) const { return prefix_ + "errand:status:" + jid; }
   std::string waiters_key() const { return prefix_ + "errand:waiters"; }
-  /// Registers a waiter until `deadline` (epoch s), dropping those whose
-  /// deadline passed (a waiter that died); returns its member.
-  Result<std::string> add_waiter(double deadline);
+  /// A Client::wait's entry in errand:waiters: its member and deadline (epoch s).
+  struct Waiter {
+    std::string member;
+    double deadline;
+  };
+  /// get(), registering `registering` (if not null) in the same script call.
+  Result<JobStatus> look(const std::string& jid, const Waiter* registering);
   Argv scan_keys() const;
   /// The records' keys and their seven arguments each, appended.
   void append_records(std::span<const StatusUpdate> updates, Argv& keys, Argv& args) const;

@@ -143,7 +143,14 @@ return n
 
 // A status record as {'string', value} (a compact success, see record
 // above), {'hash', HGETALL's array}, or {} when there is none. KEYS[1].
+// With KEYS[2] (errand:waiters), first registers a waiter: ARGV[1] now,
+// ARGV[2] its deadline, ARGV[3] its member (Client::wait's first look, in
+// the same round trip); members whose deadline passed are dropped.
 inline constexpr const char* kRead = R"lua(
+if KEYS[2] then
+  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. ARGV[1])
+  redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
+end
 local t = redis.call('TYPE', KEYS[1]).ok
 if t == 'string' then return {'string', redis.call('GET', KEYS[1])} end
 if t == 'hash' then return {'hash', redis.call('HGETALL', KEYS[1])} end
