@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "errand/store.h"
-#include "store/redis/redis_store.h"
+#include "support/redis_fixture.h"
 #include "support/redis_server.h"
 #include "support/wall.h"
 
@@ -21,43 +21,18 @@ namespace {
 
 using errand::testing::wall;
 using testing::RawRedis;
-using testing::RedisServer;
 using namespace std::chrono_literals;
 
 StatusUpdate update(const std::string& jid, JobState state, std::string result = {},
                     std::string error = {}) {
-  StatusUpdate u;
-  u.jid = jid;
-  u.state = state;
-  u.result = std::move(result);
-  u.error = std::move(error);
-  u.process = "host:7:owner";
-  u.now = wall();
+  StatusUpdate u =
+      testing::status_update(jid, state, std::move(result), std::move(error), "host:7:owner");
   u.ttl_seconds = 3600;
   return u;
 }
 
-class RedisStatusTest : public ::testing::Test {
+class RedisStatusTest : public testing::RedisSuite {
  protected:
-  static void SetUpTestSuite() {
-    server_ = new RedisServer();
-    if (!server_->start(&error_)) {
-      delete server_;
-      server_ = nullptr;
-    }
-  }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
-  }
-  void SetUp() override {
-    if (server_ == nullptr) GTEST_SKIP() << "redis-server unavailable: " << error_;
-    raw_ = server_->raw();
-    raw_->run({"FLUSHALL"});
-    auto s = open_redis_store(server_->url());
-    ASSERT_TRUE(s.ok()) << s.error().message();
-    store_ = std::move(s).value();
-  }
   JobStatus status_of(const std::string& jid) {
     auto st = store_->job_status(jid, wall());
     EXPECT_TRUE(st.ok()) << (st.ok() ? "" : st.error().message());
@@ -75,14 +50,7 @@ class RedisStatusTest : public ::testing::Test {
   std::string type_of(const std::string& jid) {
     return raw_->run({"TYPE", "errand:status:" + jid}).str;
   }
-
-  static RedisServer* server_;
-  static std::string error_;
-  std::unique_ptr<RawRedis> raw_;
-  std::shared_ptr<Store> store_;
 };
-RedisServer* RedisStatusTest::server_ = nullptr;
-std::string RedisStatusTest::error_;
 
 TEST_F(RedisStatusTest, AFirstSuccessIsOneStringWithItsExpiry) {
   ASSERT_TRUE(store_->record_status(update("s1", JobState::succeeded, R"({"n":"a\nb"})")).ok());

@@ -18,6 +18,7 @@
 #include "errand/clock.h"
 #include "errand/store.h"
 #include "store/redis/connection.h"
+#include "support/redis_fixture.h"
 #include "support/redis_server.h"
 #include "support/wall.h"
 
@@ -52,38 +53,7 @@ std::string utc_date(double epoch) {
   return buf;
 }
 
-class RedisStoreTest : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    server_ = new RedisServer();
-    if (!server_->start(&error_)) {
-      delete server_;
-      server_ = nullptr;
-    }
-  }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
-  }
-  void SetUp() override {
-    if (server_ == nullptr) GTEST_SKIP() << "redis-server unavailable: " << error_;
-    raw_ = server_->raw();
-    raw_->run({"FLUSHALL"});
-    store_ = open(server_->url());
-  }
-  static std::shared_ptr<Store> open(const std::string& url) {
-    auto s = open_redis_store(url);
-    EXPECT_TRUE(s.ok()) << (s ? "" : s.error().message());
-    return s ? std::move(s).value() : nullptr;
-  }
-
-  static RedisServer* server_;
-  static std::string error_;
-  std::unique_ptr<RawRedis> raw_;
-  std::shared_ptr<Store> store_;
-};
-RedisServer* RedisStoreTest::server_ = nullptr;
-std::string RedisStoreTest::error_;
+class RedisStoreTest : public testing::RedisSuite {};
 
 // ---- URLs and connection errors ----------------------------------------------
 

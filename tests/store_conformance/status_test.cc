@@ -22,14 +22,8 @@ using std::chrono::milliseconds;
 
 StatusUpdate update(const std::string& jid, JobState state, std::string result = {},
                     std::string error = {}) {
-  StatusUpdate u;
-  u.jid = jid;
-  u.state = state;
-  u.result = std::move(result);
-  u.error = std::move(error);
-  u.process = state == JobState::running ? "host:1:owner" : "";
-  u.now = wall();
-  return u;
+  return status_update(jid, state, std::move(result), std::move(error),
+                       state == JobState::running ? "host:1:owner" : "");
 }
 
 JobStatus status_of(Store& store, const std::string& jid) {

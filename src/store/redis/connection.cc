@@ -227,16 +227,22 @@ Result<std::vector<Reply>> Connection::pipeline(const std::vector<ArgvView>& com
   return pipeline_of(commands);
 }
 
-Status Connection::send(const std::vector<Argv>& commands) {
+template <class Commands>
+Status Connection::append_all(const Commands& commands) {
   if (broken_)
     return fail(Errc::unavailable,
                 "redis " + endpoint_.address() + " unreachable: connection already failed");
-  SigpipeGuard guard;
   for (const auto& argv : commands) {
     CArgv c(argv);
     if (redisAppendCommandArgv(ctx_, c.argc(), c.ptrs.data(), c.lens.data()) != REDIS_OK)
       return io_error();
   }
+  return {};
+}
+
+Status Connection::send(const std::vector<Argv>& commands) {
+  SigpipeGuard guard;
+  if (auto st = append_all(commands); !st) return st;
   int done = 0;
   while (done == 0)
     if (redisBufferWrite(ctx_, &done) != REDIS_OK) return io_error();
@@ -245,15 +251,8 @@ Status Connection::send(const std::vector<Argv>& commands) {
 
 template <class Commands>
 Result<std::vector<Reply>> Connection::pipeline_of(const Commands& commands) {
-  if (broken_)
-    return fail(Errc::unavailable,
-                "redis " + endpoint_.address() + " unreachable: connection already failed");
   SigpipeGuard guard;
-  for (const auto& argv : commands) {
-    CArgv c(argv);
-    if (redisAppendCommandArgv(ctx_, c.argc(), c.ptrs.data(), c.lens.data()) != REDIS_OK)
-      return io_error();
-  }
+  if (auto st = append_all(commands); !st) return st;
   std::vector<Reply> replies;
   replies.reserve(commands.size());
   for (std::size_t i = 0; i < commands.size(); ++i) {

@@ -114,6 +114,8 @@ class Connection {
   Connection(redisContext* ctx, const Endpoint& endpoint) : ctx_(ctx), endpoint_(endpoint) {}
   Error io_error();
   template <class Commands>
+  Status append_all(const Commands& commands);  // to hiredis's output buffer
+  template <class Commands>
   Result<std::vector<Reply>> pipeline_of(const Commands& commands);
   redisContext* ctx_;
   Endpoint endpoint_;
