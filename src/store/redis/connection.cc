@@ -454,9 +454,6 @@ Result<std::string> Client::load(Connection& conn, const Script& script) {
 
 namespace {
 bool is_noscript(const redisReply* r) { return is_error(r) && str(r).starts_with("NOSCRIPT"); }
-}  // namespace
-
-namespace {
 ArgvView view_of(const Argv& words) { return ArgvView(words.begin(), words.end()); }
 }  // namespace
 

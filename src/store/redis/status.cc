@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
 #include <cstdlib>
 
 #include "errand/payload.h"
@@ -19,10 +18,6 @@ std::string needle(const std::string& jid) { return "\"jid\":\"" + jid + "\""; }
 
 std::string seconds(double ttl) {
   return std::to_string(std::max<long long>(1, std::llround(std::ceil(ttl))));
-}
-
-double wall_now() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
 std::string epoch_text(double t) { return store_util::format_score(t); }
@@ -90,17 +85,11 @@ void StatusKeeper::append_records(std::span<const StatusUpdate> updates, Argv& k
                                   Argv& args) const {
   keys.reserve(keys.size() + updates.size());
   args.reserve(args.size() + updates.size() * 7);
-  const double now = wall_now();
   for (const auto& u : updates) {
     keys.push_back(status_key(u.jid));
-    // Relative: the scripts convert no numbers (status_scripts.h), and an
-    // expiry counted by redis-server's clock cannot be moved by the skew
-    // between this host's clock and that one's.
-    const double left = std::min(std::ceil(u.now + u.ttl_seconds - now), 1e10);  // ≤ 300 years
     args.insert(args.end(),
                 {std::string(to_string(u.state)), u.result, u.error, u.process, epoch_text(u.now),
-                 left >= 1 ? std::to_string(static_cast<long long>(left)) : "0",
-                 is_final(u.state) ? "1" : "0"});
+                 seconds(u.now + u.ttl_seconds), is_final(u.state) ? "1" : "0"});
   }
 }
 
@@ -139,7 +128,7 @@ Result<JobStatus> StatusKeeper::look(const std::string& jid, const Waiter* regis
   Argv keys{status_key(jid)}, args;
   if (registering != nullptr) {
     keys.push_back(waiters_key());
-    args = {epoch_text(wall_now()), epoch_text(registering->deadline), registering->member};
+    args = {epoch_text(registering->since), epoch_text(registering->deadline), registering->member};
   }
   auto rec = client_.eval(read_, keys, args);
   if (!rec) return rec.error();
@@ -165,7 +154,8 @@ Result<JobStatus> StatusKeeper::look(const std::string& jid, const Waiter* regis
   return s;
 }
 
-Result<JobStatus> StatusKeeper::wait(const std::string& jid, std::chrono::milliseconds timeout) {
+Result<JobStatus> StatusKeeper::wait(const std::string& jid, double now,
+                                     std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   auto conn = Connection::open(client_.endpoint());
   if (!conn) return conn.error();
@@ -175,8 +165,8 @@ Result<JobStatus> StatusKeeper::wait(const std::string& jid, std::chrono::millis
   // subscription, one recorded before it is seen by the look.
   auto sub = (*conn)->command({"SUBSCRIBE", status_key(jid)});
   if (!sub) return sub.error();
-  const Waiter me{payload::new_jid(),
-                  wall_now() + std::chrono::duration<double>(timeout).count() + 1};
+  const Waiter me{payload::new_jid(), now,
+                  now + std::chrono::duration<double>(timeout).count() + 1};
   // Unregistered on the way out without waiting for a reply: on the
   // subscription's own connection (UNSUBSCRIBE, then ZREM: Redis runs them
   // before it sees the connection close), or, if a timeout broke that one,

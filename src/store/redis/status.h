@@ -38,19 +38,22 @@ class StatusKeeper {
   /// The claims' LREMs and the records, in one script call (one atomic step).
   Status ack_and_record(std::span<const Claim> claims, std::span<const StatusUpdate> updates);
   Result<JobStatus> get(const std::string& jid);
-  /// Subscribes on a connection of its own, then waits for the PUBLISH of a
-  /// final state (or the timeout).
-  Result<JobStatus> wait(const std::string& jid, std::chrono::milliseconds timeout);
+  /// Subscribes on a connection of its own, registers in errand:waiters
+  /// (dated `now`), then waits for the PUBLISH of a final state (or the
+  /// timeout).
+  Result<JobStatus> wait(const std::string& jid, double now, std::chrono::milliseconds timeout);
   Result<JobState> cancel(const std::string& jid, double now, double ttl_seconds);
   Result<std::vector<std::string>> requested(std::span<const std::string> jids);
 
  private:
   std::string status_key(const std::string& jid) const { return prefix_ + "errand:status:" + jid; }
   std::string waiters_key() const { return prefix_ + "errand:waiters"; }
-  /// A Client::wait's entry in errand:waiters: its member and deadline (epoch s).
+  /// A Client::wait's entry in errand:waiters: its member, the time it
+  /// registers (members whose deadline is before it are dropped) and its
+  /// deadline (epoch s).
   struct Waiter {
     std::string member;
-    double deadline;
+    double since, deadline;
   };
   /// get(), registering `registering` (if not null) in the same script call.
   Result<JobStatus> look(const std::string& jid, const Waiter* registering);

@@ -79,31 +79,27 @@ return state or 'unknown'
 
 // Shared by kRecord and kAckRecord: writes the status records KEYS[k0 + 1 ..]
 // from ARGV[a0 + 1 ..], seven values per key, in order: state, result, error,
-// process, at, ttl (whole seconds the record has left, "0" if it has ended
-// already), publish (1 or 0). KEYS[1] is errand:waiters: a final state is
-// PUBLISHed only while it exists (a Client::wait is waiting), so a batch
-// without waiters publishes nothing. No number is converted: Lua's tonumber
-// and number-to-text were 6 % of redis-server's CPU at full drain.
+// process, at, expire-at (epoch seconds), publish (1 or 0). KEYS[1] is
+// errand:waiters: a final state is PUBLISHed only while it exists (a
+// Client::wait is waiting), so a batch without waiters publishes nothing.
+// The scripts convert no numbers (Lua's tonumber and number-to-text cost
+// redis-server 6 % of its samples at full drain when they did).
 //
 // A success whose key does not exist yet (no progress, cancel request or
 // earlier attempt recorded) is one STRING, `succeeded\n<at>\n<process>\n
-// <result>`, set with its expiry in one SET NX: a third of the work of the
-// hash and its EXPIRE. Otherwise the record is the hash (a string of an
-// earlier success is replaced). A running record keeps a pending cancel
-// request; any other state ends it (cancel "0", written with the rest:
-// cheaper than an HDEL of its own).
+// <result>`, written by SET NX: cheaper than the six-field hash. Otherwise
+// the record is the hash (a string of an earlier success is replaced). A
+// running record keeps a pending cancel request; any other state ends it
+// (cancel "0", written with the rest: cheaper than an HDEL of its own).
 #define ERRAND_STATUS_RECORD_LUA                                                                   \
   "local function record(k0, a0)\n"                                                                \
   "  local waited = redis.call('EXISTS', KEYS[1]) == 1\n"                                          \
   "  for i = k0 + 1, #KEYS do\n"                                                                   \
   "    local key, a = KEYS[i], a0 + (i - k0 - 1) * 7\n"                                            \
-  "    local state, ttl = ARGV[a + 1], ARGV[a + 6]\n"                                              \
-  "    if ttl == '0' then\n"                                                                       \
-  "      redis.call('DEL', key)\n"                                                                 \
-  "    elseif not (state == 'succeeded' and\n"                                                     \
-  "                redis.call('SET', key, 'succeeded\\n' .. ARGV[a + 5] .. '\\n' .. ARGV[a + 4] "  \
-  "..\n"                                                                                           \
-  "                           '\\n' .. ARGV[a + 2], 'EX', ttl, 'NX')) then\n"                      \
+  "    local state = ARGV[a + 1]\n"                                                                \
+  "    if not (state == 'succeeded' and\n"                                                         \
+  "            redis.call('SET', key, 'succeeded\\n' .. ARGV[a + 5] .. '\\n' .. ARGV[a + 4] ..\n"  \
+  "                       '\\n' .. ARGV[a + 2], 'NX')) then\n"                                     \
   "      if redis.call('TYPE', key).ok == 'string' then redis.call('DEL', key) end\n"              \
   "      if state == 'running' then\n"                                                             \
   "        redis.call('HSET', key, 'state', state, 'result', ARGV[a + 2], 'error', ARGV[a + 3],\n" \
@@ -112,8 +108,8 @@ return state or 'unknown'
   "        redis.call('HSET', key, 'state', state, 'result', ARGV[a + 2], 'error', ARGV[a + 3],\n" \
   "                   'process', ARGV[a + 4], 'at', ARGV[a + 5], 'cancel', '0')\n"                 \
   "      end\n"                                                                                    \
-  "      redis.call('EXPIRE', key, ttl)\n"                                                         \
   "    end\n"                                                                                      \
+  "    redis.call('EXPIREAT', key, ARGV[a + 6])\n"                                                 \
   "    if waited and ARGV[a + 7] == '1' then redis.call('PUBLISH', key, state) end\n"              \
   "  end\n"                                                                                        \
   "end\n"

@@ -207,8 +207,8 @@ class RedisStore final : public Store {
     return status_.record(updates);
   }
   Result<JobStatus> job_status(const std::string& jid, double) override { return status_.get(jid); }
-  Result<JobStatus> wait_status(const std::string& jid, double, milliseconds timeout) override {
-    return status_.wait(jid, timeout);
+  Result<JobStatus> wait_status(const std::string& jid, double now, milliseconds timeout) override {
+    return status_.wait(jid, now, timeout);
   }
   Result<JobState> cancel_job(const std::string& jid, double now, double ttl) override {
     return status_.cancel(jid, now, ttl);
