@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 
 #include "errand/payload.h"
@@ -73,6 +74,7 @@ StatusKeeper::StatusKeeper(Client& client, std::string prefix)
       cancel_(lua::kCancel),
       record_(lua::kRecord),
       ack_record_(lua::kAckRecord),
+      ack_succeeded_(lua::kAckSucceeded),
       read_(lua::kRead),
       requested_(lua::kRequested) {}
 
@@ -93,6 +95,44 @@ void StatusKeeper::append_records(std::span<const StatusUpdate> updates, Argv& k
   }
 }
 
+void StatusKeeper::append_successes(std::span<const StatusUpdate> updates, Argv& keys,
+                                    Argv& args) const {
+  keys.reserve(keys.size() + updates.size());
+  args.reserve(args.size() + updates.size() * 2);
+  for (const auto& u : updates) {
+    keys.push_back(status_key(u.jid));
+    std::string record = "succeeded\n";
+    record.reserve(record.size() + 24 + u.process.size() + u.result.size());
+    record.append(epoch_text(u.now)).append(1, '\n').append(u.process).append(1, '\n');
+    record.append(u.result);
+    args.push_back(std::move(record));
+    args.push_back(seconds(u.now + u.ttl_seconds));
+  }
+}
+
+bool has_set_exat(std::string_view info) {
+  const std::string_view field = "redis_version:";
+  const auto at = info.find(field);
+  if (at == std::string_view::npos) return false;
+  int major = 0, minor = 0;
+  if (std::sscanf(std::string(info.substr(at + field.size(), 16)).c_str(), "%d.%d", &major,
+                  &minor) != 2)
+    return false;
+  return major > 6 || (major == 6 && minor >= 2);
+}
+
+bool StatusKeeper::exat() {
+  int known = exat_.load(std::memory_order_relaxed);
+  if (known < 0) {
+    // Asked once; an error (the server away) asks again next time.
+    auto info = client_.cmd({"INFO", "server"});
+    if (!info) return false;
+    known = has_set_exat(str(info->get())) ? 1 : 0;
+    exat_.store(known, std::memory_order_relaxed);
+  }
+  return known == 1;
+}
+
 Status StatusKeeper::record(std::span<const StatusUpdate> updates) {
   if (updates.empty()) return {};
   Argv keys{waiters_key()}, args;
@@ -103,8 +143,14 @@ Status StatusKeeper::record(std::span<const StatusUpdate> updates) {
 
 Status StatusKeeper::ack_and_record(std::span<const Claim> claims,
                                     std::span<const StatusUpdate> updates) {
+  const bool successes = std::all_of(updates.begin(), updates.end(), [](const StatusUpdate& u) {
+    return u.state == JobState::succeeded && u.error.empty();
+  });
   Argv record_keys, record_args;
-  append_records(updates, record_keys, record_args);
+  if (successes)
+    append_successes(updates, record_keys, record_args);
+  else
+    append_records(updates, record_keys, record_args);
   const std::string waiters = waiters_key(), count = std::to_string(claims.size());
   // Views: the payloads go to hiredis without a copy of their own.
   ArgvView keys, args;
@@ -118,7 +164,9 @@ Status StatusKeeper::ack_and_record(std::span<const Claim> claims,
   }
   keys.insert(keys.end(), record_keys.begin(), record_keys.end());
   args.insert(args.end(), record_args.begin(), record_args.end());
-  auto r = client_.eval_views(ack_record_, std::move(keys), std::move(args));
+  if (successes) args.push_back(exat() ? "1" : "0");
+  auto r = client_.eval_views(successes ? ack_succeeded_ : ack_record_, std::move(keys),
+                              std::move(args));
   return r ? Status() : r.status();
 }
 

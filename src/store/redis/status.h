@@ -14,6 +14,7 @@
 // Thread safety: as the store (every method from many threads).
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <span>
 #include <string>
@@ -24,6 +25,10 @@
 #include "store/redis/connection.h"
 
 namespace errand::redis {
+
+/// Whether the server that wrote `info` (INFO server's text) has SET's EXAT
+/// option (Redis 6.2 and later).
+bool has_set_exat(std::string_view info);
 
 class StatusKeeper {
  public:
@@ -60,10 +65,17 @@ class StatusKeeper {
   Argv scan_keys() const;
   /// The records' keys and their seven arguments each, appended.
   void append_records(std::span<const StatusUpdate> updates, Argv& keys, Argv& args) const;
+  /// Successes only: the keys and, per key, the compact record and its ttl
+  /// (kAckSucceeded).
+  void append_successes(std::span<const StatusUpdate> updates, Argv& keys, Argv& args) const;
 
   Client& client_;
   const std::string prefix_;
-  const Script locate_, cancel_, record_, ack_record_, read_, requested_;
+  /// has_set_exat of the server, asked once (kAckSucceeded's last argument).
+  bool exat();
+
+  const Script locate_, cancel_, record_, ack_record_, ack_succeeded_, read_, requested_;
+  std::atomic<int> exat_{-1};  ///< -1 not asked yet, else 0 or 1
 };
 
 }  // namespace errand::redis

@@ -137,6 +137,42 @@ record(1 + n, 1 + n)
 return n
 )lua";
 
+// kAckRecord for a batch whose records are all successes without an error
+// (the common batch): the compact record is built by the worker, so each job
+// passes two values instead of seven. KEYS: errand:waiters, ARGV[1]
+// in-progress lists, then the status keys; ARGV: ARGV[1], the payloads, then
+// per status key its compact record (`succeeded\n<at>\n<process>\n<result>`)
+// and its expire-at (epoch s); last, '1' where the server has SET's EXAT
+// (Redis 6.2), which sets the expiry in the same call, else '0' (SET NX, then
+// EXPIREAT). A key that already holds a record (progress, a cancel request,
+// an earlier attempt) gets the hash, as kRecord writes it.
+inline constexpr const char* kAckSucceeded = R"lua(
+local n = tonumber(ARGV[1])
+for i = 1, n do redis.call('LREM', KEYS[1 + i], -1, ARGV[1 + i]) end
+local exat = ARGV[#ARGV] == '1'
+local waited = redis.call('EXISTS', KEYS[1]) == 1
+for i = n + 2, #KEYS do
+  local key, a = KEYS[i], n + 2 + (i - n - 2) * 2
+  local record, expire_at = ARGV[a], ARGV[a + 1]
+  local set
+  if exat then
+    set = redis.call('SET', key, record, 'EXAT', expire_at, 'NX')
+  else
+    set = redis.call('SET', key, record, 'NX')
+    if set then redis.call('EXPIREAT', key, expire_at) end
+  end
+  if not set then
+    local at, process, result = string.match(record, '^succeeded\n([^\n]*)\n([^\n]*)\n(.*)$')
+    if redis.call('TYPE', key).ok == 'string' then redis.call('DEL', key) end
+    redis.call('HSET', key, 'state', 'succeeded', 'result', result, 'error', '',
+               'process', process, 'at', at, 'cancel', '0')
+    redis.call('EXPIREAT', key, expire_at)
+  end
+  if waited then redis.call('PUBLISH', key, 'succeeded') end
+end
+return n
+)lua";
+
 // A status record as {'string', value} (a compact success, see record
 // above), {'hash', HGETALL's array}, or {} when there is none. KEYS[1].
 // With KEYS[2] (errand:waiters), first registers a waiter: ARGV[1] now,
