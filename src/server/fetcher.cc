@@ -59,10 +59,11 @@ std::optional<Work> Fetcher::next() {
       Work w = std::move(buffer_.front());
       buffer_.pop_front();
       --waiting_;
-      // Read ahead: refill before the buffer runs dry, without blocking, so
-      // the other threads keep running buffered jobs during the round trip.
+      // Read ahead: refill before the buffer runs dry (below three
+      // quarters), without blocking, so the other threads keep running
+      // buffered jobs during the round trip.
       const std::size_t ahead = read_ahead();
-      if (ahead > 0 && !fetching_ && buffer_.size() < ahead / 2)
+      if (ahead > 0 && !fetching_ && buffer_.size() < ahead * 3 / 4)
         fill(ahead - buffer_.size(), false);
       return w;
     }
@@ -144,7 +145,7 @@ void Fetcher::end_suspect() { suspects_.fetch_sub(1); }
 std::size_t Fetcher::read_ahead() const {
   if (suspects_.load(std::memory_order_relaxed) > 0) return 0;
   if (avg_run_.load(std::memory_order_relaxed) >= kShortJob) return 0;
-  return 16 * static_cast<std::size_t>(std::max(rt_.options.concurrency, 1));
+  return kReadAheadPerThread * static_cast<std::size_t>(std::max(rt_.options.concurrency, 1));
 }
 
 std::vector<Work> Fetcher::fetch_once(std::size_t want, bool block) {
